@@ -1,0 +1,49 @@
+# Minqing: `make run` sets everything up and serves the app; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: setup db run test test-fast check lint messages bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+setup: $(STAMP)
+
+db: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+
+run: db
+	$(BIN)/python manage.py seed_demo --once
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "Minqing 民情: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/)"
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+test: setup
+	$(BIN)/python -m pytest
+
+check: setup lint
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+messages: setup
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'var/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+bench: db
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,39 @@
+from .audit import AuditCheckpoint, AuditEvent
+from .case import Case, CaseCategory, CaseClock, RejectReason, Township
+from .engagement import Engagement, ServiceRecord
+from .org import (
+    Committee,
+    Contact,
+    Department,
+    Member,
+    Organisation,
+    RosterEntry,
+    Sector,
+    Session,
+    Term,
+    User,
+)
+from .output import Output
+
+__all__ = [
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Case",
+    "CaseCategory",
+    "CaseClock",
+    "Committee",
+    "Contact",
+    "Department",
+    "Engagement",
+    "Member",
+    "Organisation",
+    "Output",
+    "RejectReason",
+    "RosterEntry",
+    "Sector",
+    "ServiceRecord",
+    "Session",
+    "Term",
+    "Township",
+    "User",
+]

@@ -1,0 +1,86 @@
+"""Who may see and do what (DOMAIN.md §1, §7). Object-level: a member sees their own cases,
+staff their committees', leadership their organisation's; nobody another organisation's."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from casework.choices import CaseStatus, Role
+from casework.errors import PermissionDenied
+from casework.models import Case, Committee, User
+
+
+def roles_of(user: User) -> frozenset[str]:
+    cached = getattr(user, "_minqing_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True)) if user.is_authenticated else frozenset()
+        user._minqing_roles = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def committee_ids_of(user: User) -> frozenset[int]:
+    """The committees whose queues the user works: staff of them, or their head."""
+    cached = getattr(user, "_minqing_committees", None)
+    if cached is None:
+        if not user.is_authenticated or user.organisation_id is None:
+            cached = frozenset()
+        else:
+            cached = frozenset(
+                Committee.objects.filter(organisation_id=user.organisation_id)
+                .filter(Q(staff=user) | Q(head=user))
+                .values_list("id", flat=True)
+            )
+        user._minqing_committees = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def member_id_of(user: User) -> int | None:
+    member = getattr(user, "member", None) if user.is_authenticated else None
+    return member.id if member is not None else None
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    """Every case query of a user starts here."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return Case.objects.none()
+    scope = Q()
+    member_id = member_id_of(user)
+    if member_id is not None:
+        scope |= Q(member_id=member_id)
+    not_draft = ~Q(status=CaseStatus.DRAFT)
+    committees = committee_ids_of(user)
+    if committees:
+        scope |= Q(committee_id__in=committees) & not_draft
+    if Role.LEADERSHIP in roles_of(user):
+        scope |= not_draft
+    if not scope:
+        return Case.objects.none()
+    return Case.objects.filter(scope, organisation_id=user.organisation_id)
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    if not user.is_authenticated or user.organisation_id != case.organisation_id:
+        return False
+    if is_case_member(user, case):
+        return True
+    if case.status == CaseStatus.DRAFT:
+        return False
+    return case.committee_id in committee_ids_of(user) or Role.LEADERSHIP in roles_of(user)
+
+
+def is_case_member(user: User, case: Case) -> bool:
+    return member_id_of(user) == case.member_id and case.organisation_id == user.organisation_id
+
+
+def is_committee_staff(user: User, committee_id: int) -> bool:
+    return committee_id in committee_ids_of(user)
+
+
+def require_case_member(user: User, case: Case) -> None:
+    if not is_case_member(user, case):
+        raise PermissionDenied(code="not_case_member", message=PermissionDenied.default_message)
+
+
+def require_committee_staff(user: User, case: Case) -> None:
+    if case.organisation_id != user.organisation_id or not is_committee_staff(user, case.committee_id):
+        raise PermissionDenied(code="not_committee_staff", message=PermissionDenied.default_message)
