@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.nodes.start import StartHandleActivation
+from viewflow.workflow.signals import flow_started
+from viewflow.workflow.status import STATUS
 
 from casework.choices import CaseStatus, Stage
 from casework.services import clocks
@@ -40,12 +45,30 @@ def open_stage_clock(activation: Any, stage: Stage, *, in_queue: bool) -> None:
     )
 
 
+class StartInCallerTransaction(StartHandleActivation):
+    """Start a process inside the caller's transaction. The process row is born there, so no
+    other transaction can see it yet: viewflow's lock and savepoints would guard nothing and
+    cost five statements on every intake."""
+
+    @Activation.status.transition(source=STATUS.NEW)
+    def execute(self) -> None:
+        assert connection.in_atomic_block, "start a case process inside the intake transaction"
+        self.process.save()
+        self.complete()
+        flow_started.send(sender=self.flow_class, process=self.process, task=self.task)
+        self.activate_next()
+
+
+class CaseStart(flow.StartHandle):
+    activation_class = StartInCallerTransaction
+
+
 class CaseFlow(flow.Flow):
     process_class = CaseProcess
     lock_impl = lock.select_for_update_lock
     process_title = _("民情案件")
 
-    start = flow.StartHandle(this.start_case).Next(this.review)
+    start = CaseStart(this.start_case).Next(this.review)
 
     review = flow.View(task_page).Annotation(title=_("委办审核")).onCreate(this.review_opened).Next(this.route)
     route = (

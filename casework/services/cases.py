@@ -154,7 +154,7 @@ def case_create(
     township = _township(actor, township_id)
     contacts = _roster_contacts(member.id, contact_ids or [])
     case = Case.objects.create(
-        organisation_id=actor.organisation_id,
+        organisation=actor.organisation,
         member=member,
         title=title,
         description=description,

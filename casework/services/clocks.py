@@ -50,7 +50,8 @@ def clock_task_opened(
     info) or start a new one."""
     now = timezone.now()
     paused = None
-    if stage == Stage.REVIEW:
+    # Only a case that was asked for more information can have a paused review clock.
+    if stage == Stage.REVIEW and case.info_request:
         paused = CaseClock.objects.filter(case=case, stage=stage, state=ClockState.PAUSED).first()
     if paused is not None:
         assert paused.paused_at is not None
