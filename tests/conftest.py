@@ -1,8 +1,57 @@
+"""Shared fixtures and the markers for real services.
+
+Tests marked `postgres` or `redis` run only where those servers are configured (CI exports
+DATABASE_URL and REDIS_URL); elsewhere they are skipped with the reason shown. With
+MINQING_REQUIRE_SERVICES=1 (CI) a configured server that does not answer fails the run
+instead of skipping silently."""
+
+from __future__ import annotations
+
+import os
+
 import pytest
+from django.conf import settings
 
 from tests.factories import World, make_world
+
+REQUIRE = os.environ.get("MINQING_REQUIRE_SERVICES") == "1"
+
+
+def _redis_answers() -> bool:
+    url = settings.REDIS_URL
+    if not url:
+        return False
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except Exception:
+        if REQUIRE:
+            raise
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    redis_ok = None
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://… (CI does)"))
+        if "redis" in item.keywords:
+            if redis_ok is None:
+                redis_ok = _redis_answers()
+            if not redis_ok:
+                item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://… (CI does)"))
+    if REQUIRE and not on_postgres:
+        raise pytest.UsageError("MINQING_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
 
 
 @pytest.fixture
 def world(db) -> World:
     return make_world()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.3 s a user; the personas of every test would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
