@@ -80,9 +80,9 @@ def queue_page(
         raise NotFound(code="queue_not_found")
     qs = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
     if after is not None:
-        table = CaseClock._meta.db_table
-        # A row-value comparison walks the (queue, due_at, id) index from the cursor on.
-        qs = qs.extra(where=[f'("{table}"."due_at", "{table}"."id") > (%s, %s)'], params=list(after))
+        due, last_id = after
+        # The redundant `due_at >= due` lets the (queue, due_at, id) index start at the cursor.
+        qs = qs.filter(due_at__gte=due).filter(Q(due_at__gt=due) | Q(id__gt=last_id))
     return list(qs.select_related(*QUEUE_RELATED).order_by("due_at", "id")[:limit])
 
 

@@ -1,0 +1,154 @@
+"""The case API end to end: every transition through HTTP, scoping, the error shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from casework.choices import CaseStatus
+from casework.models import AuditEvent, Case
+from tests.helpers import events, snapshot
+
+
+def file(client, world, **extra):
+    body = {"title": "村道破损", "description": "院桥镇某村村道坑洼，雨天积水。", "category": world.category.pk,
+            "township": world.township.pk, "contacts": world.contact_ids(), **extra}
+    response = client.post("/api/v1/cases/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return Case.objects.get(pk=response.json()["id"])
+
+
+def go(client, case, name, expect=200, **body):
+    response = client.post(f"/api/v1/cases/{case.pk}/transitions/{name}/", body, format="json")
+    assert response.status_code == expect, response.content
+    return response.json() if response.content else None
+
+
+def test_every_transition_through_the_api(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    draft = file(member, world, submit=False)
+    assert draft.status == CaseStatus.DRAFT
+    body = go(member, draft, "submit")
+    assert body["status"] == "review" and [t["name"] for t in body["open_tasks"]] == ["review"]
+
+    assert go(staff, draft, "claim")["open_tasks"][0]["owner"] == world.staff.pk
+    assert go(staff, draft, "release")["open_tasks"][0]["owner"] is None
+    assert go(staff, draft, "request_info", question="请补充照片")["status"] == "needs_info"
+    assert go(member, draft, "answer_info", answer="照片已补充")["status"] == "review"
+    assert go(staff, draft, "accept", note="转社情民意")["status"] == "conversion"
+    assert go(staff, draft, "send_back", send_back_reason="再议")["status"] == "review"
+    assert go(staff, draft, "accept")["status"] == "conversion"
+    converted = go(staff, draft, "convert", output_type="info_report", title="关于村道修复的社情民意")
+    assert converted["status"] == "outcome" and converted["output"] is not None
+
+    response = staff.post(f"/api/v1/outputs/{converted['output']}/outcome/", {"outcome": "已列入年度修复计划"},
+                          format="json")
+    assert response.status_code == 200 and response.json()["status"] == "outcome_recorded"
+    detail = member.get(f"/api/v1/cases/{draft.pk}/").json()
+    assert (detail["status"], detail["outcome"]) == ("feedback", "已列入年度修复计划")
+    assert go(member, draft, "feedback", method="visit", satisfaction="satisfied")["status"] == "closed"
+
+    timeline = member.get(f"/api/v1/cases/{draft.pk}/events/").json()["results"]
+    assert [e["action"] for e in timeline] == [a for a, _ in events(draft)]
+    assert timeline[0]["actor"] == world.member.user.pk and timeline[0]["source_ip"] == "127.0.0.1"
+    assert {e["actor"] for e in timeline if e["action"] == "case.accepted"} == {world.staff.pk}
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status"),
+    [
+        ("reject", {"reason": None, "note": "不属于政协职责"}, "feedback"),
+        ("redirect", {"channel": "hotline_12345"}, "feedback"),
+        ("resolve", {"note": "已当场答复"}, "feedback"),
+    ],
+)
+def test_review_decisions_through_the_api(world, client_for, name, body, status):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    case = file(member, world)
+    if name == "reject":
+        body = {**body, "reason": world.reason.pk}
+    assert go(staff, case, name, **body)["status"] == status
+    assert go(member, case, "feedback", method="phone", satisfaction="satisfied")["status"] == "closed"
+
+
+def test_merge_through_the_api(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    master, duplicate = file(member, world), file(member, world)
+    body = go(staff, duplicate, "merge", into=master.pk)
+    assert (body["status"], body["merged_into"], body["open_tasks"]) == ("merged", master.pk, [])
+
+
+def test_not_allowed_answers_409_in_the_one_error_shape_and_changes_nothing(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    case = file(member, world)
+    before = snapshot(case)
+    body = go(staff, case, "convert", expect=409, output_type="proposal")
+    assert body["error"]["code"] == "transition_not_allowed"
+    assert "委办审核" in body["error"]["message"]
+    assert body["error"]["details"] == {"status": "review"}
+    assert go(staff, case, "feedback", expect=409, method="visit", satisfaction="satisfied")["error"]["code"]
+    assert snapshot(case) == before
+
+
+def test_bad_input_answers_400_and_changes_nothing(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    case = file(member, world)
+    before = snapshot(case)
+    assert go(staff, case, "reject", expect=400)["error"] == {
+        "code": "required", "message": "缺少必填项：reason。", "details": {"fields": ["reason"]}}
+    assert go(staff, case, "redirect", expect=400, channel="nowhere")["error"]["code"] == "invalid"
+    assert go(staff, case, "fly", expect=404)["error"]["code"] == "unknown_transition"
+    assert snapshot(case) == before
+
+    count = Case.objects.count()
+    response = member.post("/api/v1/cases/", {"title": "", "description": "x", "category": 0}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+    response = member.post("/api/v1/cases/", {"title": "t", "description": "x", "category": 999999}, format="json")
+    assert response.json()["error"] == {"code": "invalid_category", "message": "类别不存在。",
+                                        "details": {"field": "category"}}
+    assert Case.objects.count() == count
+
+
+def test_scoping_members_staff_and_organisations(world, client_for):
+    member, other_member = client_for(world.member.user), client_for(world.other_member.user)
+    staff, other_staff = client_for(world.staff), client_for(world.other_staff)
+    outsider, leader = client_for(world.outsider), client_for(world.leader)
+    case = file(member, world)
+    draft = file(member, world, submit=False)
+    before = snapshot(case)
+
+    for client in (other_member, other_staff, outsider):
+        assert client.get(f"/api/v1/cases/{case.pk}/").status_code == 404
+        assert client.get(f"/api/v1/cases/{case.pk}/events/").status_code == 404
+        assert go(client, case, "accept", expect=404)["error"]["code"] == "case_not_found"
+        assert client.get("/api/v1/cases/").json()["results"] == []
+    assert snapshot(case) == before
+
+    assert [c["id"] for c in member.get("/api/v1/cases/").json()["results"]] == [draft.pk, case.pk]
+    # Staff and leadership see submitted cases, never a member's draft.
+    assert [c["id"] for c in staff.get("/api/v1/cases/").json()["results"]] == [case.pk]
+    assert [c["id"] for c in leader.get("/api/v1/cases/").json()["results"]] == [case.pk]
+    assert staff.get(f"/api/v1/cases/{draft.pk}/").status_code == 404
+
+    assert [q["id"] for q in staff.get("/api/v1/queues/").json()] == [world.committee.pk]
+    assert other_staff.get(f"/api/v1/queues/{world.committee.pk}/tasks/").status_code == 404
+    assert outsider.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").status_code == 404
+    assert member.get("/api/v1/queues/").json() == []
+
+
+def test_unauthenticated_requests_are_refused(world):
+    from rest_framework.test import APIClient
+
+    response = APIClient().get("/api/v1/cases/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_edit_is_audited_with_what_changed(world, client_for):
+    member = client_for(world.member.user)
+    case = file(member, world, submit=False)
+    response = member.patch(f"/api/v1/cases/{case.pk}/", {"title": "村道破损严重", "urgency": "urgent"},
+                            format="json")
+    assert response.status_code == 200 and response.json()["title"] == "村道破损严重"
+    event = AuditEvent.objects.filter(target_id=case.pk, action="case.updated").get()
+    assert event.changes == {"title": ["村道破损", "村道破损严重"], "urgency": ["normal", "urgent"]}
+    assert event.actor_id == world.member.user.pk

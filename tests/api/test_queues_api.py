@@ -1,0 +1,104 @@
+"""Committee queues: due-time order, keyset pages, claim-next, and query counts that do not grow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from casework.models import CaseClock
+from tests.api.test_cases_api import file
+
+
+def make_queue(world, client, n):
+    cases = [file(client, world) for _ in range(n)]
+    # Spread the due times so the order is by due time, not by id.
+    for i, case in enumerate(cases):
+        CaseClock.objects.filter(case=case).update(due_at=CaseClock.objects.get(case=case).due_at
+                                                   - timedelta(hours=(i * 7) % n))
+    return cases
+
+
+def test_queue_is_ordered_by_due_time_and_pages_by_cursor(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    make_queue(world, member, 7)
+    expected = list(CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id")
+                    .values_list("case_id", flat=True))
+
+    seen, url = [], f"/api/v1/queues/{world.committee.pk}/tasks/?limit=3"
+    while url:
+        page = staff.get(url).json()
+        seen += [item["case"]["id"] for item in page["results"]]
+        url = page["next"]
+    assert seen == expected
+
+    queues = staff.get("/api/v1/queues/").json()
+    assert queues == [{"id": world.committee.pk, "name": world.committee.name, "unclaimed": 7, "mine": 0}]
+
+
+def test_claim_next_gives_the_most_urgent_unclaimed_task(world, client_for):
+    member, staff, staff2 = client_for(world.member.user), client_for(world.staff), client_for(world.staff2)
+    make_queue(world, member, 3)
+    order = list(CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id")
+                 .values_list("case_id", flat=True))
+
+    first = staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
+    second = staff2.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
+    assert [first["id"], second["id"]] == order[:2]
+    assert first["open_tasks"][0]["owner"] == world.staff.pk
+    assert second["open_tasks"][0]["owner"] == world.staff2.pk
+    mine = staff.get("/api/v1/tasks/mine/").json()
+    assert [item["case"]["id"] for item in mine] == [first["id"]]
+
+    assert staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()["id"] == order[2]
+    empty = staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/")
+    assert empty.status_code == 204
+
+
+def test_bad_cursor_and_limit_are_clear_errors(world, client_for):
+    staff = client_for(world.staff)
+    response = staff.get(f"/api/v1/queues/{world.committee.pk}/tasks/?cursor=!!!")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"
+    response = staff.get(f"/api/v1/queues/{world.committee.pk}/tasks/?limit=1000")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_limit"
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.json()
+
+
+def test_list_endpoints_do_not_grow_with_the_page_size(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    cases = make_queue(world, member, 12)
+    for case in cases[:2]:
+        staff.post(f"/api/v1/cases/{case.pk}/transitions/claim/")
+
+    for url in (f"/api/v1/queues/{world.committee.pk}/tasks/", "/api/v1/cases/", "/api/v1/tasks/mine/"):
+        small, body_small = count_queries(staff, url + ("&" if "?" in url else "?") + "limit=2"
+                                          if "mine" not in url else url)
+        large, body_large = count_queries(staff, url + ("&" if "?" in url else "?") + "limit=10"
+                                          if "mine" not in url else url)
+        assert small == large, url
+    n_small, _ = count_queries(member, f"/api/v1/cases/{cases[0].pk}/events/?limit=1")
+    n_large, _ = count_queries(member, f"/api/v1/cases/{cases[0].pk}/events/?limit=10")
+    assert n_small == n_large
+    # The queue page is the token, the user's committees and one query for the page.
+    n, page = count_queries(staff, f"/api/v1/queues/{world.committee.pk}/tasks/?limit=50")
+    assert len(page["results"]) == 10 and n == 3
+
+
+def test_intake_statement_budget(world, client_for):
+    member = client_for(world.member.user)
+    file(member, world)  # warm up caches of content types etc.
+    body = {"title": "t", "description": "d", "category": world.category.pk, "township": world.township.pk,
+            "contacts": world.contact_ids()}
+    with CaptureQueriesContext(connection) as ctx:
+        assert member.post("/api/v1/cases/", body, format="json").status_code == 201
+    # Transaction control (BEGIN/COMMIT, or SAVEPOINT/RELEASE inside the test's transaction) aside.
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+    statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(control)]
+    assert len(statements) <= 14, "\n".join(s[:60] for s in statements)
