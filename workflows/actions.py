@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
@@ -21,6 +21,7 @@ from casework.models import Case, CaseClock, Output, User
 from casework.services import access, cases, outputs
 
 from .flows import CaseFlow, open_stage_clock
+from .models import CaseProcess
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED)
 STAFF_NODES = (CaseFlow.review, CaseFlow.convert)
@@ -270,6 +271,15 @@ def case_send_back(*, case_id: int, actor: User, reason: str, source_ip: str | N
     return case
 
 
+def _try_lock_process(process_id: int) -> bool:
+    try:
+        with transaction.atomic():
+            CaseProcess.objects.select_for_update(nowait=True).filter(pk=process_id).exists()
+        return True
+    except DatabaseError:
+        return False
+
+
 # Queues -----------------------------------------------------------------------------------------
 
 def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) -> Case | None:
@@ -277,26 +287,31 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
     SKIP LOCKED so concurrent callers take different tasks instead of queueing on one."""
     if not access.is_committee_staff(actor, committee_id):
         raise NotFound(_("工作队列不存在。"), code="queue_not_found")
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                clock = (
-                    CaseClock.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
-                    .order_by("due_at", "id")
-                    .first()
-                )
-                if clock is None:
-                    return None
-                task = Task.objects.get(pk=clock.task_id)
-                with task.activation() as act:
-                    if act.task.status != STATUS.NEW:
-                        raise Conflict()
-                    case = cases.lock_case(clock.case_id)
-                    _claim(act, case, actor, source_ip)
-                return case
-        except (Conflict, FlowLockFailed):
-            continue  # the candidate moved under us: take the next one
+    skipped: list[int] = []
+    for _attempt in range(5):
+        with transaction.atomic():
+            clock = (
+                CaseClock.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
+                .exclude(id__in=skipped)
+                .order_by("due_at", "id")
+                .first()
+            )
+            if clock is None:
+                return None
+            task = Task.objects.select_related("process").get(pk=clock.task_id)
+            if not _try_lock_process(task.process_id):
+                # Someone is acting on this case right now: take the next task instead of
+                # waiting (and never wait on a process while holding a queue row).
+                skipped.append(clock.pk)
+                continue
+            with task.activation() as act:
+                if act.task.status != STATUS.NEW or act.task.owner_id is not None:
+                    skipped.append(clock.pk)
+                    continue
+                case = cases.lock_case(clock.case_id)
+                _claim(act, case, actor, source_ip)
+            return case
     raise Conflict(_("队列繁忙，请稍后重试。"), code="queue_busy")
 
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.nodes.start import StartHandleActivation
 from viewflow.workflow.signals import flow_started
@@ -18,6 +18,7 @@ from viewflow.workflow.status import STATUS
 from casework.choices import CaseStatus, Stage
 from casework.services import clocks
 
+from .locks import select_for_update_lock
 from .models import CaseProcess
 
 
@@ -65,7 +66,7 @@ class CaseStart(flow.StartHandle):
 
 class CaseFlow(flow.Flow):
     process_class = CaseProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = select_for_update_lock
     process_title = _("民情案件")
 
     start = CaseStart(this.start_case).Next(this.review)

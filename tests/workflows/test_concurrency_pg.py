@@ -1,0 +1,113 @@
+"""Races on a real PostgreSQL: one owner per claim, one decision per case, no double claims."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from casework.errors import Conflict
+from casework.models import AuditEvent, CaseClock
+from tests.helpers import events, open_task
+from tests.workflows.test_case_flow import file_case
+from workflows import actions
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(n: int, work: Callable[[int], object]) -> list[object]:
+    """Run `work(i)` in n threads released at once; each returns a value or the exception."""
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - the result under test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_eight_threads_claiming_one_task_give_exactly_one_owner(world):
+    case = file_case(world)
+    staff = [world.staff, world.staff2]
+    for i in range(6):
+        from tests.factories import make_user
+
+        extra = make_user(world.org, "committee_staff", f"干事{i}")
+        world.committee.staff.add(extra)
+        staff.append(extra)
+
+    results = race(8, lambda i: actions.case_claim(case_id=case.pk, actor=staff[i]))
+
+    winners = [i for i, r in enumerate(results) if not isinstance(r, Exception)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, Conflict) for i, r in enumerate(results) if i not in winners), results
+    owner = staff[winners[0]]
+    assert open_task(case)["owner"] == owner.pk
+    assert CaseClock.objects.get(case=case).assignee_id == owner.pk
+    assert [a for a, _ in events(case)] == ["case.submitted", "case.claimed"]
+
+
+def test_two_concurrent_decisions_one_applies_one_gets_409(world):
+    case = file_case(world)
+    clients = []
+    for user in (world.staff, world.staff2):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        clients.append(client)
+    bodies = [("accept", {"note": "转化"}), ("reject", {"reason": world.reason.pk})]
+
+    def decide(i: int):
+        name, body = bodies[i]
+        return clients[i].post(f"/api/v1/cases/{case.pk}/transitions/{name}/", body, format="json")
+
+    responses = race(2, decide)
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200, 409], [r.content for r in responses]
+    loser = next(r for r in responses if r.status_code == 409).json()["error"]
+    assert loser["code"] in {"claimed_by_other", "conflict", "transition_not_allowed", "locked"}
+    case.refresh_from_db()
+    decided = [a for a, _ in events(case) if a in ("case.accepted", "case.rejected")]
+    assert len(decided) == 1 and case.status in ("conversion", "feedback")
+
+
+def test_claim_next_with_four_clients_never_double_claims(world):
+    cases = [file_case(world, title=f"问题{i}") for i in range(24)]
+    staff = [world.staff, world.staff2]
+    from tests.factories import make_user
+
+    for i in range(2):
+        extra = make_user(world.org, "committee_staff", f"干事{i}")
+        world.committee.staff.add(extra)
+        staff.append(extra)
+
+    def drain(i: int) -> list[int]:
+        got = []
+        while True:
+            case = actions.queue_claim_next(committee_id=world.committee.pk, actor=staff[i])
+            if case is None:
+                return got
+            got.append(case.pk)
+
+    results = race(4, drain)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    claimed = [pk for r in results for pk in r]
+    assert sorted(claimed) == sorted(c.pk for c in cases)  # each exactly once
+    assert Counter(AuditEvent.objects.filter(action="case.claimed").values_list("target_id", flat=True)) == {
+        c.pk: 1 for c in cases}
+    for i, got in enumerate(results):
+        assert set(CaseClock.objects.filter(case_id__in=got).values_list("assignee_id", flat=True)) <= {staff[i].pk}
