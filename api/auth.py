@@ -9,12 +9,10 @@ class ProfileTokenAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):  # type: ignore[no-untyped-def]
-        from rest_framework import exceptions
         from django.utils.translation import gettext_lazy as _
+        from rest_framework import exceptions
 
-        token = (
-            Token.objects.select_related("user", "user__organisation", "user__member").filter(key=key).first()
-        )
+        token = Token.objects.select_related("user", "user__organisation", "user__member").filter(key=key).first()
         if token is None:
             raise exceptions.AuthenticationFailed(_("令牌无效。"))
         if not token.user.is_active:

@@ -19,12 +19,14 @@ class CaseCreateIn(serializers.Serializer):
     category = serializers.IntegerField(label=_("类别"))
     township = serializers.IntegerField(required=False, allow_null=True, label=_("乡镇街道"))
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL, label=_("紧急程度"))
-    contacts = serializers.ListField(child=serializers.IntegerField(), required=False, default=list,
-                                     max_length=20, label=_("反映群众"))
+    contacts = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, max_length=20, label=_("反映群众")
+    )
     consent_to_share = serializers.BooleanField(default=False, label=_("同意提供姓名"))
     committee = serializers.IntegerField(required=False, allow_null=True, label=_("受理委办"))
-    submit = serializers.BooleanField(default=True, label=_("直接提交"),
-                                      help_text=_("false 时保存为草稿，之后用 submit 提交。"))
+    submit = serializers.BooleanField(
+        default=True, label=_("直接提交"), help_text=_("false 时保存为草稿，之后用 submit 提交。")
+    )
 
 
 class CaseUpdateIn(serializers.Serializer):
@@ -110,16 +112,21 @@ class CaseCreatedOut(serializers.Serializer):
 class TransitionIn(serializers.Serializer):
     """One body for every transition; each uses the fields its description names."""
 
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000,
-                                 help_text=_("accept/reject/redirect/merge: 意见；resolve: 解决情况（必填）"))
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=5000,
+        help_text=_("accept/reject/redirect/merge: 意见；resolve: 解决情况（必填）"),
+    )
     question = serializers.CharField(required=False, max_length=2000, help_text=_("request_info: 需补充的内容"))
     answer = serializers.CharField(required=False, max_length=5000, help_text=_("answer_info: 补充的材料"))
     reason = serializers.IntegerField(required=False, help_text=_("reject: 不予受理理由 id"))
     channel = serializers.ChoiceField(choices=RedirectChannel.choices, required=False, help_text=_("redirect"))
     into = serializers.IntegerField(required=False, help_text=_("merge: 主案件 id"))
     output_type = serializers.ChoiceField(choices=OutputType.choices, required=False, help_text=_("convert"))
-    output = serializers.IntegerField(required=False, allow_null=True,
-                                      help_text=_("convert: 并入已有草稿成果的 id；不填则新建"))
+    output = serializers.IntegerField(
+        required=False, allow_null=True, help_text=_("convert: 并入已有草稿成果的 id；不填则新建")
+    )
     title = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text=_("convert"))
     method = serializers.ChoiceField(choices=FeedbackMethod.choices, required=False, help_text=_("feedback"))
     satisfaction = serializers.ChoiceField(choices=Satisfaction.choices, required=False, help_text=_("feedback"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -48,25 +49,30 @@ def _case_body(request: Request, case_id: int) -> dict[str, Any]:
 
 class CaseListView(APIView):
     @extend_schema(
+        operation_id="cases_list",
         summary="我能看到的案件",
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, description="按状态筛选"),
             OpenApiParameter("cursor", OpenApiTypes.STR),
             OpenApiParameter("limit", OpenApiTypes.INT),
         ],
-        responses=inline_serializer("CasePage", {"results": s.CaseListOut(many=True), "next": serializers.CharField(
-            allow_null=True)}),
+        responses=inline_serializer(
+            "CasePage", {"results": s.CaseListOut(many=True), "next": serializers.CharField(allow_null=True)}
+        ),
     )
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
         cursor = decode_cursor(request)
         before = int(cursor[0]) if cursor else None
-        rows = selectors.case_list(request.user, status=request.query_params.get("status"), before_id=before,
-                                   limit=limit)
-        return Response({
-            "results": s.CaseListOut(rows, many=True).data,
-            "next": next_link(request, rows, limit, lambda c: [c.pk]),
-        })
+        rows = selectors.case_list(
+            request.user, status=request.query_params.get("status"), before_id=before, limit=limit
+        )
+        return Response(
+            {
+                "results": s.CaseListOut(rows, many=True).data,
+                "next": next_link(request, rows, limit, lambda c: [c.pk]),
+            }
+        )
 
     @extend_schema(summary="反映民情（新建案件）", request=s.CaseCreateIn, responses={201: s.CaseCreatedOut})
     def post(self, request: Request) -> Response:
@@ -179,15 +185,17 @@ class CaseEventsView(APIView):
     @extend_schema(
         summary="案件审计时间线",
         parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
-        responses=inline_serializer("EventPage", {"results": s.EventOut(many=True), "next": serializers.CharField(
-            allow_null=True)}),
+        responses=inline_serializer(
+            "EventPage", {"results": s.EventOut(many=True), "next": serializers.CharField(allow_null=True)}
+        ),
     )
     def get(self, request: Request, case_id: int) -> Response:
         limit = page_limit(request, default=100)
         cursor = decode_cursor(request)
         rows = selectors.case_events(request.user, case_id, after_seq=int(cursor[0]) if cursor else 0, limit=limit)
-        return Response({"results": s.EventOut(rows, many=True).data,
-                         "next": next_link(request, rows, limit, lambda e: [e.seq])})
+        return Response(
+            {"results": s.EventOut(rows, many=True).data, "next": next_link(request, rows, limit, lambda e: [e.seq])}
+        )
 
 
 class QueueListView(APIView):
@@ -213,14 +221,19 @@ class QueueTasksView(APIView):
     @extend_schema(
         summary="队列中待认领的任务（按到期时间）",
         parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
-        responses=inline_serializer("QueuePage", {"results": s.QueueItemOut(many=True),
-                                                  "next": serializers.CharField(allow_null=True)}),
+        responses=inline_serializer(
+            "QueuePage", {"results": s.QueueItemOut(many=True), "next": serializers.CharField(allow_null=True)}
+        ),
     )
     def get(self, request: Request, committee_id: int) -> Response:
         limit = page_limit(request)
         rows = selectors.queue_page(request.user, committee_id, after=_queue_cursor(request), limit=limit)
-        return Response({"results": s.QueueItemOut(rows, many=True).data,
-                         "next": next_link(request, rows, limit, lambda c: [c.due_at.isoformat(), c.pk])})
+        return Response(
+            {
+                "results": s.QueueItemOut(rows, many=True).data,
+                "next": next_link(request, rows, limit, lambda c: [c.due_at.isoformat(), c.pk]),
+            }
+        )
 
 
 class QueueClaimNextView(APIView):
@@ -246,6 +259,7 @@ class OutputOutcomeView(APIView):
     @extend_schema(summary="登记成果办理结果（回写到其汇集的每个案件）", request=s.OutcomeIn, responses=s.OutputOut)
     def post(self, request: Request, output_id: int) -> Response:
         data = _valid(s.OutcomeIn, request.data)
-        output = actions.output_record_outcome(output_id=output_id, actor=request.user, outcome=data["outcome"],
-                                               source_ip=client_ip(request))
+        output = actions.output_record_outcome(
+            output_id=output_id, actor=request.user, outcome=data["outcome"], source_ip=client_ip(request)
+        )
         return Response(s.OutputOut(output).data)

@@ -92,4 +92,3 @@ def my_tasks(user: User, *, limit: int = 100) -> list[CaseClock]:
         .select_related(*QUEUE_RELATED)
         .order_by("due_at", "id")[:limit]
     )
-

@@ -27,8 +27,9 @@ _seq = itertools.count(1)
 
 def make_user(org: Organisation | None, role: str, name: str | None = None) -> User:
     n = next(_seq)
-    user = User.objects.create_user(username=f"{role}{n}", password="Pass-word-123", organisation=org,
-                                    display_name=name or f"{role}{n}")
+    user = User.objects.create_user(
+        username=f"{role}{n}", password="Pass-word-123", organisation=org, display_name=name or f"{role}{n}"
+    )
     # get_or_create: a transactional test flushes the groups the migration made.
     user.groups.add(Group.objects.get_or_create(name=role)[0])
     Token.objects.create(user=user)
@@ -89,5 +90,19 @@ def make_world(name: str = "政协台州市黄岩区委员会") -> World:
     org.save()
     outsider = make_user(other_org, Role.COMMITTEE_STAFF, "外单位干事")
     Committee.objects.create(organisation=other_org, name="提案委员会").staff.add(outsider)
-    return World(org, committee, other_committee, category, township, reason, sector, member, other_member,
-                 staff, staff2, other_staff, leader, outsider)
+    return World(
+        org,
+        committee,
+        other_committee,
+        category,
+        township,
+        reason,
+        sector,
+        member,
+        other_member,
+        staff,
+        staff2,
+        other_staff,
+        leader,
+        outsider,
+    )

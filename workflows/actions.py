@@ -79,9 +79,7 @@ def _take(act: Any, case: Case, actor: User, source_ip: str | None) -> None:
     if act.task.owner_id is None:
         _claim(act, case, actor, source_ip)
     elif act.task.owner_id != actor.pk:
-        raise Conflict(
-            _("该任务已由 %(name)s 认领。") % {"name": str(act.task.owner)}, code="claimed_by_other"
-        )
+        raise Conflict(_("该任务已由 %(name)s 认领。") % {"name": str(act.task.owner)}, code="claimed_by_other")
 
 
 def _finish(act: Any) -> None:
@@ -90,6 +88,7 @@ def _finish(act: Any) -> None:
 
 
 # Intake -----------------------------------------------------------------------------------------
+
 
 def case_file(*, actor: User, submit: bool = True, source_ip: str | None = None, **fields: Any) -> Case:
     """File a concern: a draft, or straight into its committee's review queue."""
@@ -117,6 +116,7 @@ def case_submit(*, case_id: int, actor: User, source_ip: str | None = None) -> C
 
 
 # Review -----------------------------------------------------------------------------------------
+
 
 def case_claim(*, case_id: int, actor: User, source_ip: str | None = None) -> Case:
     with _flow_step(actor, case_id, STAFF_NODES, _("认领")) as (act, case):
@@ -148,31 +148,53 @@ def _review(actor: User, case_id: int, label: str, decide: Callable[[Case], None
 
 
 def case_accept(*, case_id: int, actor: User, note: str = "", source_ip: str | None = None) -> Case:
-    return _review(actor, case_id, _("受理转化"),
-                   lambda c: cases.case_accept(case=c, actor=actor, note=note, source_ip=source_ip), source_ip)
+    return _review(
+        actor,
+        case_id,
+        _("受理转化"),
+        lambda c: cases.case_accept(case=c, actor=actor, note=note, source_ip=source_ip),
+        source_ip,
+    )
 
 
 def case_request_info(*, case_id: int, actor: User, question: str, source_ip: str | None = None) -> Case:
-    return _review(actor, case_id, _("要求补充材料"),
-                   lambda c: cases.case_request_info(case=c, actor=actor, question=question, source_ip=source_ip),
-                   source_ip)
+    return _review(
+        actor,
+        case_id,
+        _("要求补充材料"),
+        lambda c: cases.case_request_info(case=c, actor=actor, question=question, source_ip=source_ip),
+        source_ip,
+    )
 
 
 def case_reject(*, case_id: int, actor: User, reason_id: int, note: str = "", source_ip: str | None = None) -> Case:
-    return _review(actor, case_id, _("不予受理"),
-                   lambda c: cases.case_reject(case=c, actor=actor, reason_id=reason_id, note=note,
-                                               source_ip=source_ip), source_ip)
+    return _review(
+        actor,
+        case_id,
+        _("不予受理"),
+        lambda c: cases.case_reject(case=c, actor=actor, reason_id=reason_id, note=note, source_ip=source_ip),
+        source_ip,
+    )
 
 
 def case_redirect(*, case_id: int, actor: User, channel: str, note: str = "", source_ip: str | None = None) -> Case:
-    return _review(actor, case_id, _("转其他渠道"),
-                   lambda c: cases.case_redirect(case=c, actor=actor, channel=channel, note=note,
-                                                 source_ip=source_ip), source_ip)
+    return _review(
+        actor,
+        case_id,
+        _("转其他渠道"),
+        lambda c: cases.case_redirect(case=c, actor=actor, channel=channel, note=note, source_ip=source_ip),
+        source_ip,
+    )
 
 
 def case_resolve(*, case_id: int, actor: User, note: str, source_ip: str | None = None) -> Case:
-    return _review(actor, case_id, _("直接解决"),
-                   lambda c: cases.case_resolve(case=c, actor=actor, note=note, source_ip=source_ip), source_ip)
+    return _review(
+        actor,
+        case_id,
+        _("直接解决"),
+        lambda c: cases.case_resolve(case=c, actor=actor, note=note, source_ip=source_ip),
+        source_ip,
+    )
 
 
 def case_merge(*, case_id: int, actor: User, into_id: int, note: str = "", source_ip: str | None = None) -> Case:
@@ -198,15 +220,22 @@ def case_answer_info(*, case_id: int, actor: User, answer: str, source_ip: str |
 
 # Conversion and outcome -------------------------------------------------------------------------
 
+
 def case_convert(
-    *, case_id: int, actor: User, output_type: str, output_id: int | None = None, title: str = "",
+    *,
+    case_id: int,
+    actor: User,
+    output_type: str,
+    output_id: int | None = None,
+    title: str = "",
     source_ip: str | None = None,
 ) -> Case:
     with _flow_step(actor, case_id, (CaseFlow.convert,), _("成果转化")) as (act, case):
         access.require_committee_staff(actor, case)
         _take(act, case, actor, source_ip)
-        cases.case_convert(case=case, actor=actor, output_type=output_type, output_id=output_id, title=title,
-                           source_ip=source_ip)
+        cases.case_convert(
+            case=case, actor=actor, output_type=output_type, output_id=output_id, title=title, source_ip=source_ip
+        )
         _finish(act)
     return case
 
@@ -217,13 +246,11 @@ def output_record_outcome(*, output_id: int, actor: User, outcome: str, source_i
         with transaction.atomic():
             output = outputs.lock_output_for_outcome(output_id=output_id, actor=actor)
             outputs.output_record_outcome(output=output, actor=actor, outcome=outcome, source_ip=source_ip)
-            waiting = (
-                Task.objects.filter(
-                    process__caseprocess__case__output=output, flow_task=CaseFlow.await_outcome, status=STATUS.NEW
-                )
-                .order_by("process_id")
-            )
+            waiting = Task.objects.filter(
+                process__caseprocess__case__output=output, flow_task=CaseFlow.await_outcome, status=STATUS.NEW
+            ).order_by("process_id")
             for task in waiting:
+
                 def apply(activation: Any) -> None:
                     case = cases.lock_case(activation.process.case_id)
                     activation.process.case = case
@@ -239,8 +266,9 @@ def case_record_feedback(
     *, case_id: int, actor: User, method: str, satisfaction: str, note: str = "", source_ip: str | None = None
 ) -> Case:
     with _flow_step(actor, case_id, (CaseFlow.feedback,), _("反馈群众")) as (act, case):
-        cases.case_record_feedback(case=case, actor=actor, method=method, satisfaction=satisfaction, note=note,
-                                   source_ip=source_ip)
+        cases.case_record_feedback(
+            case=case, actor=actor, method=method, satisfaction=satisfaction, note=note, source_ip=source_ip
+        )
         if act.task.owner_id is None:
             act.task.assigned = timezone.now()
             act.assign(user=actor)
@@ -249,6 +277,7 @@ def case_record_feedback(
 
 
 # Send back --------------------------------------------------------------------------------------
+
 
 def case_send_back(*, case_id: int, actor: User, reason: str, source_ip: str | None = None) -> Case:
     """Undo the last review decision: cancel the open task, undo the decision and reopen review."""
@@ -281,6 +310,7 @@ def _try_lock_process(process_id: int) -> bool:
 
 
 # Queues -----------------------------------------------------------------------------------------
+
 
 def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) -> Case | None:
     """Give the caller the most urgent unclaimed task of a queue. Candidates are picked with
@@ -316,8 +346,21 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
 
 
 __all__ = [
-    "case_accept", "case_answer_info", "case_claim", "case_convert", "case_file", "case_merge",
-    "case_record_feedback", "case_redirect", "case_reject", "case_release", "case_request_info",
-    "case_resolve", "case_send_back", "case_submit", "case_update", "output_record_outcome",
+    "case_accept",
+    "case_answer_info",
+    "case_claim",
+    "case_convert",
+    "case_file",
+    "case_merge",
+    "case_record_feedback",
+    "case_redirect",
+    "case_reject",
+    "case_release",
+    "case_request_info",
+    "case_resolve",
+    "case_send_back",
+    "case_submit",
+    "case_update",
+    "output_record_outcome",
     "queue_claim_next",
 ]

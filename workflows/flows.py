@@ -86,7 +86,9 @@ class CaseFlow(flow.Flow):
         .onCreate(this.provide_info_opened)
         .Next(this.review)
     )
-    convert = flow.View(task_page).Annotation(title=_("成果转化")).onCreate(this.convert_opened).Next(this.await_outcome)
+    convert = (
+        flow.View(task_page).Annotation(title=_("成果转化")).onCreate(this.convert_opened).Next(this.await_outcome)
+    )
     await_outcome = flow.Handle(this.receive_outcome).Annotation(title=_("跟踪办理结果")).Next(this.feedback)
     feedback = (
         flow.View(task_page)

@@ -72,9 +72,7 @@ class Case(models.Model):
     title = models.CharField(_("标题"), max_length=120)
     description = models.TextField(_("问题描述"))
     category = models.ForeignKey(CaseCategory, verbose_name=_("类别"), on_delete=models.PROTECT)
-    township = models.ForeignKey(
-        Township, verbose_name=_("乡镇街道"), null=True, blank=True, on_delete=models.PROTECT
-    )
+    township = models.ForeignKey(Township, verbose_name=_("乡镇街道"), null=True, blank=True, on_delete=models.PROTECT)
     urgency = models.CharField(_("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     contacts = models.ManyToManyField(Contact, verbose_name=_("反映群众"), blank=True, related_name="cases")
     consent_to_share = models.BooleanField(_("同意提供姓名"), default=False)
@@ -85,9 +83,7 @@ class Case(models.Model):
     reject_reason = models.ForeignKey(
         RejectReason, verbose_name=_("不予受理理由"), null=True, blank=True, on_delete=models.PROTECT
     )
-    redirect_channel = models.CharField(
-        _("转办渠道"), max_length=16, choices=RedirectChannel.choices, blank=True
-    )
+    redirect_channel = models.CharField(_("转办渠道"), max_length=16, choices=RedirectChannel.choices, blank=True)
     decision_note = models.TextField(_("审核意见"), blank=True)
     info_request = models.TextField(_("需补充的内容"), blank=True)
     info_answer = models.TextField(_("补充的材料"), blank=True)
@@ -95,7 +91,11 @@ class Case(models.Model):
         "self", verbose_name=_("合并至"), null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases"
     )
     output = models.ForeignKey(
-        "casework.Output", verbose_name=_("转化成果"), null=True, blank=True, on_delete=models.PROTECT,
+        "casework.Output",
+        verbose_name=_("转化成果"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="cases",
     )
     outcome = models.TextField(_("办理结果"), blank=True)
@@ -135,7 +135,11 @@ class CaseClock(models.Model):
     # The viewflow task now open for this stage; casework does not import viewflow, so an id.
     task_id = models.BigIntegerField(_("任务"), null=True, blank=True)
     queue = models.ForeignKey(
-        Committee, verbose_name=_("工作队列"), null=True, blank=True, on_delete=models.PROTECT,
+        Committee,
+        verbose_name=_("工作队列"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="caseclock_queue",
     )
     assignee = models.ForeignKey(

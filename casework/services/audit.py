@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -44,7 +44,7 @@ def _event_payload(event: AuditEvent) -> dict[str, Any]:
         "actor": event.actor_id,
         "action": event.action,
         "target": [event.target_type, event.target_id],
-        "at": event.occurred_at.astimezone(dt_timezone.utc).isoformat(),
+        "at": event.occurred_at.astimezone(UTC).isoformat(),
         "ip": event.source_ip,
         "success": event.success,
         "changes": event.changes,

@@ -50,8 +50,15 @@ def _require_status(case: Case, allowed: tuple[str, ...], action: str) -> None:
         )
 
 
-def _audit(case: Case, actor: User | None, action: str, changes: dict[str, Any], source_ip: str | None,
-           *, new_stream: bool = False) -> None:
+def _audit(
+    case: Case,
+    actor: User | None,
+    action: str,
+    changes: dict[str, Any],
+    source_ip: str | None,
+    *,
+    new_stream: bool = False,
+) -> None:
     audit_record(
         stream=case_stream(case.pk),
         actor=actor,
@@ -104,7 +111,9 @@ def _roster_contacts(member_id: int, contact_ids: list[int]) -> list[int]:
     missing = [cid for cid in wanted if cid not in found]
     if missing:
         raise InvalidInput(
-            _("只能选择您联系名单中的界别群众。"), code="invalid_contacts", details={"field": "contacts", "ids": missing}
+            _("只能选择您联系名单中的界别群众。"),
+            code="invalid_contacts",
+            details={"field": "contacts", "ids": missing},
         )
     return wanted
 
@@ -175,8 +184,15 @@ def case_create(
         case,
         actor,
         "case.submitted" if submit else "case.created",
-        {"status": case.status, "title": title, "category": category.pk, "township": township_id,
-         "urgency": urgency, "contacts": contacts, "committee": case.committee_id},
+        {
+            "status": case.status,
+            "title": title,
+            "category": category.pk,
+            "township": township_id,
+            "urgency": urgency,
+            "contacts": contacts,
+            "committee": case.committee_id,
+        },
         source_ip,
         new_stream=True,
     )
@@ -218,15 +234,20 @@ def case_update(*, case: Case, actor: User, changes: dict[str, Any], source_ip: 
                 diff["contacts"] = [old, new]
             continue
         else:
-            raise InvalidInput(_("字段「%(f)s」不能修改。") % {"f": field}, code="not_editable", details={"field": field})
+            raise InvalidInput(
+                _("字段「%(f)s」不能修改。") % {"f": field}, code="not_editable", details={"field": field}
+            )
         old_value = getattr(case, field)
         if old_value != value:
             setattr(case, field, value)
             diff[field.removesuffix("_id")] = [old_value, value]
     if not diff:
         return case
-    scalar = [f for f in ("title", "description", "urgency", "category_id", "township_id", "consent_to_share")
-              if f.removesuffix("_id") in diff]
+    scalar = [
+        f
+        for f in ("title", "description", "urgency", "category_id", "township_id", "consent_to_share")
+        if f.removesuffix("_id") in diff
+    ]
     if scalar:
         case.save(update_fields=[*scalar, "updated_at"])
     _audit(case, actor, "case.updated", diff, source_ip)
@@ -262,8 +283,15 @@ def case_release(*, case: Case, actor: User, source_ip: str | None = None) -> No
     _audit(case, actor, "case.released", {"stage": case.status}, source_ip)
 
 
-def _decide(case: Case, actor: User, decision: Decision, status: CaseStatus, label: str,
-            changes: dict[str, Any], source_ip: str | None) -> None:
+def _decide(
+    case: Case,
+    actor: User,
+    decision: Decision,
+    status: CaseStatus,
+    label: str,
+    changes: dict[str, Any],
+    source_ip: str | None,
+) -> None:
     access.require_committee_staff(actor, case)
     _require_status(case, (CaseStatus.REVIEW,), label)
     old = case.status
@@ -280,14 +308,22 @@ def _decide(case: Case, actor: User, decision: Decision, status: CaseStatus, lab
 
 def case_accept(*, case: Case, actor: User, note: str = "", source_ip: str | None = None) -> None:
     case.decision_note = note.strip()
-    _decide(case, actor, Decision.ACCEPTED, CaseStatus.CONVERSION, _("受理转化"), {"note": case.decision_note},
-            source_ip)
+    _decide(
+        case, actor, Decision.ACCEPTED, CaseStatus.CONVERSION, _("受理转化"), {"note": case.decision_note}, source_ip
+    )
 
 
 def case_request_info(*, case: Case, actor: User, question: str, source_ip: str | None = None) -> None:
     case.info_request = _clean_text(question, _("需补充的内容"), max_length=2000)
-    _decide(case, actor, Decision.NEEDS_INFO, CaseStatus.NEEDS_INFO, _("要求补充材料"),
-            {"question": case.info_request}, source_ip)
+    _decide(
+        case,
+        actor,
+        Decision.NEEDS_INFO,
+        CaseStatus.NEEDS_INFO,
+        _("要求补充材料"),
+        {"question": case.info_request},
+        source_ip,
+    )
 
 
 def case_reject(*, case: Case, actor: User, reason_id: int, note: str = "", source_ip: str | None = None) -> None:
@@ -296,8 +332,15 @@ def case_reject(*, case: Case, actor: User, reason_id: int, note: str = "", sour
         raise InvalidInput(_("请选择有效的不予受理理由。"), code="invalid_reason", details={"field": "reason"})
     case.reject_reason = reason
     case.decision_note = note.strip()
-    _decide(case, actor, Decision.REJECTED, CaseStatus.FEEDBACK, _("不予受理"),
-            {"reason": reason.text, "note": case.decision_note}, source_ip)
+    _decide(
+        case,
+        actor,
+        Decision.REJECTED,
+        CaseStatus.FEEDBACK,
+        _("不予受理"),
+        {"reason": reason.text, "note": case.decision_note},
+        source_ip,
+    )
 
 
 def case_redirect(*, case: Case, actor: User, channel: str, note: str = "", source_ip: str | None = None) -> None:
@@ -305,15 +348,21 @@ def case_redirect(*, case: Case, actor: User, channel: str, note: str = "", sour
         raise InvalidInput(_("请选择有效的转办渠道。"), code="invalid_channel", details={"field": "channel"})
     case.redirect_channel = channel
     case.decision_note = note.strip()
-    _decide(case, actor, Decision.REDIRECTED, CaseStatus.FEEDBACK, _("转其他渠道"),
-            {"channel": channel, "note": case.decision_note}, source_ip)
+    _decide(
+        case,
+        actor,
+        Decision.REDIRECTED,
+        CaseStatus.FEEDBACK,
+        _("转其他渠道"),
+        {"channel": channel, "note": case.decision_note},
+        source_ip,
+    )
 
 
 def case_resolve(*, case: Case, actor: User, note: str, source_ip: str | None = None) -> None:
     case.decision_note = _clean_text(note, _("解决情况"), max_length=5000)
     case.outcome = case.decision_note
-    _decide(case, actor, Decision.RESOLVED, CaseStatus.FEEDBACK, _("直接解决"), {"note": case.decision_note},
-            source_ip)
+    _decide(case, actor, Decision.RESOLVED, CaseStatus.FEEDBACK, _("直接解决"), {"note": case.decision_note}, source_ip)
 
 
 def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_ip: str | None = None) -> None:
@@ -331,11 +380,24 @@ def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_
     case.merged_into = master
     case.decision_note = note.strip()
     case.closed_at = timezone.now()
-    _decide(case, actor, Decision.MERGED, CaseStatus.MERGED, _("合并"), {"into": master.pk,
-            "note": case.decision_note}, source_ip)
+    _decide(
+        case,
+        actor,
+        Decision.MERGED,
+        CaseStatus.MERGED,
+        _("合并"),
+        {"into": master.pk, "note": case.decision_note},
+        source_ip,
+    )
     audit_record(
-        stream=case_stream(master.pk), actor=actor, action="case.merge_received", target_type="case",
-        target_id=master.pk, organisation_id=master.organisation_id, changes={"from": case.pk}, source_ip=source_ip,
+        stream=case_stream(master.pk),
+        actor=actor,
+        action="case.merge_received",
+        target_type="case",
+        target_id=master.pk,
+        organisation_id=master.organisation_id,
+        changes={"from": case.pk},
+        source_ip=source_ip,
     )
 
 
@@ -347,8 +409,13 @@ def case_answer_info(*, case: Case, actor: User, answer: str, source_ip: str | N
     case.decision = ""
     clocks.clock_stop(case=case, stage=Stage.NEEDS_INFO)
     case.save(update_fields=["info_answer", "status", "decision", "updated_at"])
-    _audit(case, actor, "case.info_answered", {"status": [CaseStatus.NEEDS_INFO, CaseStatus.REVIEW],
-           "answer": case.info_answer}, source_ip)
+    _audit(
+        case,
+        actor,
+        "case.info_answered",
+        {"status": [CaseStatus.NEEDS_INFO, CaseStatus.REVIEW], "answer": case.info_answer},
+        source_ip,
+    )
 
 
 def case_convert(
@@ -365,14 +432,25 @@ def case_convert(
     _require_status(case, (CaseStatus.CONVERSION,), _("成果转化"))
     if output_type not in OutputType.values:
         raise InvalidInput(_("成果类型无效。"), code="invalid_output_type", details={"field": "output_type"})
-    output = output_attach_case(case=case, actor=actor, output_type=output_type, output_id=output_id,
-                                title=title or case.title, source_ip=source_ip)
+    output = output_attach_case(
+        case=case,
+        actor=actor,
+        output_type=output_type,
+        output_id=output_id,
+        title=title or case.title,
+        source_ip=source_ip,
+    )
     case.output = output
     case.status = CaseStatus.OUTCOME
     clocks.clock_stop(case=case, stage=Stage.CONVERSION)
     case.save(update_fields=["output", "status", "updated_at"])
-    _audit(case, actor, "case.converted", {"status": [CaseStatus.CONVERSION, CaseStatus.OUTCOME],
-           "output": output.pk, "output_type": output_type}, source_ip)
+    _audit(
+        case,
+        actor,
+        "case.converted",
+        {"status": [CaseStatus.CONVERSION, CaseStatus.OUTCOME], "output": output.pk, "output_type": output_type},
+        source_ip,
+    )
     return output
 
 
@@ -382,8 +460,13 @@ def case_receive_outcome(*, case: Case, actor: User | None, outcome: str, source
     case.outcome = outcome
     case.status = CaseStatus.FEEDBACK
     case.save(update_fields=["outcome", "status", "updated_at"])
-    _audit(case, actor, "case.outcome_received", {"status": [CaseStatus.OUTCOME, CaseStatus.FEEDBACK],
-           "output": case.output_id, "outcome": outcome}, source_ip)
+    _audit(
+        case,
+        actor,
+        "case.outcome_received",
+        {"status": [CaseStatus.OUTCOME, CaseStatus.FEEDBACK], "output": case.output_id, "outcome": outcome},
+        source_ip,
+    )
 
 
 def case_record_feedback(
@@ -402,8 +485,13 @@ def case_record_feedback(
     case.closed_at = timezone.now()
     clocks.clock_stop(case=case, stage=Stage.FEEDBACK)
     case.save(update_fields=["feedback_method", "satisfaction", "feedback_note", "status", "closed_at", "updated_at"])
-    _audit(case, actor, "case.closed", {"status": [CaseStatus.FEEDBACK, CaseStatus.CLOSED], "method": method,
-           "satisfaction": satisfaction}, source_ip)
+    _audit(
+        case,
+        actor,
+        "case.closed",
+        {"status": [CaseStatus.FEEDBACK, CaseStatus.CLOSED], "method": method, "satisfaction": satisfaction},
+        source_ip,
+    )
 
 
 # Where one step back leads: only to the committee's own review.
@@ -420,7 +508,9 @@ def case_send_back(*, case: Case, actor: User, reason: str, source_ip: str | Non
     reason = _clean_text(reason, _("退回理由"), max_length=2000)
     allowed = tuple(SEND_BACK_TARGETS)
     if case.status == CaseStatus.FEEDBACK and case.decision not in (
-        Decision.REJECTED, Decision.REDIRECTED, Decision.RESOLVED
+        Decision.REJECTED,
+        Decision.REDIRECTED,
+        Decision.RESOLVED,
     ):
         allowed = ()
     _require_status(case, allowed, _("退回上一步"))
@@ -445,4 +535,3 @@ def lock_case(case_id: int) -> Case:
     if case is None:
         raise NotFound()
     return case
-

@@ -65,7 +65,16 @@ def clock_task_opened(
         paused.assignee = assignee
         paused.claimed_at = now if assignee else None
         paused.save(
-            update_fields=["paused_seconds", "due_at", "paused_at", "state", "task_id", "queue", "assignee", "claimed_at"]
+            update_fields=[
+                "paused_seconds",
+                "due_at",
+                "paused_at",
+                "state",
+                "task_id",
+                "queue",
+                "assignee",
+                "claimed_at",
+            ]
         )
         return paused
     return CaseClock.objects.create(

@@ -13,8 +13,9 @@ from casework.services import access
 from casework.services.audit import audit_record, output_stream
 
 
-def _audit(output: Output, actor: User | None, action: str, changes: dict, source_ip: str | None,
-           *, new_stream: bool = False) -> None:
+def _audit(
+    output: Output, actor: User | None, action: str, changes: dict, source_ip: str | None, *, new_stream: bool = False
+) -> None:
     audit_record(
         stream=output_stream(output.pk),
         actor=actor,
@@ -40,14 +41,16 @@ def output_attach_case(
             committee_id=case.committee_id,
             created_by=actor,
         )
-        _audit(output, actor, "output.created", {"type": output_type, "title": output.title, "case": case.pk},
-               source_ip, new_stream=True)
+        _audit(
+            output,
+            actor,
+            "output.created",
+            {"type": output_type, "title": output.title, "case": case.pk},
+            source_ip,
+            new_stream=True,
+        )
         return output
-    output = (
-        Output.objects.select_for_update()
-        .filter(pk=output_id, organisation_id=case.organisation_id)
-        .first()
-    )
+    output = Output.objects.select_for_update().filter(pk=output_id, organisation_id=case.organisation_id).first()
     if output is None or not access.is_committee_staff(actor, output.committee_id):
         raise NotFound(_("成果不存在。"), code="output_not_found")
     if output.output_type != output_type:

@@ -10,8 +10,14 @@ from tests.helpers import events, snapshot
 
 
 def file(client, world, **extra):
-    body = {"title": "村道破损", "description": "院桥镇某村村道坑洼，雨天积水。", "category": world.category.pk,
-            "township": world.township.pk, "contacts": world.contact_ids(), **extra}
+    body = {
+        "title": "村道破损",
+        "description": "院桥镇某村村道坑洼，雨天积水。",
+        "category": world.category.pk,
+        "township": world.township.pk,
+        "contacts": world.contact_ids(),
+        **extra,
+    }
     response = client.post("/api/v1/cases/", body, format="json")
     assert response.status_code == 201, response.json()
     return Case.objects.get(pk=response.json()["id"])
@@ -40,8 +46,9 @@ def test_every_transition_through_the_api(world, client_for):
     converted = go(staff, draft, "convert", output_type="info_report", title="关于村道修复的社情民意")
     assert converted["status"] == "outcome" and converted["output"] is not None
 
-    response = staff.post(f"/api/v1/outputs/{converted['output']}/outcome/", {"outcome": "已列入年度修复计划"},
-                          format="json")
+    response = staff.post(
+        f"/api/v1/outputs/{converted['output']}/outcome/", {"outcome": "已列入年度修复计划"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["status"] == "outcome_recorded"
     detail = member.get(f"/api/v1/cases/{draft.pk}/").json()
     assert (detail["status"], detail["outcome"]) == ("feedback", "已列入年度修复计划")
@@ -94,7 +101,10 @@ def test_bad_input_answers_400_and_changes_nothing(world, client_for):
     case = file(member, world)
     before = snapshot(case)
     assert go(staff, case, "reject", expect=400)["error"] == {
-        "code": "required", "message": "缺少必填项：reason。", "details": {"fields": ["reason"]}}
+        "code": "required",
+        "message": "缺少必填项：reason。",
+        "details": {"fields": ["reason"]},
+    }
     assert go(staff, case, "redirect", expect=400, channel="nowhere")["error"]["code"] == "invalid"
     assert go(staff, case, "fly", expect=404)["error"]["code"] == "unknown_transition"
     assert snapshot(case) == before
@@ -103,8 +113,11 @@ def test_bad_input_answers_400_and_changes_nothing(world, client_for):
     response = member.post("/api/v1/cases/", {"title": "", "description": "x", "category": 0}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     response = member.post("/api/v1/cases/", {"title": "t", "description": "x", "category": 999999}, format="json")
-    assert response.json()["error"] == {"code": "invalid_category", "message": "类别不存在。",
-                                        "details": {"field": "category"}}
+    assert response.json()["error"] == {
+        "code": "invalid_category",
+        "message": "类别不存在。",
+        "details": {"field": "category"},
+    }
     assert Case.objects.count() == count
 
 
@@ -146,8 +159,7 @@ def test_unauthenticated_requests_are_refused(world):
 def test_edit_is_audited_with_what_changed(world, client_for):
     member = client_for(world.member.user)
     case = file(member, world, submit=False)
-    response = member.patch(f"/api/v1/cases/{case.pk}/", {"title": "村道破损严重", "urgency": "urgent"},
-                            format="json")
+    response = member.patch(f"/api/v1/cases/{case.pk}/", {"title": "村道破损严重", "urgency": "urgent"}, format="json")
     assert response.status_code == 200 and response.json()["title"] == "村道破损严重"
     event = AuditEvent.objects.filter(target_id=case.pk, action="case.updated").get()
     assert event.changes == {"title": ["村道破损", "村道破损严重"], "urgency": ["normal", "urgent"]}

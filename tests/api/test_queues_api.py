@@ -15,16 +15,18 @@ def make_queue(world, client, n):
     cases = [file(client, world) for _ in range(n)]
     # Spread the due times so the order is by due time, not by id.
     for i, case in enumerate(cases):
-        CaseClock.objects.filter(case=case).update(due_at=CaseClock.objects.get(case=case).due_at
-                                                   - timedelta(hours=(i * 7) % n))
+        CaseClock.objects.filter(case=case).update(
+            due_at=CaseClock.objects.get(case=case).due_at - timedelta(hours=(i * 7) % n)
+        )
     return cases
 
 
 def test_queue_is_ordered_by_due_time_and_pages_by_cursor(world, client_for):
     member, staff = client_for(world.member.user), client_for(world.staff)
     make_queue(world, member, 7)
-    expected = list(CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id")
-                    .values_list("case_id", flat=True))
+    expected = list(
+        CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id").values_list("case_id", flat=True)
+    )
 
     seen, url = [], f"/api/v1/queues/{world.committee.pk}/tasks/?limit=3"
     while url:
@@ -40,8 +42,9 @@ def test_queue_is_ordered_by_due_time_and_pages_by_cursor(world, client_for):
 def test_claim_next_gives_the_most_urgent_unclaimed_task(world, client_for):
     member, staff, staff2 = client_for(world.member.user), client_for(world.staff), client_for(world.staff2)
     make_queue(world, member, 3)
-    order = list(CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id")
-                 .values_list("case_id", flat=True))
+    order = list(
+        CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id").values_list("case_id", flat=True)
+    )
 
     first = staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
     second = staff2.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
@@ -78,10 +81,12 @@ def test_list_endpoints_do_not_grow_with_the_page_size(world, client_for):
         staff.post(f"/api/v1/cases/{case.pk}/transitions/claim/")
 
     for url in (f"/api/v1/queues/{world.committee.pk}/tasks/", "/api/v1/cases/", "/api/v1/tasks/mine/"):
-        small, body_small = count_queries(staff, url + ("&" if "?" in url else "?") + "limit=2"
-                                          if "mine" not in url else url)
-        large, body_large = count_queries(staff, url + ("&" if "?" in url else "?") + "limit=10"
-                                          if "mine" not in url else url)
+        small, body_small = count_queries(
+            staff, url + ("&" if "?" in url else "?") + "limit=2" if "mine" not in url else url
+        )
+        large, body_large = count_queries(
+            staff, url + ("&" if "?" in url else "?") + "limit=10" if "mine" not in url else url
+        )
         assert small == large, url
     n_small, _ = count_queries(member, f"/api/v1/cases/{cases[0].pk}/events/?limit=1")
     n_large, _ = count_queries(member, f"/api/v1/cases/{cases[0].pk}/events/?limit=10")
@@ -94,8 +99,13 @@ def test_list_endpoints_do_not_grow_with_the_page_size(world, client_for):
 def test_intake_statement_budget(world, client_for):
     member = client_for(world.member.user)
     file(member, world)  # warm up caches of content types etc.
-    body = {"title": "t", "description": "d", "category": world.category.pk, "township": world.township.pk,
-            "contacts": world.contact_ids()}
+    body = {
+        "title": "t",
+        "description": "d",
+        "category": world.category.pk,
+        "township": world.township.pk,
+        "contacts": world.contact_ids(),
+    }
     with CaptureQueriesContext(connection) as ctx:
         assert member.post("/api/v1/cases/", body, format="json").status_code == 201
     # Transaction control (BEGIN/COMMIT, or SAVEPOINT/RELEASE inside the test's transaction) aside.

@@ -42,7 +42,11 @@ def test_draft_then_submit_opens_review_in_the_committee_queue(world):
     assert (task["name"], task["owner"]) == ("review", None)
     clock = CaseClock.objects.get(case=case)
     assert (clock.stage, clock.state, clock.queue_id, clock.task_id) == (
-        "review", ClockState.RUNNING, world.committee.pk, task["id"])
+        "review",
+        ClockState.RUNNING,
+        world.committee.pk,
+        task["id"],
+    )
     assert events(case) == [("case.created", world.member.user.pk), ("case.submitted", world.member.user.pk)]
 
 
@@ -111,8 +115,11 @@ def test_needs_info_pauses_review_and_answer_resumes_it(world):
 
     actions.case_request_info(case_id=case.pk, actor=world.staff, question="请补充具体路段和时间")
     case.refresh_from_db()
-    assert (case.status, case.decision, case.info_request) == (CaseStatus.NEEDS_INFO, Decision.NEEDS_INFO,
-                                                               "请补充具体路段和时间")
+    assert (case.status, case.decision, case.info_request) == (
+        CaseStatus.NEEDS_INFO,
+        Decision.NEEDS_INFO,
+        "请补充具体路段和时间",
+    )
     task = open_task(case)
     assert (task["name"], task["owner"]) == ("provide_info", world.member.user.pk)
     review_clock.refresh_from_db()
@@ -131,7 +138,12 @@ def test_needs_info_pauses_review_and_answer_resumes_it(world):
     actions.case_accept(case_id=case.pk, actor=world.staff2)
     assert status(case) == CaseStatus.CONVERSION
     assert [a for a, _ in events(case)] == [
-        "case.submitted", "case.claimed", "case.needs_info", "case.info_answered", "case.claimed", "case.accepted",
+        "case.submitted",
+        "case.claimed",
+        "case.needs_info",
+        "case.info_answered",
+        "case.claimed",
+        "case.accepted",
     ]
 
 

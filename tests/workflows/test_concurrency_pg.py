@@ -28,7 +28,7 @@ def race(n: int, work: Callable[[int], object]) -> list[object]:
         try:
             barrier.wait()
             results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the result under test
+        except Exception as exc:
             results[i] = exc
         finally:
             connection.close()
@@ -108,6 +108,7 @@ def test_claim_next_with_four_clients_never_double_claims(world):
     claimed = [pk for r in results for pk in r]
     assert sorted(claimed) == sorted(c.pk for c in cases)  # each exactly once
     assert Counter(AuditEvent.objects.filter(action="case.claimed").values_list("target_id", flat=True)) == {
-        c.pk: 1 for c in cases}
+        c.pk: 1 for c in cases
+    }
     for i, got in enumerate(results):
         assert set(CaseClock.objects.filter(case_id__in=got).values_list("assignee_id", flat=True)) <= {staff[i].pk}

@@ -46,8 +46,7 @@ def test_transition_in_the_wrong_status_is_refused(world):
         actions.case_convert(case_id=case.pk, actor=world.staff, output_type="proposal")
     assert "委办审核" in str(err.value.message)
     with pytest.raises(TransitionNotAllowed):
-        actions.case_record_feedback(case_id=case.pk, actor=world.member.user, method="visit",
-                                     satisfaction="satisfied")
+        actions.case_record_feedback(case_id=case.pk, actor=world.member.user, method="visit", satisfaction="satisfied")
     with pytest.raises(TransitionNotAllowed):
         actions.case_submit(case_id=case.pk, actor=world.member.user)
     with pytest.raises(TransitionNotAllowed):
@@ -91,8 +90,13 @@ def test_bad_intake_creates_nothing(world):
     cases, events = Case.objects.count(), AuditEvent.objects.count()
     other_contacts = world.contact_ids(world.other_member)
     with pytest.raises(InvalidInput) as err:
-        actions.case_file(actor=world.member.user, title="t", description="d", category_id=world.category.pk,
-                          contact_ids=other_contacts)
+        actions.case_file(
+            actor=world.member.user,
+            title="t",
+            description="d",
+            category_id=world.category.pk,
+            contact_ids=other_contacts,
+        )
     assert err.value.code == "invalid_contacts"
     with pytest.raises(InvalidInput):
         actions.case_file(actor=world.member.user, title="", description="d", category_id=world.category.pk)

@@ -11,4 +11,6 @@ class Command(BaseCommand):
         if checkpoint is None:
             self.stdout.write("没有新的审计事件 (nothing new to checkpoint)")
         else:
-            self.stdout.write(f"检查点 #{checkpoint.seq}: {len(checkpoint.heads)} 条链, 截至事件 {checkpoint.last_event_id}")
+            self.stdout.write(
+                f"检查点 #{checkpoint.seq}: {len(checkpoint.heads)} 条链, 截至事件 {checkpoint.last_event_id}"
+            )

@@ -15,9 +15,7 @@ class Command(BaseCommand):
             first = breaks[0]
             for item in breaks[:20]:
                 self.stderr.write(f"  {item}")
-            raise CommandError(
-                f"审计链校验失败 (audit chain broken): {len(breaks)} 处异常；第一处 (first): {first}"
-            )
+            raise CommandError(f"审计链校验失败 (audit chain broken): {len(breaks)} 处异常；第一处 (first): {first}")
         self.stdout.write(
             self.style.SUCCESS(f"审计链完好 (audit chain intact): {events} 条事件, {checkpoints} 个检查点")
         )
