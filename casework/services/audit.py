@@ -174,18 +174,11 @@ def audit_checkpoint() -> AuditCheckpoint | None:
         upto = AuditEvent.objects.filter(id__gt=since).aggregate(m=Max("id"))["m"]
         if upto is None:
             return None
-        rows = (
-            AuditEvent.objects.filter(id__gt=since, id__lte=upto)
-            .values("stream")
-            .annotate(seq=Max("seq"))
-            .values_list("stream", "seq")
-        )
-        wanted = dict(rows)
+        # One pass over the events since the last checkpoint: the newest of each stream that moved.
         heads: dict[str, list[Any]] = {}
-        for stream, seq, digest in AuditEvent.objects.filter(
-            stream__in=list(wanted), seq__in=set(wanted.values())
-        ).values_list("stream", "seq", "hash"):
-            if wanted.get(stream) == seq:
+        moved = AuditEvent.objects.filter(id__gt=since, id__lte=upto).values_list("stream", "seq", "hash")
+        for stream, seq, digest in moved.iterator(chunk_size=5000):
+            if stream not in heads or heads[stream][0] < seq:
                 heads[stream] = [seq, digest]
         seq = (last.seq + 1) if last else 1
         prev = last.hash if last else GENESIS

@@ -201,14 +201,12 @@ def case_create(
 
 def case_update(*, case: Case, actor: User, changes: dict[str, Any], source_ip: str | None = None) -> Case:
     """Edit a case's content. The member edits before review; staff during review and conversion."""
-    if access.is_case_member(actor, case) and case.status in MEMBER_EDITABLE:
-        pass
-    elif access.is_committee_staff(actor, case.committee_id) and case.status in STAFF_EDITABLE:
-        pass
-    elif access.is_case_member(actor, case) or access.is_committee_staff(actor, case.committee_id):
-        _require_status(case, (), _("修改"))
-    else:
+    is_member = access.is_case_member(actor, case)
+    is_staff = access.is_committee_staff(actor, case.committee_id)
+    if not (is_member or is_staff):
         access.require_case_member(actor, case)
+    allowed = (MEMBER_EDITABLE if is_member else ()) + (STAFF_EDITABLE if is_staff else ())
+    _require_status(case, allowed, _("修改"))
     diff: dict[str, list[Any]] = {}
     for field, value in changes.items():
         if field == "title":
