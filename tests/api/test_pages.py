@@ -1,0 +1,376 @@
+"""The server-rendered pages: Chinese by default, English on request, thin over the actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from casework.choices import CaseStatus, ClockState, Stage
+from casework.errors import InvalidInput
+from casework.models import AuditEvent, Case, CaseClock, User
+from tests.factories import World
+from workflows import actions
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def file_case(world: World, title: str = "校门口接送拥堵", *, submit: bool = True) -> Case:
+    return actions.case_file(
+        actor=world.member.user,
+        submit=submit,
+        title=title,
+        description="放学时段车辆排队",
+        category_id=world.category.pk,
+        township_id=world.township.pk,
+        contact_ids=world.contact_ids(),
+    )
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+# Login ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_login_page_renders_in_chinese():
+    response = Client().get("/login/")
+
+    assert response.status_code == 200
+    html = page(response)
+    assert '<html lang="zh-hans">' in html
+    assert "登录民情" in html
+    assert "用户名" in html and "密码" in html
+    assert "/static/css/minqing.css" in html
+
+
+def test_login_with_a_wrong_password_says_so_in_chinese(world):
+    response = Client().post("/login/", {"username": world.member.user.username, "password": "wrong"})
+
+    assert response.status_code == 200
+    assert "用户名或密码不正确" in page(response)
+
+
+def test_anonymous_home_redirects_to_login(db):
+    response = Client().get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+# Home -------------------------------------------------------------------------------------------
+
+
+def test_home_of_a_member_lists_their_cases(world):
+    file_case(world, "校门口接送拥堵")
+    actions.case_file(actor=world.other_member.user, title="别人的案件", description="x", category_id=world.category.pk)
+
+    html = page(logged_in(world.member.user).get("/"))
+
+    assert "我的民情" in html
+    assert "校门口接送拥堵" in html
+    assert "委办审核" in html  # status badge
+    assert "交通出行" in html and "南城街道" in html
+    assert timezone.localdate().strftime("%Y-%m-%d") in html
+    assert "/api/docs/" in html
+    assert "别人的案件" not in html
+    assert "我的工作队列" not in html
+    assert "王委员" in html and "黄岩区政协" in html  # header: display name and organisation
+
+
+def test_home_of_a_member_without_cases_shows_the_empty_state(world):
+    html = page(logged_in(world.member.user).get("/"))
+
+    assert "您还没有反映过民情" in html
+
+
+def test_home_of_staff_shows_queues_and_claimed_tasks_with_overdue_in_red(world):
+    first = file_case(world, "第一件")
+    file_case(world, "第二件")
+    actions.case_claim(case_id=first.pk, actor=world.staff)
+    CaseClock.objects.filter(case=first, stage=Stage.REVIEW).update(due_at=timezone.now() - timedelta(hours=1))
+
+    html = page(logged_in(world.staff).get("/"))
+
+    assert "我的工作队列" in html
+    assert "社会和法制委员会" in html
+    assert '<td class="num">1</td>\n            <td class="num">1</td>' in html  # unclaimed 1, mine 1
+    assert "我已认领" in html
+    assert 'class="case-row overdue"' in html and "已超期" in html
+    assert "第一件" in html and "第二件" in html  # the committee's cases
+
+
+def test_home_of_staff_without_claimed_tasks_shows_the_empty_state(world):
+    html = page(logged_in(world.staff).get("/"))
+
+    assert "您目前没有已认领的任务" in html
+    assert "暂无民情案件" in html
+
+
+def test_home_of_leadership_lists_the_cases_they_may_see(world):
+    file_case(world, "已提交的案件")
+    file_case(world, "委员的草稿", submit=False)
+
+    html = page(logged_in(world.leader).get("/"))
+
+    assert "本会民情案件" in html
+    assert "已提交的案件" in html
+    assert "委员的草稿" not in html
+    assert "我的民情" not in html and "我的工作队列" not in html
+
+
+# Case page --------------------------------------------------------------------------------------
+
+
+def test_case_page_shows_details_clocks_and_the_audit_timeline(world):
+    case = file_case(world)
+    actions.case_claim(case_id=case.pk, actor=world.staff)
+    events = list(AuditEvent.objects.filter(stream=f"case:{case.pk}").order_by("seq"))
+
+    html = page(logged_in(world.member.user).get(f"/cases/{case.pk}/"))
+
+    assert case.title in html and "放学时段车辆排队" in html
+    assert "王委员-群众1" in html  # the member sees their own contacts' names
+    assert "办理时限" in html and "审核" in html and "计时中" in html
+    assert "提交反映" in html and "认领" in html and "张干事" in html
+    for event in events:
+        assert event.hash[:12] in html
+        assert timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert "委办审核</h2>" not in html  # no review panel for the member
+
+
+def test_case_page_hides_contact_names_from_staff_without_consent(world):
+    case = file_case(world)
+
+    html = page(logged_in(world.staff).get(f"/cases/{case.pk}/"))
+
+    assert "王委员-群众1" not in html
+    assert "未同意提供姓名" in html
+
+
+@pytest.mark.parametrize("who", ["outsider", "other_member", "other_staff"])
+def test_case_page_is_404_for_those_who_may_not_see_it(world, who):
+    case = file_case(world)
+    user = world.other_member.user if who == "other_member" else getattr(world, who)
+
+    response = logged_in(user).get(f"/cases/{case.pk}/")
+
+    assert response.status_code == 404
+    assert case.title not in page(response)
+
+
+# Filing a case ----------------------------------------------------------------------------------
+
+
+def intake(world: World, **overrides) -> dict:
+    data = {
+        "title": "小区路灯不亮",
+        "description": "东区三幢前路灯坏了一个月",
+        "category": world.category.pk,
+        "township": world.township.pk,
+        "urgency": "urgent",
+        "contacts": world.contact_ids()[:2],
+        "consent_to_share": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_form_offers_only_the_members_own_choices(world):
+    html = page(logged_in(world.member.user).get("/cases/new/"))
+
+    assert "反映民情" in html and "交通出行" in html and "南城街道" in html
+    assert "王委员-群众1" in html
+    assert "李委员-群众1" not in html
+
+
+def test_filing_a_case_through_the_page_puts_it_in_review(world):
+    response = logged_in(world.member.user).post("/cases/new/", intake(world))
+
+    case = Case.objects.get(title="小区路灯不亮")
+    assert response.status_code == 302
+    assert response["Location"] == f"/cases/{case.pk}/"
+    assert case.status == CaseStatus.REVIEW
+    assert case.member == world.member
+    assert case.urgency == "urgent" and case.consent_to_share is True
+    assert sorted(case.contacts.values_list("id", flat=True)) == sorted(world.contact_ids()[:2])
+    assert CaseClock.objects.filter(case=case, stage=Stage.REVIEW, queue=world.committee).exists()
+    assert AuditEvent.objects.get(stream=f"case:{case.pk}").source_ip == "127.0.0.1"
+
+
+def test_a_bad_post_shows_the_error_and_creates_nothing(world):
+    response = logged_in(world.member.user).post("/cases/new/", intake(world, title=""))
+
+    assert response.status_code == 200
+    html = page(response)
+    assert "该字段是必填项" in html
+    assert "东区三幢前路灯坏了一个月" in html  # what the member typed is kept
+    assert Case.objects.count() == 0
+
+
+def test_a_domain_error_lands_on_its_field(world, monkeypatch):
+    def refuse(**kwargs):
+        raise InvalidInput("乡镇街道不存在。", code="invalid_township", details={"field": "township"})
+
+    monkeypatch.setattr(actions, "case_file", refuse)
+
+    response = logged_in(world.member.user).post("/cases/new/", intake(world))
+
+    assert response.status_code == 200
+    assert "乡镇街道不存在。" in page(response)
+    assert response.context["form"].errors["township"] == ["乡镇街道不存在。"]
+
+
+def test_a_non_member_gets_a_message_instead_of_the_form(world):
+    client = logged_in(world.staff)
+
+    response = client.get("/cases/new/")
+    posted = client.post("/cases/new/", {"title": "x"})
+
+    assert response.status_code == 403
+    assert "只有委员可以反映民情" in page(response)
+    assert '<form method="post" class="stack"' not in page(response)
+    assert posted.status_code == 403
+    assert Case.objects.count() == 0
+
+
+# Transitions from the case page -----------------------------------------------------------------
+
+
+def test_staff_see_the_review_panel_and_the_member_does_not(world):
+    case = file_case(world)
+
+    staff_html = page(logged_in(world.staff).get(f"/cases/{case.pk}/"))
+    member_html = page(logged_in(world.member.user).get(f"/cases/{case.pk}/"))
+
+    assert f"/cases/{case.pk}/do/claim/" in staff_html
+    assert f"/cases/{case.pk}/do/reject/" in staff_html and world.reason.text in staff_html
+    assert "/do/" not in member_html
+
+
+def test_claim_then_request_info_then_answer_then_accept(world):
+    case = file_case(world)
+    staff = logged_in(world.staff)
+    member = logged_in(world.member.user)
+
+    claimed = staff.post(f"/cases/{case.pk}/do/claim/", follow=True)
+    assert "已认领" in page(claimed)
+    assert CaseClock.objects.get(case=case, stage=Stage.REVIEW).assignee == world.staff
+
+    staff.post(f"/cases/{case.pk}/do/request_info/", {"question": "请补充具体路段"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.NEEDS_INFO
+
+    answer_form = page(member.get(f"/cases/{case.pk}/"))
+    assert "请补充具体路段" in answer_form and f"/cases/{case.pk}/do/answer_info/" in answer_form
+    member.post(f"/cases/{case.pk}/do/answer_info/", {"answer": "学院路与东城路交叉口"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REVIEW
+
+    accepted = staff.post(f"/cases/{case.pk}/do/accept/", {"note": "可转为提案"}, follow=True)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CONVERSION
+    assert "已受理" in page(accepted)
+
+
+def test_reject_redirect_and_resolve_reach_feedback_and_the_member_closes(world):
+    rejected, redirected, resolved = file_case(world, "甲"), file_case(world, "乙"), file_case(world, "丙")
+    staff = logged_in(world.staff)
+
+    staff.post(f"/cases/{rejected.pk}/do/reject/", {"reason": world.reason.pk, "note": "个人诉求"})
+    staff.post(f"/cases/{redirected.pk}/do/redirect/", {"channel": "hotline_12345"})
+    staff.post(f"/cases/{resolved.pk}/do/resolve/", {"note": "已电话答复政策"})
+
+    for case in (rejected, redirected, resolved):
+        case.refresh_from_db()
+        assert case.status == CaseStatus.FEEDBACK
+    assert rejected.reject_reason == world.reason and redirected.redirect_channel == "hotline_12345"
+
+    member = logged_in(world.member.user)
+    assert f"/cases/{resolved.pk}/do/feedback/" in page(member.get(f"/cases/{resolved.pk}/"))
+    closed = member.post(
+        f"/cases/{resolved.pk}/do/feedback/",
+        {"method": "phone", "satisfaction": "satisfied", "note": "群众表示感谢"},
+        follow=True,
+    )
+    resolved.refresh_from_db()
+    assert resolved.status == CaseStatus.CLOSED
+    assert "已记录反馈情况" in page(closed)
+    assert "反馈群众，办结" in page(closed)  # the timeline label of case.closed
+
+
+def test_a_refused_transition_shows_the_domain_message_and_changes_nothing(world):
+    case = file_case(world)
+    actions.case_claim(case_id=case.pk, actor=world.staff)
+
+    response = logged_in(world.staff2).post(f"/cases/{case.pk}/do/accept/", {}, follow=True)
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REVIEW
+    assert "该任务已由 张干事 认领" in page(response)
+    assert "该案件已由 张干事 认领，由其作出审核决定。" in page(response)
+    assert f"/cases/{case.pk}/do/accept/" not in page(response)
+    assert CaseClock.objects.get(case=case, stage=Stage.REVIEW, state=ClockState.RUNNING).assignee == world.staff
+
+
+def test_an_invalid_transition_form_shows_the_field_error_and_changes_nothing(world):
+    case = file_case(world)
+    events = AuditEvent.objects.count()
+
+    response = logged_in(world.staff).post(f"/cases/{case.pk}/do/request_info/", {"question": ""}, follow=True)
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REVIEW
+    assert "需补充的内容：该字段是必填项。" in page(response)
+    assert AuditEvent.objects.count() == events
+
+
+def test_transitions_are_404_for_outsiders_and_unknown_names(world):
+    case = file_case(world)
+    events = AuditEvent.objects.count()
+
+    assert logged_in(world.outsider).post(f"/cases/{case.pk}/do/claim/").status_code == 404
+    assert logged_in(world.other_member.user).post(f"/cases/{case.pk}/do/accept/").status_code == 404
+    assert logged_in(world.staff).post(f"/cases/{case.pk}/do/explode/").status_code == 404
+    assert logged_in(world.staff).get(f"/cases/{case.pk}/do/claim/").status_code == 405
+    assert AuditEvent.objects.count() == events
+
+
+def test_claim_next_from_the_home_page_opens_the_most_urgent_case(world):
+    case = file_case(world)
+
+    response = logged_in(world.staff).post(f"/queues/{world.committee.pk}/claim-next/")
+
+    assert response.status_code == 302 and response["Location"] == f"/cases/{case.pk}/"
+    assert CaseClock.objects.get(case=case, stage=Stage.REVIEW).assignee == world.staff
+    assert logged_in(world.outsider).post(f"/queues/{world.committee.pk}/claim-next/").status_code == 404
+
+
+# Language ---------------------------------------------------------------------------------------
+
+
+def test_switching_to_english_renders_english(world):
+    client = logged_in(world.member.user)
+
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = page(client.get("/"))
+
+    assert switched.status_code == 302
+    assert '<html lang="en">' in html
+    assert ">Home</a>" in html and "Report a concern" in html and "Log out" in html
+    assert "My concerns" in html
+    assert "退出登录" not in html
+
+
+def test_english_login_page(db):
+    html = page(Client(headers={"accept-language": "en"}).get("/login/"))
+
+    assert "Sign in to Minqing" in html
