@@ -72,13 +72,14 @@ def _audit(
     )
 
 
-def _clean_text(value: str, field: str, *, max_length: int | None = None, required: bool = True) -> str:
+def _clean_text(value: str, field: str, label: str, *, max_length: int | None = None, required: bool = True) -> str:
+    """Strip and check a text field; errors name the field by its code (`field`) and show `label`."""
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput(_("「%(field)s」不能为空。") % {"field": field}, code="required", details={"field": field})
+        raise InvalidInput(_("「%(field)s」不能为空。") % {"field": label}, code="required", details={"field": field})
     if max_length is not None and len(value) > max_length:
         raise InvalidInput(
-            _("「%(field)s」不能超过 %(n)d 个字。") % {"field": field, "n": max_length},
+            _("「%(field)s」不能超过 %(n)d 个字。") % {"field": label, "n": max_length},
             code="too_long",
             details={"field": field},
         )
@@ -155,8 +156,8 @@ def case_create(
     member = getattr(actor, "member", None)
     if member is None or member.organisation_id != actor.organisation_id:
         raise access.PermissionDenied(_("只有委员可以反映民情。"), code="not_a_member")
-    title = _clean_text(title, _("标题"), max_length=120)
-    description = _clean_text(description, _("问题描述"), max_length=5000)
+    title = _clean_text(title, "title", _("标题"), max_length=120)
+    description = _clean_text(description, "description", _("问题描述"), max_length=5000)
     if urgency not in Urgency.values:
         raise InvalidInput(_("紧急程度无效。"), code="invalid_urgency", details={"field": "urgency"})
     category = _category(actor, category_id)
@@ -210,9 +211,9 @@ def case_update(*, case: Case, actor: User, changes: dict[str, Any], source_ip: 
     diff: dict[str, list[Any]] = {}
     for field, value in changes.items():
         if field == "title":
-            value = _clean_text(value, _("标题"), max_length=120)
+            value = _clean_text(value, "title", _("标题"), max_length=120)
         elif field == "description":
-            value = _clean_text(value, _("问题描述"), max_length=5000)
+            value = _clean_text(value, "description", _("问题描述"), max_length=5000)
         elif field == "urgency":
             if value not in Urgency.values:
                 raise InvalidInput(_("紧急程度无效。"), code="invalid_urgency", details={"field": "urgency"})
@@ -312,7 +313,7 @@ def case_accept(*, case: Case, actor: User, note: str = "", source_ip: str | Non
 
 
 def case_request_info(*, case: Case, actor: User, question: str, source_ip: str | None = None) -> None:
-    case.info_request = _clean_text(question, _("需补充的内容"), max_length=2000)
+    case.info_request = _clean_text(question, "question", _("需补充的内容"), max_length=2000)
     _decide(
         case,
         actor,
@@ -358,7 +359,7 @@ def case_redirect(*, case: Case, actor: User, channel: str, note: str = "", sour
 
 
 def case_resolve(*, case: Case, actor: User, note: str, source_ip: str | None = None) -> None:
-    case.decision_note = _clean_text(note, _("解决情况"), max_length=5000)
+    case.decision_note = _clean_text(note, "note", _("解决情况"), max_length=5000)
     case.outcome = case.decision_note
     _decide(case, actor, Decision.RESOLVED, CaseStatus.FEEDBACK, _("直接解决"), {"note": case.decision_note}, source_ip)
 
@@ -402,7 +403,7 @@ def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_
 def case_answer_info(*, case: Case, actor: User, answer: str, source_ip: str | None = None) -> None:
     access.require_case_member(actor, case)
     _require_status(case, (CaseStatus.NEEDS_INFO,), _("补充材料"))
-    case.info_answer = _clean_text(answer, _("补充的材料"), max_length=5000)
+    case.info_answer = _clean_text(answer, "answer", _("补充的材料"), max_length=5000)
     case.status = CaseStatus.REVIEW
     case.decision = ""
     clocks.clock_stop(case=case, stage=Stage.NEEDS_INFO)
@@ -503,7 +504,7 @@ SEND_BACK_TARGETS = {
 def case_send_back(*, case: Case, actor: User, reason: str, source_ip: str | None = None) -> None:
     """Undo the last review decision, with a reason; nothing is deleted."""
     access.require_committee_staff(actor, case)
-    reason = _clean_text(reason, _("退回理由"), max_length=2000)
+    reason = _clean_text(reason, "reason", _("退回理由"), max_length=2000)
     allowed = tuple(SEND_BACK_TARGETS)
     if case.status == CaseStatus.FEEDBACK and case.decision not in (
         Decision.REJECTED,
