@@ -1,0 +1,152 @@
+"""`manage.py seed_demo`: the demo committee, its members and ~300 cases in every branch.
+
+Seeding takes a while, so it runs once for the module, inside a transaction that is rolled back
+when the module is done: the other test modules never see the demo data. Passwords are hashed
+with MD5 here only to keep the test fast (the command uses the configured hasher)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Count
+from django.test.utils import override_settings
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from viewflow.workflow.models import Task
+
+from casework.choices import CaseStatus, Decision, OutputStatus, OutputType, Role
+from casework.models import (
+    AuditEvent,
+    Case,
+    CaseClock,
+    Committee,
+    Contact,
+    Engagement,
+    Member,
+    Organisation,
+    Output,
+    RosterEntry,
+    ServiceRecord,
+    User,
+)
+from casework.services.audit import verify_chain
+from workflows.management.commands.seed_demo import DISTRICT_NAME
+
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+COUNTED = [
+    Organisation,
+    User,
+    Member,
+    Contact,
+    RosterEntry,
+    Engagement,
+    ServiceRecord,
+    Case,
+    Output,
+    CaseClock,
+    AuditEvent,
+    Task,
+    Token,
+    Committee,
+]
+
+
+def _seed(*args: str) -> str:
+    out = io.StringIO()
+    with override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """Seed once for the module; roll it all back afterwards."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            output = _seed()
+            yield {"output": output, "org": Organisation.objects.get(name=DISTRICT_NAME)}
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+@pytest.mark.django_db
+def test_people_and_rosters(seeded):
+    org = seeded["org"]
+    assert org.parent is not None and org.parent.level == "city"
+    members = Member.objects.filter(organisation=org)
+    assert 55 <= members.count() <= 65
+    per_member = Counter(RosterEntry.objects.filter(organisation=org).values_list("member_id", flat=True))
+    assert set(per_member) == set(members.values_list("id", flat=True))
+    assert all(3 <= n <= 5 for n in per_member.values())
+    assert all(m.user.groups.filter(name=Role.MEMBER).exists() for m in members.select_related("user"))
+    # Every role has a login, every login has a token and an organisation.
+    for role in Role.values:
+        assert Group.objects.get(name=role).user_set.exists(), role
+    users = User.objects.filter(organisation__in=[org, org.parent])
+    assert users.filter(username="admin", is_superuser=True).exists()
+    assert not users.filter(auth_token__isnull=True).exists()
+    assert all(u.has_usable_password() for u in users)
+    assert Committee.objects.filter(organisation=org, is_default_intake=True).count() == 1
+    assert not Committee.objects.filter(organisation=org, head__isnull=True).exists()
+    # The password table is printed once.
+    assert "admin" in seeded["output"] and "member001" in seeded["output"]
+
+
+@pytest.mark.django_db
+def test_cases_cover_every_branch(seeded):
+    cases = Case.objects.filter(organisation=seeded["org"])
+    assert 280 <= cases.count() <= 320
+    statuses = set(cases.values_list("status", flat=True))
+    assert statuses == set(CaseStatus.values)
+    decisions = set(cases.values_list("decision", flat=True))
+    assert set(Decision.values) <= decisions
+    # Claimed and unclaimed review; needs info asked and answered; sent back.
+    review_clocks = CaseClock.objects.filter(case__in=cases, stage="review", state="running")
+    assert review_clocks.filter(assignee__isnull=True).exists()
+    assert review_clocks.filter(assignee__isnull=False).exists()
+    assert cases.filter(status=CaseStatus.REVIEW).exclude(info_answer="").exists()
+    sent_back = AuditEvent.objects.filter(action="case.sent_back").values_list("target_id", flat=True)
+    assert len(set(sent_back)) >= 5
+    # Every output type, with and without its outcome; one output gathering several cases.
+    outputs = Output.objects.filter(organisation=seeded["org"])
+    kinds = set(outputs.values_list("output_type", "status"))
+    for output_type in OutputType.values:
+        assert (output_type, OutputStatus.DRAFT) in kinds
+        assert (output_type, OutputStatus.OUTCOME_RECORDED) in kinds
+    assert outputs.annotate(n=Count("cases")).filter(n__gte=3).exists()
+    # Merged cases point at an open or closed master; every submitted case has its flow.
+    assert not cases.filter(status=CaseStatus.MERGED, merged_into__isnull=True).exists()
+    submitted = cases.exclude(status=CaseStatus.DRAFT)
+    assert submitted.filter(process__isnull=False).count() == submitted.count()
+    # The history is spread over months and nothing happened in the future.
+    first = cases.order_by("created_at").first()
+    assert first is not None and (timezone.now() - first.created_at).days > 90
+    assert not AuditEvent.objects.filter(occurred_at__gt=timezone.now()).exists()
+    assert not Task.objects.filter(created__gt=timezone.now()).exists()
+
+
+@pytest.mark.django_db
+def test_audit_chain_verifies(seeded):
+    assert verify_chain() == []
+
+
+@pytest.mark.django_db
+def test_second_run_changes_nothing(seeded):
+    before = _counts()
+    for args in ((), ("--once",)):
+        out = _seed(*args)
+        assert "演示数据已存在，跳过" in out
+        assert "member001" not in out  # no passwords the second time
+    assert _counts() == before
