@@ -523,6 +523,8 @@ def case_send_back(*, case: Case, actor: User, reason: str, source_ip: str | Non
     case.redirect_channel = ""
     case.outcome = "" if changes["undone_decision"] == Decision.RESOLVED else case.outcome
     case.decided_at = None
+    changes["undone_note"] = case.decision_note
+    case.decision_note = ""
     case.save()
     _audit(case, actor, "case.sent_back", changes, source_ip)
 

@@ -209,10 +209,10 @@ def test_cases_gathered_into_one_output_each_get_the_outcome(world):
 
 def test_send_back_from_conversion_reopens_review(world):
     case = file_case(world)
-    actions.case_accept(case_id=case.pk, actor=world.staff)
+    actions.case_accept(case_id=case.pk, actor=world.staff, note="同意受理")
     actions.case_send_back(case_id=case.pk, actor=world.staff, reason="误操作，重新审核")
     case.refresh_from_db()
-    assert (case.status, case.decision) == (CaseStatus.REVIEW, "")
+    assert (case.status, case.decision, case.decision_note) == (CaseStatus.REVIEW, "", "")
     task = open_task(case)
     assert (task["name"], task["owner"]) == ("review", None)
     live = CaseClock.objects.exclude(state=ClockState.STOPPED).get(case=case)
