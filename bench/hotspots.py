@@ -2,7 +2,8 @@
 
 Usage (after bench/generate.py)::
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/minqing_bench .venv/bin/python bench/hotspots.py [intake|api_intake|queue|claim] [-n N]
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/minqing_bench
+    .venv/bin/python bench/hotspots.py [intake|api_intake|queue|claim] [-n N]
 
 Prints the functions with the most cumulative and own time, and the share of wall time spent
 waiting on the database (psycopg's execute) against Python. Writes cases and claims tasks, like
@@ -23,10 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from run import World  # noqa: E402  (sets Django up)
-
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.db import connection
+from django.test import Client
+from run import World
 
 
 def main() -> None:
@@ -76,8 +76,10 @@ def main() -> None:
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
     db = sum(v[3] for k, v in stats.stats.items() if k[2] in ("execute",) and "psycopg" in k[0])
-    print(f"{args.what}: {args.n} in {wall:.2f}s under the profiler ({wall / args.n * 1000:.1f} ms each); "
-          f"psycopg execute (database round trips) {db / wall * 100:.0f}% of it")
+    print(
+        f"{args.what}: {args.n} in {wall:.2f}s under the profiler ({wall / args.n * 1000:.1f} ms each); "
+        f"psycopg execute (database round trips) {db / wall * 100:.0f}% of it"
+    )
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
     print(out.getvalue())
