@@ -221,14 +221,16 @@ def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpRespon
 @login_required
 def queue_claim_next(request: HttpRequest, committee_id: int) -> HttpResponse:
     try:
-        case = actions.queue_claim_next(committee_id=committee_id, actor=_user(request), source_ip=client_ip(request))
+        claimed = actions.queue_claim_next(
+            committee_id=committee_id, actor=_user(request), source_ip=client_ip(request)
+        )
     except NotFound:
         raise Http404 from None
     except DomainError as error:
         messages.error(request, str(error.message))
         return redirect("home")
-    if case is None:
+    if claimed is None:
         messages.info(request, _("队列中暂无待认领的案件。"))
         return redirect("home")
     messages.success(request, _("已认领队列中最紧急的案件。"))
-    return redirect("case-page", case_id=case.pk)
+    return redirect("case-page", case_id=claimed.case_id)

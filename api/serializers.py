@@ -176,6 +176,21 @@ class QueueItemOut(serializers.Serializer):
     case = QueueCaseOut()
 
 
+class ClaimedCaseOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    urgency = serializers.CharField()
+
+
+class ClaimOut(serializers.Serializer):
+    task = serializers.IntegerField()
+    stage = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    owner = serializers.IntegerField()
+    case = ClaimedCaseOut()
+
+
 class OutcomeIn(serializers.Serializer):
     outcome = serializers.CharField(max_length=5000)
 

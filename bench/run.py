@@ -398,11 +398,11 @@ def _inproc_claim_client(args: tuple) -> dict:
         t = time.perf_counter()
         try:
             if mode == "claim_next":
-                case = actions.queue_claim_next(committee_id=committee_id, actor=actor)
-                if case is None:
+                claimed = actions.queue_claim_next(committee_id=committee_id, actor=actor)
+                if claimed is None:
                     empty += 1
                     continue
-                claims.append((case.pk, None, user_id))
+                claims.append((claimed.case_id, None, user_id))
             elif mode == "lean":
                 claim = _lean_claim(committee_id, actor)
                 if claim is None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
@@ -21,7 +21,6 @@ from casework.models import Case, CaseClock, Output, User
 from casework.services import access, cases, outputs
 
 from .flows import CaseFlow, open_stage_clock
-from .models import CaseProcess
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED)
 STAFF_NODES = (CaseFlow.review, CaseFlow.convert)
@@ -58,12 +57,15 @@ def _flow_step(actor: User, case_id: int, nodes: tuple[Any, ...], action: str) -
     if task is None:
         raise _not_now(case, action)
     try:
-        with transaction.atomic(), task.activation() as act:
-            if act.task.status not in OPEN:
-                raise Conflict()
+        # Case row first, then the process: the task is read under both locks, so a claim-next
+        # (which holds only the case row) that committed meanwhile is seen.
+        with transaction.atomic():
             locked = cases.lock_case(case_id)
-            act.process.case = locked
-            yield act, locked
+            with task.activation() as act:
+                if act.task.status not in OPEN:
+                    raise Conflict()
+                act.process.case = locked
+                yield act, locked
     except FlowLockFailed:
         raise Conflict(_("该案件正被他人处理，请稍后重试。"), code="locked") from None
 
@@ -249,10 +251,10 @@ def output_record_outcome(*, output_id: int, actor: User, outcome: str, source_i
             waiting = Task.objects.filter(
                 process__caseprocess__case__output=output, flow_task=CaseFlow.await_outcome, status=STATUS.NEW
             ).order_by("process_id")
-            for task in waiting:
+            for task in waiting.select_related("process__caseprocess"):
+                case = cases.lock_case(task.process.caseprocess.case_id)  # case row before process
 
-                def apply(activation: Any) -> None:
-                    case = cases.lock_case(activation.process.case_id)
+                def apply(activation: Any, case: Case = case) -> None:
                     activation.process.case = case
                     cases.case_receive_outcome(case=case, actor=actor, outcome=output.outcome, source_ip=source_ip)
 
@@ -300,26 +302,23 @@ def case_send_back(*, case_id: int, actor: User, reason: str, source_ip: str | N
     return case
 
 
-def _try_lock_process(process_id: int) -> bool:
-    try:
-        with transaction.atomic():
-            CaseProcess.objects.select_for_update(nowait=True).filter(pk=process_id).exists()
-        return True
-    except DatabaseError:
-        return False
-
-
 # Queues -----------------------------------------------------------------------------------------
 
 
-def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) -> Case | None:
-    """Give the caller the most urgent unclaimed task of a queue. Candidates are picked with
-    SKIP LOCKED so concurrent callers take different tasks instead of queueing on one."""
+def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) -> CaseClock | None:
+    """Give the caller the most urgent unclaimed task of a queue; answer its clock, or None when
+    the queue is empty.
+
+    The hot path of a staff member clearing a queue, so it takes no process lock: the queue row
+    is picked with SKIP LOCKED (concurrent callers take different tasks), the case row with
+    NOWAIT (a case someone is acting on is passed over, and a queue row is never held while
+    waiting), and the task by a conditional UPDATE that only an unclaimed task satisfies. Every
+    flow step reads its task after taking the case row, so it sees this claim."""
     if not access.is_committee_staff(actor, committee_id):
         raise NotFound(_("工作队列不存在。"), code="queue_not_found")
-    skipped: list[int] = []
-    for _attempt in range(5):
-        with transaction.atomic():
+    with transaction.atomic():
+        skipped: list[int] = []
+        for _attempt in range(8):
             clock = (
                 CaseClock.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
@@ -329,19 +328,19 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
             )
             if clock is None:
                 return None
-            task = Task.objects.select_related("process").get(pk=clock.task_id)
-            if not _try_lock_process(task.process_id):
-                # Someone is acting on this case right now: take the next task instead of
-                # waiting (and never wait on a process while holding a queue row).
+            case = cases.lock_case(clock.case_id, nowait=True)
+            taken = case is not None and (
+                Task.objects.filter(pk=clock.task_id, status=STATUS.NEW, owner__isnull=True).update(
+                    owner=actor, status=STATUS.ASSIGNED, assigned=timezone.now()
+                )
+                == 1
+            )
+            if not taken:
                 skipped.append(clock.pk)
                 continue
-            with task.activation() as act:
-                if act.task.status != STATUS.NEW or act.task.owner_id is not None:
-                    skipped.append(clock.pk)
-                    continue
-                case = cases.lock_case(clock.case_id)
-                _claim(act, case, actor, source_ip)
-            return case
+            cases.case_claim(case=case, actor=actor, clock=clock, source_ip=source_ip)
+            clock.case = case
+            return clock
     raise Conflict(_("队列繁忙，请稍后重试。"), code="queue_busy")
 
 

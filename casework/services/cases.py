@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,7 @@ from casework.errors import InvalidInput, NotFound, TransitionNotAllowed
 from casework.models import (
     Case,
     CaseCategory,
+    CaseClock,
     Committee,
     Output,
     RejectReason,
@@ -262,9 +263,11 @@ def case_submit(*, case: Case, actor: User, source_ip: str | None = None) -> Non
     _audit(case, actor, "case.submitted", {"status": [CaseStatus.DRAFT, CaseStatus.REVIEW]}, source_ip)
 
 
-def case_claim(*, case: Case, actor: User, source_ip: str | None = None) -> None:
+def case_claim(*, case: Case, actor: User, clock: CaseClock | None = None, source_ip: str | None = None) -> None:
+    """Record that `actor` took the case's open staff task. `clock` is the stage clock when the
+    caller already holds it (claim-next), which saves looking it up."""
     access.require_committee_staff(actor, case)
-    clock = clocks.live_clock(case, case.status)
+    clock = clock or clocks.live_clock(case, case.status)
     if clock is not None:
         clock.assignee = actor
         clock.claimed_at = timezone.now()
@@ -529,10 +532,22 @@ def case_send_back(*, case: Case, actor: User, reason: str, source_ip: str | Non
     _audit(case, actor, "case.sent_back", changes, source_ip)
 
 
-def lock_case(case_id: int) -> Case:
-    """Lock a case row for a state change. Always after the flow's process lock (fixed order)."""
+def lock_case(case_id: int, *, nowait: bool = False) -> Case | None:
+    """Lock a case row for a state change. Lock order everywhere: the case row, then the flow's
+    process row, then clocks. With `nowait`, answer None instead of waiting for a busy case
+    (claim-next holds a queue row and must never wait)."""
     assert connection.in_atomic_block
-    case = Case.objects.select_for_update().select_related("organisation").filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
-    return case
+    # of=self: lock the case row only, not the organisation row the join reads.
+    query = (
+        Case.objects.select_for_update(nowait=nowait, of=("self",)).select_related("organisation").filter(pk=case_id)
+    )
+    if not nowait:
+        case = query.first()
+        if case is None:
+            raise NotFound()
+        return case
+    try:
+        with transaction.atomic():
+            return query.first()
+    except DatabaseError:
+        return None

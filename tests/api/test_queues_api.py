@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from casework.models import CaseClock
+from casework.models import Case, CaseClock
 from tests.api.test_cases_api import file
+from tests.helpers import events
 
 
 def make_queue(world, client, n):
@@ -48,13 +49,16 @@ def test_claim_next_gives_the_most_urgent_unclaimed_task(world, client_for):
 
     first = staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
     second = staff2.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
-    assert [first["id"], second["id"]] == order[:2]
-    assert first["open_tasks"][0]["owner"] == world.staff.pk
-    assert second["open_tasks"][0]["owner"] == world.staff2.pk
+    assert [first["case"]["id"], second["case"]["id"]] == order[:2]
+    assert (first["stage"], first["owner"]) == ("review", world.staff.pk)
+    for claim, user in ((first, world.staff), (second, world.staff2)):
+        detail = staff.get(f"/api/v1/cases/{claim['case']['id']}/").json()
+        assert detail["open_tasks"] == [{"id": claim["task"], "name": "review", "status": "ASSIGNED", "owner": user.pk}]
+        assert events(Case.objects.get(pk=claim["case"]["id"]))[-1] == ("case.claimed", user.pk)
     mine = staff.get("/api/v1/tasks/mine/").json()
-    assert [item["case"]["id"] for item in mine] == [first["id"]]
+    assert [item["case"]["id"] for item in mine] == [first["case"]["id"]]
 
-    assert staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()["id"] == order[2]
+    assert staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()["case"]["id"] == order[2]
     empty = staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/")
     assert empty.status_code == 204
 

@@ -98,10 +98,10 @@ def test_claim_next_with_four_clients_never_double_claims(world):
     def drain(i: int) -> list[int]:
         got = []
         while True:
-            case = actions.queue_claim_next(committee_id=world.committee.pk, actor=staff[i])
-            if case is None:
+            claimed = actions.queue_claim_next(committee_id=world.committee.pk, actor=staff[i])
+            if claimed is None:
                 return got
-            got.append(case.pk)
+            got.append(claimed.case_id)
 
     results = race(4, drain)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -112,3 +112,31 @@ def test_claim_next_with_four_clients_never_double_claims(world):
     }
     for i, got in enumerate(results):
         assert set(CaseClock.objects.filter(case_id__in=got).values_list("assignee_id", flat=True)) <= {staff[i].pk}
+
+
+def test_claim_next_and_a_decision_on_the_same_case_never_both_win(world):
+    """Claim-next takes no process lock: a decision that races it must still see its claim."""
+    for round_ in range(6):
+        case = file_case(world, title=f"第{round_}件")
+
+        def act(i: int, case=case):
+            if i == 0:
+                return actions.case_accept(case_id=case.pk, actor=world.staff)
+            return actions.queue_claim_next(committee_id=world.committee.pk, actor=world.staff2)
+
+        accepted, claimed = race(2, act)
+        case.refresh_from_db()
+        trail = events(case)
+        if isinstance(accepted, Exception):
+            # The claim won: the decision was refused and the case waits with staff2.
+            assert isinstance(accepted, Conflict), accepted
+            assert claimed.case_id == case.pk
+            assert (case.status, trail[1:]) == ("review", [("case.claimed", world.staff2.pk)])
+            assert open_task(case)["owner"] == world.staff2.pk
+            actions.case_release(case_id=case.pk, actor=world.staff2)
+            actions.case_reject(case_id=case.pk, actor=world.staff, reason_id=world.reason.pk)
+        else:
+            # The decision won: claim-next passed the case over.
+            assert claimed is None or claimed.case_id != case.pk, claimed
+            assert case.status == "conversion"
+            assert trail[1:] == [("case.claimed", world.staff.pk), ("case.accepted", world.staff.pk)]
