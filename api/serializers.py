@@ -153,7 +153,8 @@ class EventOut(serializers.Serializer):
 class QueueOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    unclaimed = serializers.IntegerField()
+    unclaimed = serializers.IntegerField(help_text=_("待认领数，最多数到 1000"))
+    unclaimed_more = serializers.BooleanField(help_text=_("待认领数超过 1000"))
     mine = serializers.IntegerField()
 
 
@@ -169,6 +170,7 @@ class QueueCaseOut(serializers.Serializer):
 
 
 class QueueItemOut(serializers.Serializer):
+    clock = serializers.IntegerField(source="pk")
     task = serializers.IntegerField(source="task_id")
     stage = serializers.CharField()
     due_at = serializers.DateTimeField()

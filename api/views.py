@@ -230,8 +230,8 @@ class QueueTasksView(APIView):
         rows = selectors.queue_page(request.user, committee_id, after=_queue_cursor(request), limit=limit)
         return Response(
             {
-                "results": s.QueueItemOut(rows, many=True).data,
-                "next": next_link(request, rows, limit, lambda c: [c.due_at.isoformat(), c.pk]),
+                "results": rows,  # already shaped as QueueItemOut by the selector
+                "next": next_link(request, rows, limit, lambda item: [item["due_at"], item["clock"]]),
             }
         )
 
