@@ -42,7 +42,9 @@ messages: setup
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'var/*' --ignore 'bench/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
-bench: db
+# Benchmarks need a PostgreSQL database of their own, loaded once by bench/generate.py (bench/README.md).
+bench: setup
+	@case "$$DATABASE_URL" in postgres*bench*) ;; *) echo "make bench needs DATABASE_URL=postgres://…/minqing_bench, loaded by bench/generate.py (see bench/README.md)"; exit 2;; esac
 	$(BIN)/python bench/run.py
 
 clean:

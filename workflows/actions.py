@@ -311,7 +311,7 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
 
     The hot path of a staff member clearing a queue, so it takes no process lock: the queue row
     is picked with SKIP LOCKED (concurrent callers take different tasks), the case row with
-    NOWAIT (a case someone is acting on is passed over, and a queue row is never held while
+    SKIP LOCKED too (a case someone is acting on is passed over, and a queue row is never held while
     waiting), and the task by a conditional UPDATE that only an unclaimed task satisfies. Every
     flow step reads its task after taking the case row, so it sees this claim."""
     if not access.is_committee_staff(actor, committee_id):
@@ -328,7 +328,7 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
             )
             if clock is None:
                 return None
-            case = cases.lock_case(clock.case_id, nowait=True)
+            case = cases.lock_case_unless_busy(clock.case_id)
             taken = case is not None and (
                 Task.objects.filter(pk=clock.task_id, status=STATUS.NEW, owner__isnull=True).update(
                     owner=actor, status=STATUS.ASSIGNED, assigned=timezone.now()

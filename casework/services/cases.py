@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -532,22 +532,19 @@ def case_send_back(*, case: Case, actor: User, reason: str, source_ip: str | Non
     _audit(case, actor, "case.sent_back", changes, source_ip)
 
 
-def lock_case(case_id: int, *, nowait: bool = False) -> Case | None:
+def lock_case(case_id: int) -> Case:
     """Lock a case row for a state change. Lock order everywhere: the case row, then the flow's
-    process row, then clocks. With `nowait`, answer None instead of waiting for a busy case
-    (claim-next holds a queue row and must never wait)."""
+    process row, then clocks."""
     assert connection.in_atomic_block
     # of=self: lock the case row only, not the organisation row the join reads.
-    query = (
-        Case.objects.select_for_update(nowait=nowait, of=("self",)).select_related("organisation").filter(pk=case_id)
-    )
-    if not nowait:
-        case = query.first()
-        if case is None:
-            raise NotFound()
-        return case
-    try:
-        with transaction.atomic():
-            return query.first()
-    except DatabaseError:
-        return None
+    case = Case.objects.select_for_update(of=("self",)).select_related("organisation").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def lock_case_unless_busy(case_id: int) -> Case | None:
+    """Lock a case row, or answer None at once if someone holds it (SKIP LOCKED: no error, so no
+    savepoint). Claim-next holds a queue row and must never wait for a case."""
+    assert connection.in_atomic_block
+    return Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
