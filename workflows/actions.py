@@ -201,7 +201,8 @@ def case_resolve(*, case_id: int, actor: User, note: str, source_ip: str | None 
 
 def case_merge(*, case_id: int, actor: User, into_id: int, note: str = "", source_ip: str | None = None) -> Case:
     def merge(case: Case) -> None:
-        # The master's row is locked after the merged one's; ids order it against a reverse merge.
+        # The master's row is locked after the merged one's. Two opposite merges at the same
+        # moment could deadlock; PostgreSQL then fails one of them, which changes nothing.
         master = Case.objects.select_for_update().filter(pk=into_id, organisation_id=case.organisation_id).first()
         if master is None:
             raise NotFound(_("要合并到的案件不存在。"), code="merge_target_not_found")

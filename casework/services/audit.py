@@ -192,3 +192,22 @@ def audit_checkpoint() -> AuditCheckpoint | None:
             prev_hash=prev,
             hash=_digest(ALGORITHM, payload),
         )
+
+
+def audit_account_event(
+    *, action: str, user: User | None, username: str, source_ip: str | None, success: bool
+) -> AuditEvent:
+    """Sign-ins and sign-outs (等保: every user action, success or failure, with its source),
+    on the shared system stream, in a transaction of their own."""
+    with transaction.atomic():
+        return audit_record(
+            stream=SYSTEM_STREAM,
+            actor=user,
+            action=action,
+            target_type="user",
+            target_id=user.pk if user is not None else 0,
+            organisation_id=user.organisation_id if user is not None else None,
+            changes={"username": username[:150]},
+            source_ip=source_ip,
+            success=success,
+        )

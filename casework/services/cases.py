@@ -517,7 +517,7 @@ def case_send_back(*, case: Case, actor: User, reason: str, source_ip: str | Non
         allowed = ()
     _require_status(case, allowed, _("退回上一步"))
     old = case.status
-    clocks.clock_cancel(case=case, stage=old)
+    clocks.clock_stop(case=case, stage=old, judged=False)
     # From needs-info, the paused review clock resumes when the review task reopens.
     changes = {"status": [old, CaseStatus.REVIEW], "reason": reason, "undone_decision": case.decision}
     case.status = CaseStatus.REVIEW

@@ -94,14 +94,16 @@ def live_clock(case: Case, stage: str) -> CaseClock | None:
     return CaseClock.objects.filter(case=case, stage=stage).exclude(state=ClockState.STOPPED).first()
 
 
-def clock_stop(*, case: Case, stage: str) -> CaseClock | None:
+def clock_stop(*, case: Case, stage: str, judged: bool = True) -> CaseClock | None:
+    """Stop the stage's clock: met or breached, or (`judged=False`, a stage undone by send-back)
+    without a verdict."""
     clock = live_clock(case, stage)
     if clock is None:
         return None
     now = timezone.now()
     clock.state = ClockState.STOPPED
     clock.stopped_at = now
-    clock.is_met = now <= clock.due_at
+    clock.is_met = (now <= clock.due_at) if judged else None
     clock.task_id = None
     clock.save(update_fields=["state", "stopped_at", "is_met", "task_id"])
     return clock
@@ -116,17 +118,4 @@ def clock_pause(*, case: Case, stage: str) -> CaseClock | None:
     clock.task_id = None
     clock.assignee = None
     clock.save(update_fields=["state", "paused_at", "task_id", "assignee"])
-    return clock
-
-
-def clock_cancel(*, case: Case, stage: str) -> CaseClock | None:
-    """A stage undone by send-back: the clock stops without a verdict."""
-    clock = live_clock(case, stage)
-    if clock is None:
-        return None
-    clock.state = ClockState.STOPPED
-    clock.stopped_at = timezone.now()
-    clock.is_met = None
-    clock.task_id = None
-    clock.save(update_fields=["state", "stopped_at", "is_met", "task_id"])
     return clock
