@@ -365,6 +365,7 @@ def case_resolve(*, case: Case, actor: User, note: str, source_ip: str | None = 
     case.decision_note = _clean_text(note, "note", _("解决情况"), max_length=5000)
     case.outcome = case.decision_note
     _decide(case, actor, Decision.RESOLVED, CaseStatus.FEEDBACK, _("直接解决"), {"note": case.decision_note}, source_ip)
+    _pass_outcome_to_merged(case, actor, case.outcome, source_ip)
 
 
 def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_ip: str | None = None) -> None:
@@ -401,6 +402,15 @@ def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_
         changes={"from": case.pk},
         source_ip=source_ip,
     )
+
+
+def _pass_outcome_to_merged(master: Case, actor: User | None, outcome: str, source_ip: str | None) -> None:
+    """Merged duplicates follow their master case: its outcome is written onto each of them."""
+    merged = Case.objects.select_for_update(of=("self",)).filter(merged_into=master).order_by("id")
+    for duplicate in merged:
+        duplicate.outcome = outcome
+        duplicate.save(update_fields=["outcome", "updated_at"])
+        _audit(duplicate, actor, "case.outcome_followed", {"master": master.pk, "outcome": outcome}, source_ip)
 
 
 def case_answer_info(*, case: Case, actor: User, answer: str, source_ip: str | None = None) -> None:
@@ -462,6 +472,7 @@ def case_receive_outcome(*, case: Case, actor: User | None, outcome: str, source
     case.outcome = outcome
     case.status = CaseStatus.FEEDBACK
     case.save(update_fields=["outcome", "status", "updated_at"])
+    _pass_outcome_to_merged(case, actor, outcome, source_ip)
     _audit(
         case,
         actor,

@@ -238,3 +238,17 @@ def test_send_back_from_needs_info_and_from_feedback(world):
     rejected.refresh_from_db()
     assert (rejected.status, rejected.reject_reason_id) == (CaseStatus.REVIEW, None)
     assert open_task(rejected)["name"] == "review"
+
+
+def test_a_merged_case_follows_its_masters_outcome(world):
+    master = file_case(world, title="校门拥堵（主）")
+    duplicate = file_case(world, title="校门拥堵（重复）")
+    actions.case_merge(case_id=duplicate.pk, actor=world.staff, into_id=master.pk)
+    actions.case_accept(case_id=master.pk, actor=world.staff)
+    actions.case_convert(case_id=master.pk, actor=world.staff, output_type="proposal")
+    master.refresh_from_db()
+    actions.output_record_outcome(output_id=master.output_id, actor=world.staff, outcome="已设护学岗")
+
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.outcome) == (CaseStatus.MERGED, "已设护学岗")
+    assert events(duplicate)[-1] == ("case.outcome_followed", world.staff.pk)
