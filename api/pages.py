@@ -58,6 +58,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "case.outcome_received": _("收到办理结果"),
     "case.closed": _("反馈群众，办结"),
     "case.sent_back": _("退回上一步"),
+    "case.outcome_followed": _("随主案件获得办理结果"),
 }
 
 
