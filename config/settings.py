@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 600),
     },
 }
+# Events younger than this wait for the next checkpoint (see casework.services.audit.audit_checkpoint).
+AUDIT_CHECKPOINT_SETTLE_SECONDS = env_int("AUDIT_CHECKPOINT_SETTLE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {

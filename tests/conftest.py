@@ -52,6 +52,12 @@ def world(db) -> World:
 
 
 @pytest.fixture(autouse=True)
+def _checkpoint_without_settling(settings):
+    # The tests checkpoint events they wrote a moment ago.
+    settings.AUDIT_CHECKPOINT_SETTLE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; the personas of every test would dominate the run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

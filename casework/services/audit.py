@@ -6,9 +6,10 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -165,13 +166,20 @@ def verify_chain() -> list[Break]:
     return breaks
 
 
-def audit_checkpoint() -> AuditCheckpoint | None:
+def audit_checkpoint(*, settle_seconds: int | None = None) -> AuditCheckpoint | None:
     """Chain the heads of every stream that moved since the last checkpoint. Safe to run twice
-    at once: the unique seq makes the second one fail and roll back."""
+    at once: the unique seq makes the second one fail and roll back.
+
+    Only events older than `settle_seconds` are taken: ids are handed out before commit, so a
+    younger event may still have a lower-id neighbour in a transaction not yet committed, which
+    the next checkpoint (starting after this one's last id) would never see."""
+    if settle_seconds is None:
+        settle_seconds = settings.AUDIT_CHECKPOINT_SETTLE_SECONDS
+    settled = timezone.now() - timedelta(seconds=settle_seconds)
     with transaction.atomic():
         last = AuditCheckpoint.objects.select_for_update().order_by("-seq").first()
         since = last.last_event_id if last else 0
-        upto = AuditEvent.objects.filter(id__gt=since).aggregate(m=Max("id"))["m"]
+        upto = AuditEvent.objects.filter(id__gt=since, occurred_at__lte=settled).aggregate(m=Max("id"))["m"]
         if upto is None:
             return None
         # One pass over the events since the last checkpoint: the newest of each stream that moved.

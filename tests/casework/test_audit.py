@@ -92,3 +92,10 @@ def test_the_application_cannot_update_or_delete_events_on_postgres(world):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
     assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+def test_a_checkpoint_waits_for_young_events_to_settle(world):
+    busy_world(world)
+    assert audit_checkpoint(settle_seconds=3600) is None  # every event is seconds old
+    checkpoint = audit_checkpoint(settle_seconds=0)
+    assert checkpoint is not None and checkpoint.last_event_id == AuditEvent.objects.order_by("-id").first().pk

@@ -48,6 +48,7 @@ def test_a_real_worker_runs_the_audit_checkpoint(world):
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "AUDIT_CHECKPOINT_SETTLE_SECONDS": "0",
     }
     celery = str(Path(sys.executable).parent / "celery")
     worker = subprocess.Popen(
