@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from casework.choices import CaseStatus, OutputStatus
 from casework.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
-from casework.models import Case, Output, User
+from casework.models import Case, Output, Session, Term, User
 from casework.services import access
 from casework.services.audit import audit_record, output_stream
 
@@ -29,16 +29,28 @@ def _audit(
     )
 
 
+def current_term_and_session(organisation_id: int) -> tuple[Term | None, Session | None]:
+    """The term that has begun most recently, and its latest session already opened."""
+    today = timezone.localdate()
+    term = Term.objects.filter(organisation_id=organisation_id, starts_on__lte=today).order_by("-starts_on").first()
+    if term is None:
+        return None, None
+    return term, term.sessions.filter(opens_on__lte=today).order_by("-opens_on").first()
+
+
 def output_attach_case(
     *, case: Case, actor: User, output_type: str, output_id: int | None, title: str, source_ip: str | None
 ) -> Output:
     """Create an output for `case` or gather it into an existing draft of the same type."""
     if output_id is None:
+        term, session = current_term_and_session(case.organisation_id)
         output = Output.objects.create(
             organisation_id=case.organisation_id,
             output_type=output_type,
             title=title.strip()[:200],
             committee_id=case.committee_id,
+            term=term,
+            session=session,
             created_by=actor,
         )
         _audit(

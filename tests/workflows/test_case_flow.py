@@ -252,3 +252,21 @@ def test_a_merged_case_follows_its_masters_outcome(world):
     duplicate.refresh_from_db()
     assert (duplicate.status, duplicate.outcome) == (CaseStatus.MERGED, "已设护学岗")
     assert events(duplicate)[-1] == ("case.outcome_followed", world.staff.pk)
+
+
+def test_a_new_output_belongs_to_the_current_term_and_session(world):
+    from datetime import date
+
+    from casework.models import Session, Term
+
+    old = Term.objects.create(organisation=world.org, number=14, name="第十四届", starts_on=date(2016, 12, 1))
+    term = Term.objects.create(organisation=world.org, number=15, name="第十五届", starts_on=date(2021, 12, 1))
+    Session.objects.create(term=old, number=5, name="第五次会议", opens_on=date(2021, 2, 1))
+    session = Session.objects.create(term=term, number=5, name="第五次会议", opens_on=date(2026, 2, 1))
+    Session.objects.create(term=term, number=6, name="第六次会议", opens_on=date(2099, 2, 1))
+    case = file_case(world)
+    actions.case_accept(case_id=case.pk, actor=world.staff)
+    actions.case_convert(case_id=case.pk, actor=world.staff, output_type="proposal")
+    case.refresh_from_db()
+    output = Output.objects.get(pk=case.output_id)
+    assert (output.term_id, output.session_id) == (term.pk, session.pk)
