@@ -30,6 +30,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 check: setup lint
+	$(BIN)/mypy casework workflows
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils.timezone import localtime
@@ -57,7 +58,7 @@ QUEUE_RELATED = ("case", "case__category", "case__township", "case__member")
 QUEUE_COUNT_CAP = 1000
 
 
-def queues_for(user: User) -> list[Committee]:
+def queues_for(user: User) -> list[dict[str, Any]]:
     """The committees whose queues the user works, with their unclaimed and own counts. The
     unclaimed count stops at QUEUE_COUNT_CAP (`unclaimed_more` says so): counting a queue of a
     hundred thousand on every visit took a quarter of a second, and nobody reads past 1000."""
@@ -72,12 +73,19 @@ def queues_for(user: User) -> list[Committee]:
         .annotate(n=Count("id"))
         .values_list("queue_id", "n")
     )
+    queues = []
     for committee in committees:
         unclaimed = running.filter(queue_id=committee.pk, assignee__isnull=True)[: QUEUE_COUNT_CAP + 1].count()
-        committee.unclaimed = min(unclaimed, QUEUE_COUNT_CAP)
-        committee.unclaimed_more = unclaimed > QUEUE_COUNT_CAP
-        committee.mine = mine.get(committee.pk, 0)
-    return committees
+        queues.append(
+            {
+                "id": committee.pk,
+                "name": committee.name,
+                "unclaimed": min(unclaimed, QUEUE_COUNT_CAP),
+                "unclaimed_more": unclaimed > QUEUE_COUNT_CAP,
+                "mine": mine.get(committee.pk, 0),
+            }
+        )
+    return queues
 
 
 # The columns a queue row shows. The page is read as tuples and shaped as plain dicts: building

@@ -27,7 +27,7 @@ STAFF_NODES = (CaseFlow.review, CaseFlow.convert)
 
 
 def _visible_case(actor: User, case_id: int) -> Case:
-    case = Case.objects.filter(pk=case_id, organisation_id=actor.organisation_id).first()
+    case = Case.objects.filter(pk=case_id, organisation_id=access.organisation_id_of(actor)).first()
     if case is None or not access.can_view_case(actor, case):
         raise NotFound(_("案件不存在。"), code="case_not_found")
     return case
@@ -306,6 +306,15 @@ def case_send_back(*, case_id: int, actor: User, reason: str, source_ip: str | N
 # Queues -----------------------------------------------------------------------------------------
 
 
+def _take_unclaimed_task(task_id: int | None, actor: User) -> bool:
+    """Assign the task as viewflow's assign() would, if and only if it is still unclaimed. A flow
+    step holding the task row makes this wait, then find it no longer NEW."""
+    taken = Task.objects.filter(pk=task_id, status=STATUS.NEW, owner__isnull=True).update(
+        owner=actor, status=STATUS.ASSIGNED, assigned=timezone.now()
+    )
+    return taken == 1
+
+
 def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) -> CaseClock | None:
     """Give the caller the most urgent unclaimed task of a queue; answer its clock, or None when
     the queue is empty.
@@ -330,13 +339,7 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
             if clock is None:
                 return None
             case = cases.lock_case_unless_busy(clock.case_id)
-            taken = case is not None and (
-                Task.objects.filter(pk=clock.task_id, status=STATUS.NEW, owner__isnull=True).update(
-                    owner=actor, status=STATUS.ASSIGNED, assigned=timezone.now()
-                )
-                == 1
-            )
-            if not taken:
+            if case is None or not _take_unclaimed_task(clock.task_id, actor):
                 skipped.append(clock.pk)
                 continue
             cases.case_claim(case=case, actor=actor, clock=clock, source_ip=source_ip)

@@ -4,9 +4,10 @@ staff their committees', leadership their organisation's; nobody another organis
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from casework.choices import CaseStatus, Role
-from casework.errors import PermissionDenied
+from casework.errors import NotFound, PermissionDenied
 from casework.models import Case, Committee, User
 
 
@@ -32,6 +33,14 @@ def committee_ids_of(user: User) -> frozenset[int]:
             )
         user._minqing_committees = cached  # type: ignore[attr-defined]
     return cached
+
+
+def organisation_id_of(user: User) -> int:
+    """The organisation every query of the user is scoped to. An account without one (a bare
+    superuser) sees no record."""
+    if user.organisation_id is None:
+        raise NotFound(_("您的账号未归属任何政协组织。"), code="no_organisation")
+    return user.organisation_id
 
 
 def member_id_of(user: User) -> int | None:

@@ -88,7 +88,7 @@ def _clean_text(value: str, field: str, label: str, *, max_length: int | None = 
 
 
 def _category(actor: User, category_id: int) -> CaseCategory:
-    category = CaseCategory.objects.filter(pk=category_id, organisation_id=actor.organisation_id).first()
+    category = CaseCategory.objects.filter(pk=category_id, organisation_id=access.organisation_id_of(actor)).first()
     if category is None:
         raise InvalidInput(_("类别不存在。"), code="invalid_category", details={"field": "category"})
     return category
@@ -97,7 +97,7 @@ def _category(actor: User, category_id: int) -> CaseCategory:
 def _township(actor: User, township_id: int | None) -> Township | None:
     if township_id is None:
         return None
-    township = Township.objects.filter(pk=township_id, organisation_id=actor.organisation_id).first()
+    township = Township.objects.filter(pk=township_id, organisation_id=access.organisation_id_of(actor)).first()
     if township is None:
         raise InvalidInput(_("乡镇街道不存在。"), code="invalid_township", details={"field": "township"})
     return township
@@ -122,13 +122,13 @@ def _roster_contacts(member_id: int, contact_ids: list[int]) -> list[int]:
 
 def _intake_committee(actor: User, category: CaseCategory, committee_id: int | None) -> int:
     if committee_id is not None:
-        if not Committee.objects.filter(pk=committee_id, organisation_id=actor.organisation_id).exists():
+        if not Committee.objects.filter(pk=committee_id, organisation_id=access.organisation_id_of(actor)).exists():
             raise InvalidInput(_("受理委办不存在。"), code="invalid_committee", details={"field": "committee"})
         return committee_id
     if category.committee_id is not None:
         return category.committee_id
     default = (
-        Committee.objects.filter(organisation_id=actor.organisation_id, is_default_intake=True)
+        Committee.objects.filter(organisation_id=access.organisation_id_of(actor), is_default_intake=True)
         .values_list("id", flat=True)
         .first()
     )
@@ -155,7 +155,8 @@ def case_create(
     either way, since a case filed from a phone is one act. The flow starts on submission."""
     assert connection.in_atomic_block
     member = getattr(actor, "member", None)
-    if member is None or member.organisation_id != actor.organisation_id:
+    organisation = actor.organisation
+    if member is None or organisation is None or member.organisation_id != organisation.pk:
         raise access.PermissionDenied(_("只有委员可以反映民情。"), code="not_a_member")
     title = _clean_text(title, "title", _("标题"), max_length=120)
     description = _clean_text(description, "description", _("问题描述"), max_length=5000)
@@ -165,7 +166,7 @@ def case_create(
     township = _township(actor, township_id)
     contacts = _roster_contacts(member.id, contact_ids or [])
     case = Case.objects.create(
-        organisation=actor.organisation,
+        organisation=organisation,
         member=member,
         title=title,
         description=description,

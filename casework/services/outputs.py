@@ -62,19 +62,23 @@ def output_attach_case(
             new_stream=True,
         )
         return output
-    output = Output.objects.select_for_update().filter(pk=output_id, organisation_id=case.organisation_id).first()
-    if output is None or not access.is_committee_staff(actor, output.committee_id):
+    existing = Output.objects.select_for_update().filter(pk=output_id, organisation_id=case.organisation_id).first()
+    if existing is None or not access.is_committee_staff(actor, existing.committee_id):
         raise NotFound(_("成果不存在。"), code="output_not_found")
-    if output.output_type != output_type:
+    if existing.output_type != output_type:
         raise InvalidInput(_("只能并入同类型的成果。"), code="output_type_mismatch", details={"field": "output"})
-    if output.status != OutputStatus.DRAFT:
+    if existing.status != OutputStatus.DRAFT:
         raise InvalidInput(_("只能并入草稿状态的成果。"), code="output_not_draft", details={"field": "output"})
-    _audit(output, actor, "output.case_gathered", {"case": case.pk}, source_ip)
-    return output
+    _audit(existing, actor, "output.case_gathered", {"case": case.pk}, source_ip)
+    return existing
 
 
 def lock_output_for_outcome(*, output_id: int, actor: User) -> Output:
-    output = Output.objects.select_for_update().filter(pk=output_id, organisation_id=actor.organisation_id).first()
+    output = (
+        Output.objects.select_for_update()
+        .filter(pk=output_id, organisation_id=access.organisation_id_of(actor))
+        .first()
+    )
     if output is None or not (
         access.is_committee_staff(actor, output.committee_id)
         or Case.objects.filter(output=output, member__user=actor).exists()

@@ -32,10 +32,10 @@ def roster_link(*, actor: User, member_id: int, contact_id: int, source_ip: str 
         member = (
             Member.objects.select_for_update(of=("self",))
             .select_related("sector")
-            .filter(pk=member_id, organisation_id=actor.organisation_id)
+            .filter(pk=member_id, organisation_id=access.organisation_id_of(actor))
             .first()
         )
-        contact = Contact.objects.filter(pk=contact_id, organisation_id=actor.organisation_id).first()
+        contact = Contact.objects.filter(pk=contact_id, organisation_id=access.organisation_id_of(actor)).first()
         if member is None or contact is None:
             raise NotFound(_("委员或界别群众不存在。"), code="roster_not_found")
         _require_roster_manager(actor, member)

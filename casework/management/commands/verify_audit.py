@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from casework.models import AuditCheckpoint, AuditEvent
@@ -7,7 +9,7 @@ from casework.services.audit import verify_chain
 class Command(BaseCommand):
     help = "校验审计链：逐条核对每条审计链与检查点链，指出第一处被篡改的事件。"
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         events = AuditEvent.objects.count()
         checkpoints = AuditCheckpoint.objects.count()
         breaks = verify_chain()
