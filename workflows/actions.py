@@ -27,8 +27,8 @@ STAFF_NODES = (CaseFlow.review, CaseFlow.convert)
 
 
 def _visible_case(actor: User, case_id: int) -> Case:
-    case = Case.objects.filter(pk=case_id, organisation_id=access.organisation_id_of(actor)).first()
-    if case is None or not access.can_view_case(actor, case):
+    case = access.visible_cases(actor).filter(pk=case_id).first()
+    if case is None:
         raise NotFound(_("案件不存在。"), code="case_not_found")
     return case
 
@@ -203,7 +203,11 @@ def case_merge(*, case_id: int, actor: User, into_id: int, note: str = "", sourc
     def merge(case: Case) -> None:
         # The master's row is locked after the merged one's. Two opposite merges at the same
         # moment could deadlock; PostgreSQL then fails one of them, which changes nothing.
-        master = Case.objects.select_for_update().filter(pk=into_id, organisation_id=case.organisation_id).first()
+        master = (
+            Case.objects.select_for_update(of=("self",))
+            .filter(pk=into_id, organisation_id=case.organisation_id)
+            .first()
+        )
         if master is None:
             raise NotFound(_("要合并到的案件不存在。"), code="merge_target_not_found")
         cases.case_merge(case=case, actor=actor, master=master, note=note, source_ip=source_ip)

@@ -67,16 +67,6 @@ def visible_cases(user: User) -> QuerySet[Case]:
     return Case.objects.filter(scope, organisation_id=user.organisation_id)
 
 
-def can_view_case(user: User, case: Case) -> bool:
-    if not user.is_authenticated or user.organisation_id != case.organisation_id:
-        return False
-    if is_case_member(user, case):
-        return True
-    if case.status == CaseStatus.DRAFT:
-        return False
-    return case.committee_id in committee_ids_of(user) or Role.LEADERSHIP in roles_of(user)
-
-
 def is_case_member(user: User, case: Case) -> bool:
     return member_id_of(user) == case.member_id and case.organisation_id == user.organisation_id
 

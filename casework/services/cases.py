@@ -373,7 +373,7 @@ def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_
     """Merge a duplicate into `master`; it follows the master case from then on."""
     if master.pk == case.pk:
         raise InvalidInput(_("不能合并到案件自身。"), code="merge_into_self", details={"field": "into"})
-    if master.organisation_id != case.organisation_id or not access.can_view_case(actor, master):
+    if master.organisation_id != case.organisation_id or not access.visible_cases(actor).filter(pk=master.pk).exists():
         raise NotFound(_("要合并到的案件不存在。"), code="merge_target_not_found")
     if master.status in (CaseStatus.DRAFT, CaseStatus.MERGED, CaseStatus.CLOSED):
         raise InvalidInput(
@@ -393,16 +393,7 @@ def case_merge(*, case: Case, actor: User, master: Case, note: str = "", source_
         {"into": master.pk, "note": case.decision_note},
         source_ip,
     )
-    audit_record(
-        stream=case_stream(master.pk),
-        actor=actor,
-        action="case.merge_received",
-        target_type="case",
-        target_id=master.pk,
-        organisation_id=master.organisation_id,
-        changes={"from": case.pk},
-        source_ip=source_ip,
-    )
+    _audit(master, actor, "case.merge_received", {"from": case.pk}, source_ip)
 
 
 def _pass_outcome_to_merged(master: Case, actor: User | None, outcome: str, source_ip: str | None) -> None:
@@ -559,4 +550,5 @@ def lock_case_unless_busy(case_id: int) -> Case | None:
     """Lock a case row, or answer None at once if someone holds it (SKIP LOCKED: no error, so no
     savepoint). Claim-next holds a queue row and must never wait for a case."""
     assert connection.in_atomic_block
-    return Case.objects.select_for_update(skip_locked=True).filter(pk=case_id).first()
+    rows = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id)[:1]
+    return rows[0] if rows else None
