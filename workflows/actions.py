@@ -324,8 +324,8 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
     the queue is empty.
 
     The hot path of a staff member clearing a queue, so it takes no process lock: the queue row
-    is picked with SKIP LOCKED (concurrent callers take different tasks), the case row with
-    SKIP LOCKED too (a case someone is acting on is passed over, and a queue row is never held while
+    and its case row are picked together with SKIP LOCKED (concurrent callers take different
+    tasks, and a case someone is acting on is passed over, and a queue row is never held while
     waiting), and the task by a conditional UPDATE that only an unclaimed task satisfies. Every
     flow step reads its task after taking the case row, so it sees this claim."""
     if not access.is_committee_staff(actor, committee_id):
@@ -333,8 +333,11 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
     with transaction.atomic():
         skipped: list[int] = []
         for _attempt in range(8):
+            # The queue row and its case row in one statement; a candidate whose case someone
+            # holds is skipped like a taken queue row.
             clock = (
-                CaseClock.objects.select_for_update(skip_locked=True, of=("self",))
+                CaseClock.objects.select_for_update(skip_locked=True, of=("self", "case"))
+                .select_related("case")
                 .filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
                 .exclude(id__in=skipped)
                 .order_by("due_at", "id")
@@ -342,12 +345,10 @@ def queue_claim_next(*, committee_id: int, actor: User, source_ip: str | None = 
             )
             if clock is None:
                 return None
-            case = cases.lock_case_unless_busy(clock.case_id)
-            if case is None or not _take_unclaimed_task(clock.task_id, actor):
+            if not _take_unclaimed_task(clock.task_id, actor):
                 skipped.append(clock.pk)
                 continue
-            cases.case_claim(case=case, actor=actor, clock=clock, source_ip=source_ip)
-            clock.case = case
+            cases.case_claim(case=clock.case, actor=actor, clock=clock, source_ip=source_ip)
             return clock
     raise Conflict(_("队列繁忙，请稍后重试。"), code="queue_busy")
 

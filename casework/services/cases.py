@@ -544,11 +544,3 @@ def lock_case(case_id: int) -> Case:
     if case is None:
         raise NotFound()
     return case
-
-
-def lock_case_unless_busy(case_id: int) -> Case | None:
-    """Lock a case row, or answer None at once if someone holds it (SKIP LOCKED: no error, so no
-    savepoint). Claim-next holds a queue row and must never wait for a case."""
-    assert connection.in_atomic_block
-    rows = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id)[:1]
-    return rows[0] if rows else None
