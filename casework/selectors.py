@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F
+from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils.timezone import localtime
 
 from casework.choices import ClockState
@@ -157,9 +158,12 @@ def queue_page(
         raise NotFound(code="queue_not_found")
     qs = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
     if after is not None:
-        due, last_id = after
-        # The redundant `due_at >= due` lets the (queue, due_at, id) index start at the cursor.
-        qs = qs.filter(due_at__gte=due).filter(Q(due_at__gt=due) | Q(id__gt=last_id))
+        # A row-value comparison, (due_at, id) > (cursor): PostgreSQL walks the (queue, due_at,
+        # id) index from the cursor on. The OR form sorted every row sharing the cursor's due
+        # time, and deadlines end at 24:00, so tens of thousands share one (a deep page took
+        # 170 ms instead of 15). Django has no public row-value lookup yet; this is the one its
+        # composite primary keys use.
+        qs = qs.filter(TupleGreaterThan((F("due_at"), F("id")), tuple(after)))
     rows = qs.order_by("due_at", "id").values_list(*QUEUE_COLUMNS)[:limit]
     return [_queue_item(row) for row in rows]
 

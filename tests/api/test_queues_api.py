@@ -126,3 +126,19 @@ def test_intake_statement_budget(world, client_for):
     control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
     statements = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(control)]
     assert len(statements) <= 14, "\n".join(s[:60] for s in statements)
+
+
+def test_pages_are_right_when_many_tasks_share_one_due_time(world, client_for):
+    """Deadlines end at 24:00, so whole queues share a due time: the cursor must break ties by id."""
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    make_queue(world, member, 5)
+    same = CaseClock.objects.filter(queue=world.committee).first().due_at
+    CaseClock.objects.filter(queue=world.committee).update(due_at=same)
+    expected = list(CaseClock.objects.filter(queue=world.committee).order_by("id").values_list("case_id", flat=True))
+
+    seen, url = [], f"/api/v1/queues/{world.committee.pk}/tasks/?limit=2"
+    while url:
+        page = staff.get(url).json()
+        seen += [item["case"]["id"] for item in page["results"]]
+        url = page["next"]
+    assert seen == expected
