@@ -1,46 +1,75 @@
 """Keyset cursors: opaque to clients, no COUNT(*) and no OFFSET, so a page costs the same on
-page one and page ten thousand."""
+page one and page ten thousand. A cursor is base64 of a JSON list whose shape each list declares
+(`decode_cursor(request, int)` for an id, `(datetime, int)` for a queue position); anything else
+answers 400."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+from datetime import datetime
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 
 from casework.errors import InvalidInput
+from workflows.inputs import MAX_ID
 
 MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 200
 
 
 def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
-def decode_cursor(request: Request) -> list[Any] | None:
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(_("翻页参数无效。"), code="invalid_cursor", details={"field": "cursor"})
+
+
+def _part(value: Any, kind: type) -> Any:
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+            raise _bad_cursor()
+        return value
+    if kind is datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            raise _bad_cursor()
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise _bad_cursor()
+        return parsed
+    raise AssertionError(kind)
+
+
+def decode_cursor(request: Request, *kinds: type) -> tuple[Any, ...] | None:
+    """The cursor of the request as a tuple of `kinds`, or None when there is none."""
     raw = request.query_params.get("cursor")
     if not raw:
         return None
+    if len(raw) > MAX_CURSOR_LENGTH:
+        raise _bad_cursor()
     try:
         padded = raw + "=" * (-len(raw) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        if not isinstance(values, list):
-            raise ValueError
-        return values
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(_("翻页参数无效。"), code="invalid_cursor", details={"field": "cursor"}) from None
+        values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
+        raise _bad_cursor() from None
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise _bad_cursor()
+    return tuple(_part(value, kind) for value, kind in zip(values, kinds, strict=True))
 
 
 def page_limit(request: Request, default: int = 50) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
     if not 1 <= value <= MAX_LIMIT:
         raise InvalidInput(
             _("每页条数须在 1 到 %(n)d 之间。") % {"n": MAX_LIMIT}, code="invalid_limit", details={"field": "limit"}

@@ -1,11 +1,15 @@
-"""Input and output serializers. Inputs validate shape only; outputs only read. Neither writes."""
+"""Output serializers (they only read) and the request serializers derived from the declared
+inputs (they document; `workflows.inputs.Input.clean` is the one check of what comes in).
+Every time is answered in the deployment's time zone (Asia/Shanghai, +08:00)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from casework.choices import FeedbackMethod, OutputType, RedirectChannel, Satisfaction, Urgency
+from workflows.inputs import MAX_ID, Choice, Flag, Input, Ref, Refs, Text
 
 
 class RefOut(serializers.Serializer):
@@ -13,30 +17,27 @@ class RefOut(serializers.Serializer):
     name = serializers.CharField()
 
 
-class CaseCreateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=120, label=_("标题"))
-    description = serializers.CharField(max_length=5000, label=_("问题描述"))
-    category = serializers.IntegerField(label=_("类别"))
-    township = serializers.IntegerField(required=False, allow_null=True, label=_("乡镇街道"))
-    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.NORMAL, label=_("紧急程度"))
-    contacts = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=20, label=_("反映群众")
-    )
-    consent_to_share = serializers.BooleanField(default=False, label=_("同意提供姓名"))
-    committee = serializers.IntegerField(required=False, allow_null=True, label=_("受理委办"))
-    submit = serializers.BooleanField(
-        default=True, label=_("直接提交"), help_text=_("false 时保存为草稿，之后用 submit 提交。")
-    )
+class ChoiceOut(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
 
 
-class CaseUpdateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(max_length=5000, required=False)
-    category = serializers.IntegerField(required=False)
-    township = serializers.IntegerField(required=False, allow_null=True)
-    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
-    contacts = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=20)
-    consent_to_share = serializers.BooleanField(required=False)
+class FieldOut(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["text", "choice", "ref", "refs", "flag"])
+    label = serializers.CharField()
+    required = serializers.BooleanField()
+    max_length = serializers.IntegerField(required=False)
+    multiline = serializers.BooleanField(required=False)
+    choices = ChoiceOut(many=True, required=False)
+    options = serializers.CharField(required=False, help_text=_("可选项的来源（参考数据接口名）"))
+    max_items = serializers.IntegerField(required=False)
+
+
+class TransitionOut(serializers.Serializer):
+    name = serializers.CharField(help_text=_("POST /api/v1/cases/{id}/transitions/{name}/"))
+    label = serializers.CharField()
+    fields = FieldOut(many=True)
 
 
 class CaseListOut(serializers.Serializer):
@@ -55,7 +56,7 @@ class CaseListOut(serializers.Serializer):
 
 class ContactOut(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = serializers.CharField(allow_null=True, help_text=_("未经群众同意时不提供（为 null）"))
 
 
 class ClockOut(serializers.Serializer):
@@ -69,15 +70,17 @@ class ClockOut(serializers.Serializer):
 
 
 class TaskOut(serializers.Serializer):
+    """The step the case waits on, in our words."""
+
     id = serializers.IntegerField()
-    name = serializers.CharField()
-    status = serializers.CharField()
-    owner = serializers.IntegerField(allow_null=True)
+    stage = serializers.CharField()
+    claimed_by = serializers.IntegerField(source="owner_id", allow_null=True)
+    claimed_at = serializers.DateTimeField(allow_null=True)
 
 
 class CaseOut(CaseListOut):
     description = serializers.CharField()
-    contacts = ContactOut(many=True)
+    contacts = ContactOut(many=True, source="contact_rows")
     consent_to_share = serializers.BooleanField()
     decision = serializers.CharField()
     decision_note = serializers.CharField()
@@ -92,51 +95,29 @@ class CaseOut(CaseListOut):
     satisfaction = serializers.CharField()
     decided_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
+    task = TaskOut(source="task_row", allow_null=True)
     clocks = ClockOut(many=True, source="clock_rows")
-    open_tasks = TaskOut(many=True, source="open_task_rows")
+    available_transitions = TransitionOut(many=True, source="transition_rows")
 
 
 class CaseCreatedOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     status = serializers.CharField()
-    status_display = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
     urgency = serializers.CharField()
-    category = serializers.IntegerField()
-    township = serializers.IntegerField(allow_null=True)
-    committee = serializers.IntegerField()
+    category = serializers.IntegerField(source="category_id")
+    township = serializers.IntegerField(source="township_id", allow_null=True)
+    committee = serializers.IntegerField(source="committee_id")
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
-
-
-class TransitionIn(serializers.Serializer):
-    """One body for every transition; each uses the fields its description names."""
-
-    note = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=5000,
-        help_text=_("accept/reject/redirect/merge: 意见；resolve: 解决情况（必填）"),
-    )
-    question = serializers.CharField(required=False, max_length=2000, help_text=_("request_info: 需补充的内容"))
-    answer = serializers.CharField(required=False, max_length=5000, help_text=_("answer_info: 补充的材料"))
-    reason = serializers.IntegerField(required=False, help_text=_("reject: 不予受理理由 id"))
-    channel = serializers.ChoiceField(choices=RedirectChannel.choices, required=False, help_text=_("redirect"))
-    into = serializers.IntegerField(required=False, help_text=_("merge: 主案件 id"))
-    output_type = serializers.ChoiceField(choices=OutputType.choices, required=False, help_text=_("convert"))
-    output = serializers.IntegerField(
-        required=False, allow_null=True, help_text=_("convert: 并入已有草稿成果的 id；不填则新建")
-    )
-    title = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text=_("convert"))
-    method = serializers.ChoiceField(choices=FeedbackMethod.choices, required=False, help_text=_("feedback"))
-    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices, required=False, help_text=_("feedback"))
-    send_back_reason = serializers.CharField(required=False, max_length=2000, help_text=_("send_back: 退回理由"))
 
 
 class EventOut(serializers.Serializer):
     id = serializers.IntegerField()
     seq = serializers.IntegerField()
     action = serializers.CharField()
+    action_display = serializers.CharField(source="get_action_display")
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
     actor_name = serializers.SerializerMethodField()
     occurred_at = serializers.DateTimeField()
@@ -146,7 +127,7 @@ class EventOut(serializers.Serializer):
     algorithm = serializers.CharField()
     hash = serializers.CharField()
 
-    def get_actor_name(self, event) -> str | None:  # type: ignore[no-untyped-def]
+    def get_actor_name(self, event: Any) -> str | None:
         return str(event.actor) if event.actor_id else None
 
 
@@ -186,24 +167,74 @@ class ClaimedCaseOut(serializers.Serializer):
 
 
 class ClaimOut(serializers.Serializer):
-    task = serializers.IntegerField()
+    task = serializers.IntegerField(source="task_id")
     stage = serializers.CharField()
     due_at = serializers.DateTimeField()
-    owner = serializers.IntegerField()
+    owner = serializers.IntegerField(source="assignee_id")
     case = ClaimedCaseOut()
-
-
-class OutcomeIn(serializers.Serializer):
-    outcome = serializers.CharField(max_length=5000)
 
 
 class OutputOut(serializers.Serializer):
     id = serializers.IntegerField()
     output_type = serializers.CharField()
+    output_type_display = serializers.CharField(source="get_output_type_display")
     status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
     title = serializers.CharField()
+    committee = RefOut()
     outcome = serializers.CharField()
+    outcome_recorded_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
 
 
-class PageOut(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
+class OutputDetailOut(OutputOut):
+    cases = CaseListOut(many=True, source="case_rows")
+    available_transitions = TransitionOut(many=True, source="transition_rows")
+
+
+class OptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CommitteeOut(OptionOut):
+    is_default_intake = serializers.BooleanField()
+
+
+class CategoryOut(OptionOut):
+    committee = serializers.IntegerField(source="committee_id", allow_null=True, help_text=_("默认受理委办"))
+
+
+class MergeTargetOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    committee = RefOut()
+    member = RefOut()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
+# Request bodies, derived from the declared inputs ----------------------------------------------
+
+
+def _field(spec: Any, partial: bool) -> serializers.Field:
+    required = spec.required and not partial
+    common: dict[str, Any] = {"required": required, "help_text": spec.help or None, "label": spec.label}
+    if isinstance(spec, Text):
+        return serializers.CharField(max_length=spec.max_length, allow_blank=not spec.required, **common)
+    if isinstance(spec, Choice):
+        return serializers.ChoiceField(choices=spec.choices.choices, **common)
+    if isinstance(spec, Ref):
+        return serializers.IntegerField(min_value=1, max_value=MAX_ID, allow_null=not spec.required, **common)
+    if isinstance(spec, Refs):
+        child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        return serializers.ListField(child=child, max_length=spec.max_items, **common)
+    if isinstance(spec, Flag):
+        return serializers.BooleanField(**common)
+    raise AssertionError(spec)
+
+
+def request_serializer(name: str, spec: Input) -> type[serializers.Serializer]:
+    """A serializer class describing `spec`, named `name` in the OpenAPI components."""
+    fields = {field.name: _field(field, spec.partial) for field in spec.fields}
+    return type(name, (serializers.Serializer,), fields)

@@ -1,19 +1,27 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
-from . import views
+from . import transitions, views
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", views.TokenView.as_view(), name="token"),
     path("cases/", views.CaseListView.as_view(), name="cases"),
-    path("cases/<int:case_id>/", views.CaseDetailView.as_view(), name="case"),
-    path("cases/<int:case_id>/transitions/<str:name>/", views.CaseTransitionView.as_view(), name="case-transition"),
-    path("cases/<int:case_id>/events/", views.CaseEventsView.as_view(), name="case-events"),
+    path("cases/<id:case_id>/", views.CaseDetailView.as_view(), name="case"),
+    path("cases/<id:case_id>/events/", views.CaseEventsView.as_view(), name="case-events"),
+    path("cases/<id:case_id>/joinable-outputs/", views.JoinableOutputsView.as_view(), name="case-joinable-outputs"),
+    path("cases/<id:case_id>/merge-targets/", views.MergeTargetsView.as_view(), name="case-merge-targets"),
+    *transitions.urlpatterns(),
+    path("outputs/<id:output_id>/", views.OutputDetailView.as_view(), name="output"),
     path("queues/", views.QueueListView.as_view(), name="queues"),
-    path("queues/<int:committee_id>/tasks/", views.QueueTasksView.as_view(), name="queue-tasks"),
-    path("queues/<int:committee_id>/claim-next/", views.QueueClaimNextView.as_view(), name="queue-claim-next"),
+    path("queues/<id:committee_id>/tasks/", views.QueueTasksView.as_view(), name="queue-tasks"),
+    path("queues/<id:committee_id>/claim-next/", views.QueueClaimNextView.as_view(), name="queue-claim-next"),
     path("tasks/mine/", views.MyTasksView.as_view(), name="my-tasks"),
-    path("outputs/<int:output_id>/outcome/", views.OutputOutcomeView.as_view(), name="output-outcome"),
+    path("categories/", views.CategoriesView.as_view(), name="categories"),
+    path("townships/", views.TownshipsView.as_view(), name="townships"),
+    path("committees/", views.CommitteesView.as_view(), name="committees"),
+    path("reject-reasons/", views.RejectReasonsView.as_view(), name="reject-reasons"),
+    path("redirect-channels/", views.RedirectChannelsView.as_view(), name="redirect-channels"),
+    path("output-types/", views.OutputTypesView.as_view(), name="output-types"),
+    path("contacts/", views.ContactsView.as_view(), name="contacts"),
 ]

@@ -1,50 +1,70 @@
-"""Thin HTTP adapters: parse, call one action or selector, render."""
+"""Thin HTTP adapters: parse, call one workflow action or selector, render. The transition
+endpoints are derived from the declarations (`api/transitions.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from casework import selectors
+from casework import access, selectors
+from casework.choices import CaseStatus, OutputType, RedirectChannel
 from casework.errors import InvalidInput, NotFound
+from casework.models import Case, User
+from config.http import client_ip
 from workflows import actions
-from workflows.selectors import open_tasks
+from workflows.case_lifecycle import CASE, Intake
 
 from . import serializers as s
-from .pagination import decode_cursor, next_link, page_limit
+from .pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, decode_cursor, next_link, page_limit
+from .parsers import SafeJSONParser
+
+CURSOR = OpenApiParameter(
+    "cursor",
+    {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+    description=_("上一页答复中 next 链接带的翻页参数"),
+)
+LIMIT = OpenApiParameter(
+    "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}, description=_("每页条数")
+)
 
 
-def client_ip(request: Request) -> str | None:
-    from django.conf import settings
-
-    if getattr(settings, "MINQING_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _case_body(request: Request, case_id: int) -> dict[str, Any]:
-    case = selectors.case_detail(request.user, case_id)
-    case.clock_rows = selectors.case_clocks(case)
-    case.open_task_rows = open_tasks(case.pk)
+def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[str, Any]:
+    """The case detail as `user` sees it: the case, its clocks, the task it waits on and the
+    transitions the user may do now. `acted`: the case `user` has just changed, answered even if
+    the change took it out of their sight (a transfer to another committee)."""
+    try:
+        case = selectors.case_detail(user, case_id)
+    except NotFound:
+        if acted is None:
+            raise
+        case = selectors.case_detail(None, case_id)
+    task = actions.open_task(case)
+    show_names = access.may_see_contact_names(user, case)
+    case.task_row = task  # type: ignore[attr-defined]
+    case.clock_rows = selectors.case_clocks(case)  # type: ignore[attr-defined]
+    case.contact_rows = [  # type: ignore[attr-defined]
+        {"id": c.pk, "name": c.name if show_names else None} for c in case.contacts.all()
+    ]
+    case.transition_rows = [t.describe() for t in actions.available(user, case, task)]  # type: ignore[attr-defined]
     return dict(s.CaseOut(case).data)
+
+
+IntakeIn = s.request_serializer("CaseFileIn", Intake.input)
 
 
 class CaseListView(APIView):
@@ -52,9 +72,9 @@ class CaseListView(APIView):
         operation_id="cases_list",
         summary="我能看到的案件",
         parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, description="按状态筛选"),
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=CaseStatus.values, description=_("按状态筛选")),
+            CURSOR,
+            LIMIT,
         ],
         responses=inline_serializer(
             "CasePage", {"results": s.CaseListOut(many=True), "next": serializers.CharField(allow_null=True)}
@@ -62,10 +82,12 @@ class CaseListView(APIView):
     )
     def get(self, request: Request) -> Response:
         limit = page_limit(request)
-        cursor = decode_cursor(request)
-        before = int(cursor[0]) if cursor else None
+        cursor = decode_cursor(request, int)
+        status_filter = request.query_params.get("status") or None
+        if status_filter is not None and status_filter not in CaseStatus.values:
+            raise InvalidInput(_("状态取值无效。"), code="invalid_status", details={"field": "status"})
         rows = selectors.case_list(
-            request.user, status=request.query_params.get("status"), before_id=before, limit=limit
+            _user(request), status=status_filter, before_id=cursor[0] if cursor else None, limit=limit
         )
         return Response(
             {
@@ -74,160 +96,140 @@ class CaseListView(APIView):
             }
         )
 
-    @extend_schema(summary="反映民情（新建案件）", request=s.CaseCreateIn, responses={201: s.CaseCreatedOut})
+    @extend_schema(
+        operation_id="cases_file",
+        summary="反映民情（新建案件）",
+        description=_("submit 为 false 时保存为草稿，之后用 submit 流转提交。"),
+        request=IntakeIn,
+        responses={201: s.CaseCreatedOut},
+    )
     def post(self, request: Request) -> Response:
-        data = _valid(s.CaseCreateIn, request.data)
-        case = actions.case_file(
-            actor=request.user,
-            submit=data.pop("submit"),
-            source_ip=client_ip(request),
-            title=data["title"],
-            description=data["description"],
-            category_id=data["category"],
-            township_id=data.get("township"),
-            urgency=data["urgency"],
-            contact_ids=data["contacts"],
-            consent_to_share=data["consent_to_share"],
-            committee_id=data.get("committee"),
-        )
-        return Response(_created_body(case), status=status.HTTP_201_CREATED)
-
-
-def _created_body(case: Any) -> dict[str, Any]:
-    """The intake answer is built from the rows just written: no second read on the hot path."""
-    return {
-        "id": case.pk,
-        "title": case.title,
-        "status": case.status,
-        "status_display": case.get_status_display(),
-        "urgency": case.urgency,
-        "category": case.category_id,
-        "township": case.township_id,
-        "committee": case.committee_id,
-        "created_at": case.created_at,
-        "submitted_at": case.submitted_at,
-    }
+        case = actions.file_case(actor=_user(request), data=request.data, source_ip=client_ip(request))
+        return Response(s.CaseCreatedOut(case).data, status=status.HTTP_201_CREATED)
 
 
 class CaseDetailView(APIView):
-    @extend_schema(summary="案件详情", responses=s.CaseOut)
+    @extend_schema(operation_id="cases_detail", summary="案件详情（含当前可执行的流转）", responses=s.CaseOut)
     def get(self, request: Request, case_id: int) -> Response:
-        return Response(_case_body(request, case_id))
+        return Response(case_body(_user(request), case_id))
 
-    @extend_schema(summary="修改案件", request=s.CaseUpdateIn, responses=s.CaseOut)
-    def patch(self, request: Request, case_id: int) -> Response:
-        data = _valid(s.CaseUpdateIn, request.data)
-        if not data:
-            raise InvalidInput(_("没有要修改的内容。"), code="empty_update")
-        actions.case_update(case_id=case_id, actor=request.user, changes=data, source_ip=client_ip(request))
-        return Response(_case_body(request, case_id))
-
-
-def _require(data: dict[str, Any], *fields: str) -> list[Any]:
-    missing = [f for f in fields if data.get(f) in (None, "")]
-    if missing:
-        raise InvalidInput(
-            _("缺少必填项：%(f)s。") % {"f": "、".join(missing)}, code="required", details={"fields": missing}
-        )
-    return [data[f] for f in fields]
-
-
-Transition = Callable[[Request, int, dict[str, Any]], Any]
-
-
-def _t(fn: Callable[..., Any], **fields: str) -> Transition:
-    """Adapt a body to an action's keywords: field name in the body → keyword of the action."""
-
-    def run(request: Request, case_id: int, data: dict[str, Any]) -> Any:
-        required = [body for body, kw in fields.items() if not kw.startswith("?")]
-        _require(data, *required)
-        kwargs = {kw.lstrip("?"): data[body] for body, kw in fields.items() if body in data}
-        return fn(case_id=case_id, actor=request.user, source_ip=client_ip(request), **kwargs)
-
-    return run
-
-
-TRANSITIONS: dict[str, Transition] = {
-    "submit": _t(actions.case_submit),
-    "claim": _t(actions.case_claim),
-    "release": _t(actions.case_release),
-    "accept": _t(actions.case_accept, note="?note"),
-    "request_info": _t(actions.case_request_info, question="question"),
-    "answer_info": _t(actions.case_answer_info, answer="answer"),
-    "reject": _t(actions.case_reject, reason="reason_id", note="?note"),
-    "redirect": _t(actions.case_redirect, channel="channel", note="?note"),
-    "merge": _t(actions.case_merge, into="into_id", note="?note"),
-    "resolve": _t(actions.case_resolve, note="note"),
-    "convert": _t(actions.case_convert, output_type="output_type", output="?output_id", title="?title"),
-    "feedback": _t(actions.case_record_feedback, method="method", satisfaction="satisfaction", note="?note"),
-    "send_back": _t(actions.case_send_back, send_back_reason="reason"),
-}
-
-
-class CaseTransitionView(APIView):
     @extend_schema(
-        summary="执行案件流转",
-        description="name 取值：" + "、".join(TRANSITIONS) + "。不允许的流转返回 409，且不做任何修改。",
-        parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(TRANSITIONS))],
-        request=s.TransitionIn,
-        responses={200: s.CaseOut},
+        operation_id="cases_update",
+        summary="修改案件",
+        description=_("与 edit 流转相同：委员在草稿和补充材料时修改，委办在审核和转化时修改。"),
+        request=s.request_serializer("CaseEditIn", CASE["edit"].input),
+        responses=s.CaseOut,
     )
-    def post(self, request: Request, case_id: int, name: str) -> Response:
-        transition = TRANSITIONS.get(name)
-        if transition is None:
-            raise NotFound(_("没有名为「%(n)s」的流转。") % {"n": name}, code="unknown_transition")
-        data = _valid(s.TransitionIn, request.data)
-        transition(request, case_id, data)
-        return Response(_case_body(request, case_id))
+    def patch(self, request: Request, case_id: int) -> Response:
+        case = actions.perform(
+            "edit", case_id=case_id, actor=_user(request), data=request.data, source_ip=client_ip(request)
+        )
+        return Response(case_body(_user(request), case_id, acted=case))
 
 
 class CaseEventsView(APIView):
     @extend_schema(
+        operation_id="cases_events",
         summary="案件审计时间线",
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=[CURSOR, LIMIT],
         responses=inline_serializer(
             "EventPage", {"results": s.EventOut(many=True), "next": serializers.CharField(allow_null=True)}
         ),
     )
     def get(self, request: Request, case_id: int) -> Response:
         limit = page_limit(request, default=100)
-        cursor = decode_cursor(request)
-        rows = selectors.case_events(request.user, case_id, after_seq=int(cursor[0]) if cursor else 0, limit=limit)
+        cursor = decode_cursor(request, int)
+        rows = selectors.case_events(_user(request), case_id, after_seq=cursor[0] if cursor else 0, limit=limit)
         return Response(
             {"results": s.EventOut(rows, many=True).data, "next": next_link(request, rows, limit, lambda e: [e.seq])}
         )
 
 
+# Reference data ---------------------------------------------------------------------------------
+
+
+def _options(summary: str, serializer: type[serializers.Serializer], read: Any, description: str = "") -> type:
+    class OptionsView(APIView):
+        @extend_schema(summary=summary, description=description, responses=serializer(many=True))
+        def get(self, request: Request) -> Response:
+            return Response(serializer(read(_user(request)), many=True).data)
+
+    return OptionsView
+
+
+CategoriesView = _options("案件类别", s.CategoryOut, selectors.categories)
+TownshipsView = _options("乡镇街道", s.OptionOut, selectors.townships)
+CommitteesView = _options("本会专门委员会（受理委办）", s.CommitteeOut, selectors.committees)
+RejectReasonsView = _options("不予受理理由（启用中的）", s.OptionOut, selectors.reject_reasons)
+ContactsView = _options(
+    "我联系的界别群众", s.OptionOut, selectors.my_contacts, description=_("委员本人的联系名单；其他角色为空。")
+)
+
+
+class RedirectChannelsView(APIView):
+    @extend_schema(summary="转办渠道", responses=s.ChoiceOut(many=True))
+    def get(self, request: Request) -> Response:
+        return Response([{"value": v, "label": str(label)} for v, label in RedirectChannel.choices])
+
+
+class OutputTypesView(APIView):
+    @extend_schema(summary="成果类型", responses=s.ChoiceOut(many=True))
+    def get(self, request: Request) -> Response:
+        return Response([{"value": v, "label": str(label)} for v, label in OutputType.choices])
+
+
+class JoinableOutputsView(APIView):
+    @extend_schema(
+        summary="案件可并入的草稿成果",
+        parameters=[OpenApiParameter("output_type", OpenApiTypes.STR, enum=OutputType.values)],
+        responses=s.OutputOut(many=True),
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        output_type = request.query_params.get("output_type") or None
+        if output_type is not None and output_type not in OutputType.values:
+            raise InvalidInput(_("成果类型无效。"), code="invalid_output_type", details={"field": "output_type"})
+        case = selectors.case_detail(_user(request), case_id)
+        rows = selectors.joinable_outputs(_user(request), case, output_type).select_related("committee")[:MAX_LIMIT]
+        return Response(s.OutputOut(rows, many=True).data)
+
+
+class MergeTargetsView(APIView):
+    @extend_schema(
+        summary="案件可合并到的案件（按标题或编号查找）",
+        parameters=[OpenApiParameter("q", {"type": "string", "maxLength": 120}, description=_("标题关键字或案件编号"))],
+        responses=s.MergeTargetOut(many=True),
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        query = request.query_params.get("q", "")
+        if len(query) > 120:
+            raise InvalidInput(_("查找内容过长。"), code="invalid_query", details={"field": "q"})
+        case = selectors.case_detail(_user(request), case_id)
+        return Response(s.MergeTargetOut(selectors.merge_targets(_user(request), case, query), many=True).data)
+
+
+# Queues -----------------------------------------------------------------------------------------
+
+
 class QueueListView(APIView):
     @extend_schema(summary="我的工作队列", responses=s.QueueOut(many=True))
     def get(self, request: Request) -> Response:
-        return Response(s.QueueOut(selectors.queues_for(request.user), many=True).data)
-
-
-def _queue_cursor(request: Request) -> tuple[datetime, int] | None:
-    cursor = decode_cursor(request)
-    if cursor is None:
-        return None
-    try:
-        due = parse_datetime(str(cursor[0]))
-        if due is None:
-            raise ValueError
-        return due, int(cursor[1])
-    except (ValueError, IndexError, TypeError):
-        raise InvalidInput(_("翻页参数无效。"), code="invalid_cursor", details={"field": "cursor"}) from None
+        return Response(s.QueueOut(selectors.queues_for(_user(request)), many=True).data)
 
 
 class QueueTasksView(APIView):
     @extend_schema(
         summary="队列中待认领的任务（按到期时间）",
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=[CURSOR, LIMIT],
         responses=inline_serializer(
             "QueuePage", {"results": s.QueueItemOut(many=True), "next": serializers.CharField(allow_null=True)}
         ),
     )
     def get(self, request: Request, committee_id: int) -> Response:
+        from datetime import datetime
+
         limit = page_limit(request)
-        rows = selectors.queue_page(request.user, committee_id, after=_queue_cursor(request), limit=limit)
+        cursor = decode_cursor(request, datetime, int)
+        rows = selectors.queue_page(_user(request), committee_id, after=cursor, limit=limit)  # type: ignore[arg-type]
         return Response(
             {
                 "results": rows,  # already shaped as QueueItemOut by the selector
@@ -239,39 +241,62 @@ class QueueTasksView(APIView):
 class QueueClaimNextView(APIView):
     @extend_schema(
         summary="认领下一个最紧急的任务",
-        description="答复所认领任务的简要信息；详情见 GET /api/v1/cases/{id}/。队列为空时答复 204。",
+        description=_("答复所认领任务的简要信息；详情见 GET /api/v1/cases/{id}/。队列为空时答复 204。"),
         request=None,
         responses={200: s.ClaimOut, 204: None},
     )
     def post(self, request: Request, committee_id: int) -> Response:
-        claimed = actions.queue_claim_next(committee_id=committee_id, actor=request.user, source_ip=client_ip(request))
+        claimed = actions.claim_next(committee_id=committee_id, actor=_user(request), source_ip=client_ip(request))
         if claimed is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         # Built from the rows the claim holds: a staff member clearing a queue wants the next
         # task now, and the full case detail costs as much again as the claim.
-        case = claimed.case
-        return Response(
-            {
-                "task": claimed.task_id,
-                "stage": claimed.stage,
-                "due_at": claimed.due_at,
-                "owner": request.user.pk,
-                "case": {"id": case.pk, "title": case.title, "status": case.status, "urgency": case.urgency},
-            }
-        )
+        return Response(s.ClaimOut(claimed).data)
 
 
 class MyTasksView(APIView):
     @extend_schema(summary="我已认领的任务", responses=s.QueueItemOut(many=True))
     def get(self, request: Request) -> Response:
-        return Response(s.QueueItemOut(selectors.my_tasks(request.user), many=True).data)
+        return Response(s.QueueItemOut(selectors.my_tasks(_user(request)), many=True).data)
 
 
-class OutputOutcomeView(APIView):
-    @extend_schema(summary="登记成果办理结果（回写到其汇集的每个案件）", request=s.OutcomeIn, responses=s.OutputOut)
-    def post(self, request: Request, output_id: int) -> Response:
-        data = _valid(s.OutcomeIn, request.data)
-        output = actions.output_record_outcome(
-            output_id=output_id, actor=request.user, outcome=data["outcome"], source_ip=client_ip(request)
-        )
-        return Response(s.OutputOut(output).data)
+# Outputs ----------------------------------------------------------------------------------------
+
+
+def output_body(user: User, output_id: int) -> dict[str, Any]:
+    output = selectors.output_detail(user, output_id)
+    output.case_rows = selectors.output_cases(user, output)  # type: ignore[attr-defined]
+    output.transition_rows = [t.describe() for t in actions.output_available(user, output)]  # type: ignore[attr-defined]
+    return dict(s.OutputDetailOut(output).data)
+
+
+class OutputDetailView(APIView):
+    @extend_schema(summary="成果详情（含汇集的案件）", responses=s.OutputDetailOut)
+    def get(self, request: Request, output_id: int) -> Response:
+        return Response(output_body(_user(request), output_id))
+
+
+# Sign-in ----------------------------------------------------------------------------------------
+
+
+class TokenView(ObtainAuthToken):
+    """A token for a username and password; throttled per address (scope "token")."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+    public = True
+    parser_classes = [SafeJSONParser, FormParser]
+
+    @extend_schema(
+        operation_id="auth_token",
+        summary="用用户名和密码换取访问令牌",
+        request=inline_serializer(
+            "TokenIn",
+            {"username": serializers.CharField(max_length=150), "password": serializers.CharField(max_length=128)},
+        ),
+        responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
+        auth=[],
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)

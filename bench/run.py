@@ -787,7 +787,6 @@ def bench_queue(w: World, pages: int, skip_viewflow: bool) -> dict:
     # to a committee (review tasks carry no owner_permission), so it is every open human task.
     if not skip_viewflow:
         from viewflow.workflow.models import Task
-
         from workflows.flows import CaseFlow
 
         user = User.objects.get(pk=staff.pk)

@@ -72,12 +72,30 @@ class OutputStatus(models.TextChoices):
 
 
 class Stage(models.TextChoices):
-    """A stage with a clock (DOMAIN.md §5)."""
+    """A step of the case lifecycle where the case waits on someone: one open task, and a clock
+    when the stage has a target (see `DEFAULT_SLA_TARGETS`)."""
 
     REVIEW = "review", _("审核")
     NEEDS_INFO = "needs_info", _("补充材料")
     CONVERSION = "conversion", _("成果转化")
+    OUTCOME = "outcome", _("跟踪办理结果")
     FEEDBACK = "feedback", _("反馈群众")
+
+
+# Which stage a case of each status is in; a status missing here (draft, closed, merged) has no
+# open task. The flow routes by this table and the transitions' status guards read it, so the
+# open task and the status cannot disagree.
+STAGE_OF_STATUS: dict[str, Stage] = {
+    CaseStatus.REVIEW: Stage.REVIEW,
+    CaseStatus.NEEDS_INFO: Stage.NEEDS_INFO,
+    CaseStatus.CONVERSION: Stage.CONVERSION,
+    CaseStatus.OUTCOME: Stage.OUTCOME,
+    CaseStatus.FEEDBACK: Stage.FEEDBACK,
+}
+# Stages worked by the committee's staff from its queue; the others wait on the case's member
+# (needs info, feedback) or on the output (outcome).
+QUEUED_STAGES = frozenset({Stage.REVIEW, Stage.CONVERSION})
+MEMBER_STAGES = frozenset({Stage.NEEDS_INFO, Stage.FEEDBACK})
 
 
 class ClockState(models.TextChoices):
@@ -145,3 +163,36 @@ DEFAULT_SLA_TARGETS = {
     "conversion": {"working_days": 10},
     "feedback": {"days": 15},
 }
+
+
+class AuditAction(models.TextChoices):
+    """What an audit event records. The values are stored in the hash-chained trail: never rename
+    one (a new meaning gets a new member); the labels are how the timeline reads them."""
+
+    CASE_CREATED = "case.created", _("保存草稿")
+    CASE_SUBMITTED = "case.submitted", _("提交反映")
+    CASE_UPDATED = "case.updated", _("修改案件")
+    CASE_CLAIMED = "case.claimed", _("认领")
+    CASE_RELEASED = "case.released", _("放弃认领")
+    CASE_ACCEPTED = "case.accepted", _("受理转化")
+    CASE_NEEDS_INFO = "case.needs_info", _("要求补充材料")
+    CASE_INFO_ANSWERED = "case.info_answered", _("补充材料")
+    CASE_REJECTED = "case.rejected", _("不予受理")
+    CASE_REDIRECTED = "case.redirected", _("转其他渠道")
+    CASE_RESOLVED = "case.resolved", _("直接解决")
+    CASE_MERGED = "case.merged", _("合并至其他案件")
+    CASE_MERGE_RECEIVED = "case.merge_received", _("并入重复案件")
+    CASE_TRANSFERRED = "case.transferred", _("转交其他委办")
+    CASE_CONVERTED = "case.converted", _("成果转化")
+    CASE_OUTCOME_RECEIVED = "case.outcome_received", _("收到办理结果")
+    CASE_OUTCOME_FOLLOWED = "case.outcome_followed", _("随主案件获得办理结果")
+    CASE_OUTCOME_WITHDRAWN = "case.outcome_withdrawn", _("主案件退回，撤回随其获得的办理结果")
+    CASE_CLOSED = "case.closed", _("反馈群众，办结")
+    CASE_SENT_BACK = "case.sent_back", _("退回上一步")
+    OUTPUT_CREATED = "output.created", _("新建成果")
+    OUTPUT_CASE_GATHERED = "output.case_gathered", _("汇集案件")
+    OUTPUT_OUTCOME_RECORDED = "output.outcome_recorded", _("登记办理结果")
+    ROSTER_LINKED = "roster.linked", _("调整联系名单")
+    ACCOUNT_LOGIN = "account.login", _("登录")
+    ACCOUNT_LOGOUT = "account.logout", _("退出登录")
+    ACCOUNT_LOGIN_FAILED = "account.login_failed", _("登录失败")

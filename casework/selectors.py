@@ -5,15 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils.timezone import localtime
 
-from casework.choices import ClockState
+from casework import access
+from casework.choices import CaseStatus, ClockState, OutputStatus
 from casework.errors import NotFound
-from casework.models import AuditEvent, Case, CaseClock, Committee, User
-from casework.services import access
-from casework.services.audit import case_stream
+from casework.models import (
+    AuditEvent,
+    Case,
+    CaseCategory,
+    CaseClock,
+    Committee,
+    Contact,
+    Output,
+    RejectReason,
+    Township,
+    User,
+)
+from casework.services.audit import case_stream, output_stream
 
 CASE_LIST_RELATED = ("category", "township", "committee", "member")
 
@@ -27,10 +38,12 @@ def case_list(user: User, *, status: str | None = None, before_id: int | None = 
     return list(qs[:limit])
 
 
-def case_detail(user: User, case_id: int) -> Case:
+def case_detail(user: User | None, case_id: int) -> Case:
+    """One case the user may see, ready to show. `user=None` reads it whoever may see it: only
+    for answering the actor of a change that took the case out of their sight."""
+    cases = access.visible_cases(user) if user is not None else Case.objects.all()
     case = (
-        access.visible_cases(user)
-        .select_related(*CASE_LIST_RELATED, "reject_reason", "output")
+        cases.select_related(*CASE_LIST_RELATED, "reject_reason", "output")
         .prefetch_related("contacts")
         .filter(pk=case_id)
         .first()
@@ -173,4 +186,86 @@ def my_tasks(user: User, *, limit: int = 100) -> list[CaseClock]:
         CaseClock.objects.filter(assignee=user, state=ClockState.RUNNING)
         .select_related(*QUEUE_RELATED)
         .order_by("due_at", "id")[:limit]
+    )
+
+
+# Reference data: what a user's forms and clients choose from, scoped to their organisation -----
+
+
+def categories(user: User) -> QuerySet[CaseCategory]:
+    return CaseCategory.objects.filter(organisation_id=access.organisation_id_of(user)).order_by("id")
+
+
+def townships(user: User) -> QuerySet[Township]:
+    return Township.objects.filter(organisation_id=access.organisation_id_of(user)).order_by("id")
+
+
+def committees(user: User) -> QuerySet[Committee]:
+    return Committee.objects.filter(organisation_id=access.organisation_id_of(user)).order_by("id")
+
+
+def reject_reasons(user: User) -> QuerySet[RejectReason]:
+    """The reasons a case may be rejected with now (retired ones stay on old cases only)."""
+    return RejectReason.objects.filter(organisation_id=access.organisation_id_of(user), is_active=True).order_by("id")
+
+
+def my_contacts(user: User) -> QuerySet[Contact]:
+    """The constituents on the user's own roster (a member's, empty for anyone else)."""
+    member_id = access.member_id_of(user)
+    if member_id is None:
+        return Contact.objects.none()
+    return Contact.objects.filter(roster__member_id=member_id).order_by("id")
+
+
+def transfer_committees(user: User, case: Case) -> QuerySet[Committee]:
+    """The committees a case may be handed to: any other of its organisation."""
+    return committees(user).exclude(pk=case.committee_id)
+
+
+def joinable_outputs(user: User, case: Case, output_type: str | None = None) -> QuerySet[Output]:
+    """Draft outputs of the case's committee that it could be gathered into."""
+    qs = access.visible_outputs(user).filter(committee_id=case.committee_id, status=OutputStatus.DRAFT)
+    if output_type:
+        qs = qs.filter(output_type=output_type)
+    return qs.order_by("-id")
+
+
+MERGEABLE_STATUSES = (
+    CaseStatus.REVIEW,
+    CaseStatus.NEEDS_INFO,
+    CaseStatus.CONVERSION,
+    CaseStatus.OUTCOME,
+    CaseStatus.FEEDBACK,
+)
+
+
+def merge_targets(user: User, case: Case, query: str = "", limit: int = 20) -> list[Case]:
+    """Open cases `case` could be merged into, newest first, matching `query` in the title or
+    by number."""
+    qs = access.visible_cases(user).filter(status__in=MERGEABLE_STATUSES).exclude(pk=case.pk)
+    query = query.strip()
+    if query:
+        number = query.lstrip("#")
+        match = Q(title__icontains=query)
+        if number.isdigit() and len(number) <= 18:
+            match |= Q(pk=int(number))
+        qs = qs.filter(match)
+    return list(qs.select_related("member", "committee").order_by("-id")[:limit])
+
+
+def output_detail(user: User, output_id: int) -> Output:
+    output = access.visible_outputs(user).select_related("committee", "term", "session").filter(pk=output_id).first()
+    if output is None:
+        raise NotFound(code="output_not_found")
+    return output
+
+
+def output_cases(user: User, output: Output) -> list[Case]:
+    """The cases an output gathered that the user may see."""
+    return list(access.visible_cases(user).filter(output=output).select_related(*CASE_LIST_RELATED).order_by("id"))
+
+
+def output_events(output: Output, limit: int = 500) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(stream=output_stream(output.pk)).select_related("actor").order_by("seq")[:limit]
     )

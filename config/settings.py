@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "casework",
     "workflows",
     "api",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +121,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MINQING_TRUST_X_FORWARDED_FOR = env_bool("MINQING_TRUST_X_FORWARDED_FOR", False)
+# The largest request body read, in bytes; a larger one answers 413. A case's text is at most a
+# few tens of kilobytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MINQING_MAX_BODY_BYTES", 1024 * 1024)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -135,7 +139,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.MinqingAutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser"],
+    # Sign-in by password is throttled per address; the rest of the API is not (the workflow
+    # endpoints are the staff's hot path, and a throttle there is a shared-cache round trip).
+    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_TOKEN_RATE", "20/min")},
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

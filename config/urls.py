@@ -1,16 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api import pages
+from config.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 urlpatterns = [
-    path("", pages.home, name="home"),
-    path("cases/<int:case_id>/", pages.case_page, name="case-page"),
-    path("cases/new/", pages.case_new, name="case-new"),
-    path("cases/<int:case_id>/do/<str:name>/", pages.case_transition, name="case-transition"),
-    path("queues/<int:committee_id>/claim-next/", pages.queue_claim_next, name="queue-claim-next"),
+    path("", include("web.urls")),
     path("login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -19,3 +17,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# Under /api/ every answer is JSON in the one error shape, Django's own included.
+handler400 = "api.errors.bad_request"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

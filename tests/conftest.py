@@ -11,6 +11,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests.factories import World, make_world
 
@@ -55,6 +56,14 @@ def world(db) -> World:
 def _checkpoint_without_settling(settings):
     # The tests checkpoint events they wrote a moment ago.
     settings.AUDIT_CHECKPOINT_SETTLE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A page request in English leaves English active in the thread; the next test starts in
+    # the deployment's language, as a new request would.
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -1,14 +1,25 @@
-"""Small readers the tests share."""
+"""Small readers and doers the tests share."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from viewflow.workflow.models import Task
+
 from casework.models import AuditEvent, Case, CaseClock
 from casework.services.audit import case_stream
-from workflows.selectors import open_tasks
+from workflows import actions, engine
+
+
+def open_tasks(case_id: int) -> list[dict]:
+    """The case's open tasks as {id, stage, owner}, however many there are (one, if the flow is
+    right), read straight from viewflow's rows."""
+    rows = Task.objects.filter(process__caseprocess__case_id=case_id, status__in=engine.OPEN).order_by("id")
+    return [{"id": t.pk, "stage": engine.STAGE_OF_NODE[t.flow_task.name], "owner": t.owner_id} for t in rows]
 
 
 def task_names(case: Case) -> list[str]:
-    return [t["name"] for t in open_tasks(case.pk)]
+    return [t["stage"] for t in open_tasks(case.pk)]
 
 
 def open_task(case: Case) -> dict:
@@ -32,3 +43,17 @@ def snapshot(case: Case) -> dict:
         "tasks": open_tasks(case.pk),
         "clocks": list(CaseClock.objects.filter(case=case).order_by("id").values()),
     }
+
+
+def do(name: str, case_id: int, actor: Any, **data: Any) -> Case:
+    """Run the case transition `name` as `actor` with `data` as its input."""
+    return actions.perform(name, case_id=case_id, actor=actor, data=data)
+
+
+def do_output(name: str, output_id: int, actor: Any, **data: Any) -> Any:
+    return actions.perform_output(name, output_id=output_id, actor=actor, data=data)
+
+
+def file(actor: Any, *, submit: bool = True, **data: Any) -> Case:
+    """File a concern as `actor` (a member's user)."""
+    return actions.file_case(actor=actor, data={"submit": submit, **data})

@@ -1,15 +1,5 @@
-from django.db import models
-from django.utils.translation import gettext_lazy as _
-from viewflow.workflow.models import Process
+"""The app's models, for Django's registry: the flow's process model lives with the engine."""
 
-from casework.models import Case
+from workflows.engine.models import CaseProcess
 
-
-class CaseProcess(Process):
-    """The flow instance of one case: an indexed one-to-one link to the domain record."""
-
-    case = models.OneToOneField(Case, verbose_name=_("案件"), on_delete=models.PROTECT, related_name="process")
-
-    class Meta:
-        verbose_name = _("案件流程")
-        verbose_name_plural = _("案件流程")
+__all__ = ["CaseProcess"]

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from casework.choices import AuditAction
+
 
 class AuditEvent(models.Model):
     stream = models.CharField(_("链"), max_length=40)
@@ -20,7 +22,7 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
     )
-    action = models.CharField(_("操作"), max_length=40)
+    action = models.CharField(_("操作"), max_length=40, choices=AuditAction.choices)
     target_type = models.CharField(_("对象类型"), max_length=20)
     target_id = models.BigIntegerField(_("对象"))
     occurred_at = models.DateTimeField(_("时间"))

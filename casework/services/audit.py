@@ -219,3 +219,49 @@ def audit_account_event(
             source_ip=source_ip,
             success=success,
         )
+
+
+def audit_case(
+    case: Any,
+    actor: User | None,
+    action: str,
+    changes: dict[str, Any],
+    source_ip: str | None,
+    *,
+    new_stream: bool = False,
+) -> AuditEvent:
+    """Append an event to a case's stream, in the transaction of the change it records."""
+    return audit_record(
+        stream=case_stream(case.pk),
+        actor=actor,
+        action=action,
+        target_type="case",
+        target_id=case.pk,
+        organisation_id=case.organisation_id,
+        changes=changes,
+        source_ip=source_ip,
+        new_stream=new_stream,
+    )
+
+
+def audit_output(
+    output: Any,
+    actor: User | None,
+    action: str,
+    changes: dict[str, Any],
+    source_ip: str | None,
+    *,
+    new_stream: bool = False,
+) -> AuditEvent:
+    """Append an event to an output's stream, in the transaction of the change it records."""
+    return audit_record(
+        stream=output_stream(output.pk),
+        actor=actor,
+        action=action,
+        target_type="output",
+        target_id=output.pk,
+        organisation_id=output.organisation_id,
+        changes=changes,
+        source_ip=source_ip,
+        new_stream=new_stream,
+    )

@@ -1,19 +1,41 @@
-"""Stage clocks (DOMAIN.md §5). A clock starts when a stage's task opens and stops when it closes.
+"""Stage clocks: the whole lifecycle of a clock is here (open, hold, pause, resume, stop).
 
-Working days here skip weekends only; the statutory holiday calendar (调休 as data) arrives with
-the SLA issue (ROADMAP.md 1) and replaces `add_working_days` without changing its callers."""
+A stage with a target (`DEFAULT_SLA_TARGETS`, overridden per organisation) gets a clock when its
+task opens and loses it when the task ends; the workflow layer reports each step of a case with
+`follow` (a task ended and, perhaps, another opened) and `hold` (a staff task was claimed or
+released). Nothing else writes a clock.
+
+- A decision ends the stage's clock with a verdict: met if before its due time, else breached.
+  An undo (send back) ends it with none.
+- Asking the member for information pauses the review clock; when review reopens, the paused
+  clock resumes instead of starting afresh.
+- Review reopened any other way (send back, transfer to another committee) starts a new clock;
+  the old one stays in history.
+
+Working days here skip weekends only; the statutory holiday calendar (调休 as data) replaces
+`add_working_days` without changing its callers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from casework.choices import DEFAULT_SLA_TARGETS, ClockState, Stage
-from casework.models import Case, CaseClock, User
+from casework.choices import DEFAULT_SLA_TARGETS, QUEUED_STAGES, STAGE_OF_STATUS, CaseStatus, ClockState, Stage
+from casework.models import Case, CaseClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """The task a stage opened, as the clock needs it: which task, and who holds it."""
+
+    id: int
+    stage: Stage
+    owner_id: int | None
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
@@ -35,87 +57,110 @@ def add_days(start: datetime, days: int) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=SHANGHAI)
 
 
-def due_for(case: Case, stage: str, start: datetime) -> datetime:
+def target_of(case: Case, stage: Stage) -> dict | None:
+    """The stage's target for the case's organisation, or None when the stage has no clock."""
     targets = case.organisation.sla_targets or {}
-    target = targets.get(stage) or DEFAULT_SLA_TARGETS[stage]
+    return targets.get(stage) or DEFAULT_SLA_TARGETS.get(stage)
+
+
+def due_for(case: Case, stage: Stage, start: datetime) -> datetime | None:
+    target = target_of(case, stage)
+    if target is None:
+        return None
     if "working_days" in target:
         return add_working_days(start, int(target["working_days"]))
     return add_days(start, int(target["days"]))
 
 
-def clock_task_opened(
-    *, case: Case, stage: Stage, task_id: int, queue_id: int | None = None, assignee: User | None = None
-) -> CaseClock:
-    """A task of `stage` opened: resume the stage's paused clock (the review clock after needs
-    info) or start a new one."""
-    now = timezone.now()
-    paused = None
-    # Only a case that was asked for more information can have a paused review clock.
-    if stage == Stage.REVIEW and case.info_request:
-        paused = CaseClock.objects.filter(case=case, stage=stage, state=ClockState.PAUSED).first()
-    if paused is not None:
-        assert paused.paused_at is not None
-        pause = now - paused.paused_at
-        paused.paused_seconds += int(pause.total_seconds())
-        paused.due_at = paused.due_at + pause
-        paused.paused_at = None
-        paused.state = ClockState.RUNNING
-        paused.task_id = task_id
-        paused.queue_id = queue_id
-        paused.assignee = assignee
-        paused.claimed_at = now if assignee else None
-        paused.save(
-            update_fields=[
-                "paused_seconds",
-                "due_at",
-                "paused_at",
-                "state",
-                "task_id",
-                "queue",
-                "assignee",
-                "claimed_at",
-            ]
-        )
-        return paused
-    return CaseClock.objects.create(
-        organisation_id=case.organisation_id,
-        case=case,
-        stage=stage,
-        task_id=task_id,
-        queue_id=queue_id,
-        assignee=assignee,
-        claimed_at=now if assignee else None,
-        started_at=now,
-        due_at=due_for(case, stage, now),
-    )
-
-
-def live_clock(case: Case, stage: str) -> CaseClock | None:
+def live_clock(case: Case, stage: Stage) -> CaseClock | None:
     return CaseClock.objects.filter(case=case, stage=stage).exclude(state=ClockState.STOPPED).first()
 
 
-def clock_stop(*, case: Case, stage: str, judged: bool = True) -> CaseClock | None:
-    """Stop the stage's clock: met or breached, or (`judged=False`, a stage undone by send-back)
-    without a verdict."""
-    clock = live_clock(case, stage)
-    if clock is None:
-        return None
-    now = timezone.now()
+def _stop(clock: CaseClock, now: datetime, *, judged: bool) -> None:
     clock.state = ClockState.STOPPED
     clock.stopped_at = now
     clock.is_met = (now <= clock.due_at) if judged else None
     clock.task_id = None
     clock.save(update_fields=["state", "stopped_at", "is_met", "task_id"])
-    return clock
 
 
-def clock_pause(*, case: Case, stage: str) -> CaseClock | None:
-    clock = live_clock(case, stage)
-    if clock is None:
-        return None
+def _pause(clock: CaseClock, now: datetime) -> None:
     clock.state = ClockState.PAUSED
-    clock.paused_at = timezone.now()
+    clock.paused_at = now
     clock.task_id = None
     clock.assignee = None
     clock.save(update_fields=["state", "paused_at", "task_id", "assignee"])
+
+
+def _queue_of(case: Case, stage: Stage) -> int | None:
+    return case.committee_id if stage in QUEUED_STAGES else None
+
+
+def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseClock:
+    assert clock.paused_at is not None
+    pause = now - clock.paused_at
+    clock.paused_seconds += int(pause.total_seconds())
+    clock.due_at = clock.due_at + pause
+    clock.paused_at = None
+    clock.state = ClockState.RUNNING
+    clock.task_id = task.id
+    clock.queue_id = _queue_of(case, task.stage)
+    clock.assignee_id = task.owner_id
+    clock.claimed_at = now if task.owner_id else None
+    clock.save(
+        update_fields=["paused_seconds", "due_at", "paused_at", "state", "task_id", "queue", "assignee", "claimed_at"]
+    )
     return clock
+
+
+def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
+    due = due_for(case, task.stage, now)
+    if due is None:
+        return None
+    return CaseClock.objects.create(
+        organisation_id=case.organisation_id,
+        case=case,
+        stage=task.stage,
+        task_id=task.id,
+        queue_id=_queue_of(case, task.stage),
+        assignee_id=task.owner_id,
+        claimed_at=now if task.owner_id else None,
+        started_at=now,
+        due_at=due,
+    )
+
+
+def follow(case: Case, *, left: str | None, opened: TaskRef | None, undone: bool = False) -> None:
+    """The case left the stage of status `left` (None: it had none, e.g. a draft) and `opened`
+    is the task it now waits on (None: it waits on nobody). `undone`: the stage was left by a
+    send-back, so its clock gets no verdict."""
+    now = timezone.now()
+    old_stage = STAGE_OF_STATUS.get(left) if left else None
+    if old_stage is not None:
+        clock = live_clock(case, old_stage)
+        if clock is not None and clock.state == ClockState.RUNNING:
+            if old_stage == Stage.REVIEW and opened is not None and opened.stage == Stage.NEEDS_INFO:
+                _pause(clock, now)
+            else:
+                _stop(clock, now, judged=not undone)
+    if opened is None:
+        return
+    if opened.stage == Stage.REVIEW and left == CaseStatus.NEEDS_INFO:
+        # Only a request for information pauses the review clock; review reopens after it (the
+        # member answered, or the request was sent back) and the clock goes on where it stopped.
+        paused = CaseClock.objects.filter(case=case, stage=Stage.REVIEW, state=ClockState.PAUSED).first()
+        if paused is not None:
+            _resume(paused, case, opened, now)
+            return
+    _open(case, opened, now)
+
+
+def hold(case: Case, stage: str, holder_id: int | None, *, clock: CaseClock | None = None) -> None:
+    """A staff task of `stage` was claimed by `holder_id`, or released (None). `clock`: the
+    stage's clock when the caller holds it already (claim-next), which saves reading it."""
+    clock = clock or live_clock(case, Stage(stage))
+    if clock is None:
+        return
+    clock.assignee_id = holder_id
+    clock.claimed_at = timezone.now() if holder_id else None
+    clock.save(update_fields=["assignee", "claimed_at"])

@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from casework.choices import Role
+from casework import access
+from casework.choices import AuditAction, Role
 from casework.errors import InvalidInput, NotFound, PermissionDenied
 from casework.models import Contact, Member, RosterEntry, User
-from casework.services import access
 from casework.services.audit import SYSTEM_STREAM, audit_record
 
 ROSTER_MIN = 3
@@ -65,7 +65,7 @@ def roster_link(*, actor: User, member_id: int, contact_id: int, source_ip: str 
         audit_record(
             stream=SYSTEM_STREAM,
             actor=actor,
-            action="roster.linked",
+            action=AuditAction.ROSTER_LINKED,
             target_type="member",
             target_id=member.pk,
             organisation_id=member.organisation_id,

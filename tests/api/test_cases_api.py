@@ -34,22 +34,25 @@ def test_every_transition_through_the_api(world, client_for):
     draft = file(member, world, submit=False)
     assert draft.status == CaseStatus.DRAFT
     body = go(member, draft, "submit")
-    assert body["status"] == "review" and [t["name"] for t in body["open_tasks"]] == ["review"]
+    assert body["status"] == "review" and body["task"]["stage"] == "review"
 
-    assert go(staff, draft, "claim")["open_tasks"][0]["owner"] == world.staff.pk
-    assert go(staff, draft, "release")["open_tasks"][0]["owner"] is None
+    assert go(staff, draft, "claim")["task"]["claimed_by"] == world.staff.pk
+    assert go(staff, draft, "release")["task"]["claimed_by"] is None
     assert go(staff, draft, "request_info", question="请补充照片")["status"] == "needs_info"
     assert go(member, draft, "answer_info", answer="照片已补充")["status"] == "review"
     assert go(staff, draft, "accept", note="转社情民意")["status"] == "conversion"
-    assert go(staff, draft, "send_back", send_back_reason="再议")["status"] == "review"
+    assert go(staff, draft, "send_back", reason="再议")["status"] == "review"
     assert go(staff, draft, "accept")["status"] == "conversion"
     converted = go(staff, draft, "convert", output_type="info_report", title="关于村道修复的社情民意")
     assert converted["status"] == "outcome" and converted["output"] is not None
 
     response = staff.post(
-        f"/api/v1/outputs/{converted['output']}/outcome/", {"outcome": "已列入年度修复计划"}, format="json"
+        f"/api/v1/outputs/{converted['output']}/transitions/record_outcome/",
+        {"outcome": "已列入年度修复计划"},
+        format="json",
     )
     assert response.status_code == 200 and response.json()["status"] == "outcome_recorded"
+    assert [c["id"] for c in response.json()["cases"]] == [draft.pk]
     detail = member.get(f"/api/v1/cases/{draft.pk}/").json()
     assert (detail["status"], detail["outcome"]) == ("feedback", "已列入年度修复计划")
     assert go(member, draft, "feedback", method="visit", satisfaction="satisfied")["status"] == "closed"
@@ -81,7 +84,7 @@ def test_merge_through_the_api(world, client_for):
     member, staff = client_for(world.member.user), client_for(world.staff)
     master, duplicate = file(member, world), file(member, world)
     body = go(staff, duplicate, "merge", into=master.pk)
-    assert (body["status"], body["merged_into"], body["open_tasks"]) == ("merged", master.pk, [])
+    assert (body["status"], body["merged_into"], body["task"]) == ("merged", master.pk, None)
 
 
 def test_not_allowed_answers_409_in_the_one_error_shape_and_changes_nothing(world, client_for):
@@ -102,16 +105,18 @@ def test_bad_input_answers_400_and_changes_nothing(world, client_for):
     before = snapshot(case)
     assert go(staff, case, "reject", expect=400)["error"] == {
         "code": "required",
-        "message": "缺少必填项：reason。",
-        "details": {"fields": ["reason"]},
+        "message": "「不予受理理由」不能为空。",
+        "details": {"field": "reason", "fields": {"reason": "「不予受理理由」不能为空。"}},
     }
-    assert go(staff, case, "redirect", expect=400, channel="nowhere")["error"]["code"] == "invalid"
-    assert go(staff, case, "fly", expect=404)["error"]["code"] == "unknown_transition"
+    assert go(staff, case, "redirect", expect=400, channel="nowhere")["error"]["code"] == "invalid_choice"
+    assert go(staff, case, "fly", expect=404)["error"]["code"] == "not_found"
     assert snapshot(case) == before
 
     count = Case.objects.count()
     response = member.post("/api/v1/cases/", {"title": "", "description": "x", "category": 0}, format="json")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "required"
+    assert set(response.json()["error"]["details"]["fields"]) == {"title", "category"}
     response = member.post("/api/v1/cases/", {"title": "t", "description": "x", "category": 999999}, format="json")
     assert response.json()["error"] == {
         "code": "invalid_category",

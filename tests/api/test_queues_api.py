@@ -63,7 +63,11 @@ def test_claim_next_gives_the_most_urgent_unclaimed_task(world, client_for):
     assert (first["stage"], first["owner"]) == ("review", world.staff.pk)
     for claim, user in ((first, world.staff), (second, world.staff2)):
         detail = staff.get(f"/api/v1/cases/{claim['case']['id']}/").json()
-        assert detail["open_tasks"] == [{"id": claim["task"], "name": "review", "status": "ASSIGNED", "owner": user.pk}]
+        assert (detail["task"]["id"], detail["task"]["stage"], detail["task"]["claimed_by"]) == (
+            claim["task"],
+            "review",
+            user.pk,
+        )
         assert events(Case.objects.get(pk=claim["case"]["id"]))[-1] == ("case.claimed", user.pk)
     mine = staff.get("/api/v1/tasks/mine/").json()
     assert [item["case"]["id"] for item in mine] == [first["case"]["id"]]

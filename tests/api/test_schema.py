@@ -11,7 +11,7 @@ def test_schema_validates_without_warnings(tmp_path, db):
     target = tmp_path / "schema.yml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     text = target.read_text()
-    assert "/api/v1/cases/{case_id}/transitions/{name}/:" in text
+    assert "/api/v1/cases/{case_id}/transitions/reject/:" in text
     assert "/api/v1/queues/{committee_id}/claim-next/:" in text
 
 

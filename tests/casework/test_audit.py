@@ -8,14 +8,14 @@ from django.db import DatabaseError, connection, transaction
 
 from casework.models import AuditCheckpoint, AuditEvent
 from casework.services.audit import ALGORITHM, audit_checkpoint, verify_chain
+from tests.helpers import do
 from tests.workflows.test_case_flow import file_case
-from workflows import actions
 
 
 def busy_world(world):
     cases = [file_case(world, title=f"问题{i}") for i in range(3)]
-    actions.case_accept(case_id=cases[0].pk, actor=world.staff)
-    actions.case_reject(case_id=cases[1].pk, actor=world.staff, reason_id=world.reason.pk)
+    do("accept", cases[0].pk, world.staff)
+    do("reject", cases[1].pk, world.staff, reason=world.reason.pk)
     return cases
 
 
@@ -76,7 +76,7 @@ def test_a_deleted_tail_is_caught_by_the_checkpoint(world):
 def test_checkpoints_chain_and_cover_only_streams_that_moved(world):
     cases = busy_world(world)
     first = audit_checkpoint()
-    actions.case_claim(case_id=cases[2].pk, actor=world.staff)
+    do("claim", cases[2].pk, world.staff)
     second = audit_checkpoint()
     assert second.prev_hash == first.hash
     assert list(second.heads) == [f"case:{cases[2].pk}"]

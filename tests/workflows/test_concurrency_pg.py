@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from casework.errors import Conflict
 from casework.models import AuditEvent, CaseClock
-from tests.helpers import events, open_task
+from tests.helpers import do, events, open_task
 from tests.workflows.test_case_flow import file_case
 from workflows import actions
 
@@ -51,7 +51,7 @@ def test_eight_threads_claiming_one_task_give_exactly_one_owner(world):
         world.committee.staff.add(extra)
         staff.append(extra)
 
-    results = race(8, lambda i: actions.case_claim(case_id=case.pk, actor=staff[i]))
+    results = race(8, lambda i: do("claim", case.pk, staff[i]))
 
     winners = [i for i, r in enumerate(results) if not isinstance(r, Exception)]
     assert len(winners) == 1, results
@@ -98,7 +98,7 @@ def test_claim_next_with_four_clients_never_double_claims(world):
     def drain(i: int) -> list[int]:
         got = []
         while True:
-            claimed = actions.queue_claim_next(committee_id=world.committee.pk, actor=staff[i])
+            claimed = actions.claim_next(committee_id=world.committee.pk, actor=staff[i])
             if claimed is None:
                 return got
             got.append(claimed.case_id)
@@ -121,8 +121,8 @@ def test_claim_next_and_a_decision_on_the_same_case_never_both_win(world):
 
         def act(i: int, case=case):
             if i == 0:
-                return actions.case_accept(case_id=case.pk, actor=world.staff)
-            return actions.queue_claim_next(committee_id=world.committee.pk, actor=world.staff2)
+                return do("accept", case.pk, world.staff)
+            return actions.claim_next(committee_id=world.committee.pk, actor=world.staff2)
 
         accepted, claimed = race(2, act)
         case.refresh_from_db()
@@ -133,8 +133,8 @@ def test_claim_next_and_a_decision_on_the_same_case_never_both_win(world):
             assert claimed.case_id == case.pk
             assert (case.status, trail[1:]) == ("review", [("case.claimed", world.staff2.pk)])
             assert open_task(case)["owner"] == world.staff2.pk
-            actions.case_release(case_id=case.pk, actor=world.staff2)
-            actions.case_reject(case_id=case.pk, actor=world.staff, reason_id=world.reason.pk)
+            do("release", case.pk, world.staff2)
+            do("reject", case.pk, world.staff, reason=world.reason.pk)
         else:
             # The decision won: claim-next passed the case over.
             assert claimed is None or claimed.case_id != case.pk, claimed

@@ -68,7 +68,7 @@ from casework.models import (
     User,
 )
 from casework.services.audit import audit_checkpoint
-from workflows import actions, selectors
+from workflows import actions, engine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEED = 20231101  # the seed's opinion is from 2023; any fixed number would do
@@ -1370,10 +1370,10 @@ class Command(BaseCommand):
             fields={
                 "title": self._fill(theme.title, place),
                 "description": description,
-                "category_id": category.pk,
-                "township_id": self.townships[town].pk,
+                "category": category.pk,
+                "township": self.townships[town].pk,
                 "urgency": self.rng.choices(Urgency.values, weights=(80, 16, 4))[0],
-                "contact_ids": self.rng.sample(self.rosters[member.pk], self.rng.randint(1, 2)),
+                "contacts": self.rng.sample(self.rosters[member.pk], self.rng.randint(1, 2)),
                 "consent_to_share": self.rng.random() < 0.65,
             },
             committee_id=committee_id,
@@ -1656,63 +1656,58 @@ class Command(BaseCommand):
         # Staff coming in this morning take the most urgent task of their queue.
         self.clock.at = self.cal.cap + timedelta(minutes=10)
         for code in ("sf", "jj"):
-            actions.queue_claim_next(committee_id=self.committees[code].pk, actor=self.staff[code][-1])
+            actions.claim_next(committee_id=self.committees[code].pk, actor=self.staff[code][-1])
         self.clock.at = self.real_now
 
     def _staff(self, plan: CasePlan) -> User:
         """Whoever holds the open staff task decides it; otherwise the planned staff member."""
         assert plan.case_id is not None
-        for task in selectors.open_tasks(plan.case_id):
-            owner = self.users_by_id.get(task["owner"])
-            if owner is not None and owner.pk != plan.member.user_id:
-                return owner
+        task = engine.open_task(plan.case_id)
+        owner = self.users_by_id.get(task.owner_id) if task is not None and task.owner_id else None
+        if owner is not None and owner.pk != plan.member.user_id:
+            return owner
         return plan.staff
 
+    def _do(self, plan: CasePlan, name: str, actor: User, **data: Any) -> Case:
+        return actions.perform(name, case_id=plan.case_id, actor=actor, data=data)
+
     def _do_file(self, plan: CasePlan, submit: bool) -> None:
-        plan.case_id = actions.case_file(actor=plan.member.user, submit=submit, **plan.fields).pk
+        plan.case_id = actions.file_case(actor=plan.member.user, data={**plan.fields, "submit": submit}).pk
 
     def _do_submit(self, plan: CasePlan) -> None:
-        actions.case_submit(case_id=plan.case_id, actor=plan.member.user)
+        self._do(plan, "submit", plan.member.user)
 
     def _do_claim(self, plan: CasePlan) -> None:
-        actions.case_claim(case_id=plan.case_id, actor=plan.staff)
+        self._do(plan, "claim", plan.staff)
 
     def _do_accept(self, plan: CasePlan, note: str) -> None:
-        actions.case_accept(case_id=plan.case_id, actor=self._staff(plan), note=note)
+        self._do(plan, "accept", self._staff(plan), note=note)
 
     def _do_request_info(self, plan: CasePlan, question: str) -> None:
-        actions.case_request_info(case_id=plan.case_id, actor=self._staff(plan), question=question)
+        self._do(plan, "request_info", self._staff(plan), question=question)
 
     def _do_answer_info(self, plan: CasePlan, answer: str) -> None:
-        actions.case_answer_info(case_id=plan.case_id, actor=plan.member.user, answer=answer)
+        self._do(plan, "answer_info", plan.member.user, answer=answer)
 
     def _do_reject(self, plan: CasePlan, reason_id: int, note: str) -> None:
-        actions.case_reject(case_id=plan.case_id, actor=self._staff(plan), reason_id=reason_id, note=note)
+        self._do(plan, "reject", self._staff(plan), reason=reason_id, note=note)
 
     def _do_redirect(self, plan: CasePlan, channel: str, note: str) -> None:
-        actions.case_redirect(case_id=plan.case_id, actor=self._staff(plan), channel=channel, note=note)
+        self._do(plan, "redirect", self._staff(plan), channel=channel, note=note)
 
     def _do_resolve(self, plan: CasePlan, note: str) -> None:
-        actions.case_resolve(case_id=plan.case_id, actor=self._staff(plan), note=note)
+        self._do(plan, "resolve", self._staff(plan), note=note)
 
     def _do_merge(self, plan: CasePlan, master: CasePlan) -> None:
-        actions.case_merge(
-            case_id=plan.case_id,
-            actor=self._staff(plan),
-            into_id=master.case_id,
-            note=f"与 #{master.case_id} 反映的是同一问题，合并办理。",
-        )
+        note = f"与 #{master.case_id} 反映的是同一问题，合并办理。"
+        self._do(plan, "merge", self._staff(plan), into=master.case_id, note=note)
 
     def _do_send_back(self, plan: CasePlan, reason: str) -> None:
-        actions.case_send_back(case_id=plan.case_id, actor=plan.staff, reason=reason)
+        self._do(plan, "send_back", plan.staff, reason=reason)
 
     def _do_convert(self, plan: CasePlan, out: OutputPlan) -> None:
-        case = actions.case_convert(
-            case_id=plan.case_id,
-            actor=self._staff(plan),
-            output_type=out.output_type,
-            output_id=out.output_id,
-            title=out.title,
+        case = self._do(
+            plan, "convert", self._staff(plan), output_type=out.output_type, output=out.output_id, title=out.title
         )
         if out.output_id is None:
             out.output_id = case.output_id
@@ -1722,12 +1717,11 @@ class Command(BaseCommand):
             Output.objects.filter(pk=out.output_id).update(term=self.term, session=session)
 
     def _do_outcome(self, out: OutputPlan, actor: User) -> None:
-        actions.output_record_outcome(output_id=out.output_id, actor=actor, outcome=out.outcome)
+        assert out.output_id is not None
+        actions.perform_output("record_outcome", output_id=out.output_id, actor=actor, data={"outcome": out.outcome})
 
     def _do_feedback(self, plan: CasePlan, method: str, satisfaction: str, note: str) -> None:
-        actions.case_record_feedback(
-            case_id=plan.case_id, actor=plan.member.user, method=method, satisfaction=satisfaction, note=note
-        )
+        self._do(plan, "feedback", plan.member.user, method=method, satisfaction=satisfaction, note=note)
 
     # -- accounts and report ------------------------------------------------------------------
 

@@ -1,14 +1,20 @@
-"""The admin: reference data is edited here; cases are read-only and move only through the
-same workflow actions the API and the pages call (the admin actions below)."""
+"""The admin: reference data is edited here; cases, outputs and audit events are read-only, and
+a case moves only through the declared transitions. The transitions that take no input (claim,
+release, submit) are the case list's admin actions, derived from their declarations."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from casework import models
 from casework.errors import DomainError
+from config.http import client_ip
 from workflows import actions
+from workflows.case_lifecycle import CASE
+from workflows.declare import Transition
 
 for model in (
     models.Organisation,
@@ -41,14 +47,31 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+def transition_action(t: Transition) -> Any:
+    """An admin action doing `t` to each selected case, as the signed-in user."""
+
+    def act(modeladmin: admin.ModelAdmin, request: Any, queryset: Any) -> None:
+        done = 0
+        for case_id in queryset.values_list("id", flat=True):
+            try:
+                actions.perform(t.name, case_id=case_id, actor=request.user, source_ip=client_ip(request))
+                done += 1
+            except DomainError as error:
+                modeladmin.message_user(request, f"#{case_id}: {error.message}", messages.WARNING)
+        modeladmin.message_user(request, _("「%(t)s」：已处理 %(n)d 件。") % {"t": t.label, "n": done})
+
+    act.__name__ = f"do_{t.name}"
+    return admin.action(description=_("对所选案件：%(t)s") % {"t": t.label})(act)
 
 
 @admin.register(models.Case)
@@ -56,22 +79,10 @@ class CaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "title", "status", "committee", "member", "submitted_at")
     list_filter = ("organisation", "status", "committee")
     search_fields = ("title",)
-    actions = ("claim_selected",)
+    actions = [transition_action(t) for t in CASE.public() if not t.input.fields]
 
-    @admin.action(description=_("认领所选案件"))
-    def claim_selected(self, request, queryset):  # type: ignore[no-untyped-def]
-        from api.views import client_ip
-
-        done = 0
-        for case_id in queryset.values_list("id", flat=True):
-            try:
-                actions.case_claim(case_id=case_id, actor=request.user, source_ip=client_ip(request))
-                done += 1
-            except DomainError as error:
-                self.message_user(request, f"#{case_id}: {error.message}", messages.WARNING)
-        self.message_user(request, _("已认领 %(n)d 件。") % {"n": done})
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        # The list's actions need the change permission; a case itself stays read-only.
         return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
 
 

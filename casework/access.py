@@ -1,5 +1,7 @@
-"""Who may see and do what (DOMAIN.md §1, §7). Object-level: a member sees their own cases,
-staff their committees', leadership their organisation's; nobody another organisation's."""
+"""Who may see what, and who is who to a record (DOMAIN.md §1, §7). Object-level: a member sees
+their own cases, staff their committees', leadership their organisation's; nobody another
+organisation's. Reads only: what each role may *do* is declared with each transition in
+`workflows/`, from the predicates here."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.choices import CaseStatus, Role
-from casework.errors import NotFound, PermissionDenied
-from casework.models import Case, Committee, User
+from casework.errors import NotFound
+from casework.models import Case, Committee, Output, User
 
 
 def roles_of(user: User) -> frozenset[str]:
@@ -67,19 +69,42 @@ def visible_cases(user: User) -> QuerySet[Case]:
     return Case.objects.filter(scope, organisation_id=user.organisation_id)
 
 
+def visible_outputs(user: User) -> QuerySet[Output]:
+    """Outputs of the user's committees, the outputs that gathered the user's own cases, and for
+    leadership every output of the organisation."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return Output.objects.none()
+    scope = Q()
+    committees = committee_ids_of(user)
+    if committees:
+        scope |= Q(committee_id__in=committees)
+    member_id = member_id_of(user)
+    if member_id is not None:
+        scope |= Q(pk__in=Case.objects.filter(member_id=member_id, output__isnull=False).values("output_id"))
+    if Role.LEADERSHIP in roles_of(user):
+        return Output.objects.filter(organisation_id=user.organisation_id)
+    if not scope:
+        return Output.objects.none()
+    return Output.objects.filter(scope, organisation_id=user.organisation_id)
+
+
 def is_case_member(user: User, case: Case) -> bool:
     return member_id_of(user) == case.member_id and case.organisation_id == user.organisation_id
+
+
+def may_see_contact_names(user: User, case: Case) -> bool:
+    """A constituent's name goes beyond their member only with their consent (PIPL)."""
+    return is_case_member(user, case) or case.consent_to_share
 
 
 def is_committee_staff(user: User, committee_id: int) -> bool:
     return committee_id in committee_ids_of(user)
 
 
-def require_case_member(user: User, case: Case) -> None:
-    if not is_case_member(user, case):
-        raise PermissionDenied(code="not_case_member", message=PermissionDenied.default_message)
+def is_case_staff(user: User, case: Case) -> bool:
+    """Staff (or the head) of the committee the case is with."""
+    return case.organisation_id == user.organisation_id and is_committee_staff(user, case.committee_id)
 
 
-def require_committee_staff(user: User, case: Case) -> None:
-    if case.organisation_id != user.organisation_id or not is_committee_staff(user, case.committee_id):
-        raise PermissionDenied(code="not_committee_staff", message=PermissionDenied.default_message)
+def is_output_staff(user: User, output: Output) -> bool:
+    return output.organisation_id == user.organisation_id and is_committee_staff(user, output.committee_id)

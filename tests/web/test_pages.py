@@ -12,6 +12,7 @@ from casework.choices import CaseStatus, ClockState, Stage
 from casework.errors import InvalidInput
 from casework.models import AuditEvent, Case, CaseClock, User
 from tests.factories import World
+from tests.helpers import do, file
 from workflows import actions
 
 
@@ -22,14 +23,14 @@ def logged_in(user: User) -> Client:
 
 
 def file_case(world: World, title: str = "校门口接送拥堵", *, submit: bool = True) -> Case:
-    return actions.case_file(
-        actor=world.member.user,
+    return file(
+        world.member.user,
         submit=submit,
         title=title,
         description="放学时段车辆排队",
-        category_id=world.category.pk,
-        township_id=world.township.pk,
-        contact_ids=world.contact_ids(),
+        category=world.category.pk,
+        township=world.township.pk,
+        contacts=world.contact_ids(),
     )
 
 
@@ -71,7 +72,7 @@ def test_anonymous_home_redirects_to_login(db):
 
 def test_home_of_a_member_lists_their_cases(world):
     file_case(world, "校门口接送拥堵")
-    actions.case_file(actor=world.other_member.user, title="别人的案件", description="x", category_id=world.category.pk)
+    file(world.other_member.user, title="别人的案件", description="x", category=world.category.pk)
 
     html = page(logged_in(world.member.user).get("/"))
 
@@ -95,7 +96,7 @@ def test_home_of_a_member_without_cases_shows_the_empty_state(world):
 def test_home_of_staff_shows_queues_and_claimed_tasks_with_overdue_in_red(world):
     first = file_case(world, "第一件")
     file_case(world, "第二件")
-    actions.case_claim(case_id=first.pk, actor=world.staff)
+    do("claim", first.pk, world.staff)
     CaseClock.objects.filter(case=first, stage=Stage.REVIEW).update(due_at=timezone.now() - timedelta(hours=1))
 
     html = page(logged_in(world.staff).get("/"))
@@ -132,7 +133,7 @@ def test_home_of_leadership_lists_the_cases_they_may_see(world):
 
 def test_case_page_shows_details_clocks_and_the_audit_timeline(world):
     case = file_case(world)
-    actions.case_claim(case_id=case.pk, actor=world.staff)
+    do("claim", case.pk, world.staff)
     events = list(AuditEvent.objects.filter(stream=f"case:{case.pk}").order_by("seq"))
 
     html = page(logged_in(world.member.user).get(f"/cases/{case.pk}/"))
@@ -211,7 +212,7 @@ def test_a_bad_post_shows_the_error_and_creates_nothing(world):
 
     assert response.status_code == 200
     html = page(response)
-    assert "该字段是必填项" in html
+    assert "「标题」不能为空。" in html
     assert "东区三幢前路灯坏了一个月" in html  # what the member typed is kept
     assert Case.objects.count() == 0
 
@@ -220,7 +221,7 @@ def test_a_domain_error_lands_on_its_field(world, monkeypatch):
     def refuse(**kwargs):
         raise InvalidInput("乡镇街道不存在。", code="invalid_township", details={"field": "township"})
 
-    monkeypatch.setattr(actions, "case_file", refuse)
+    monkeypatch.setattr(actions, "file_case", refuse)
 
     response = logged_in(world.member.user).post("/cases/new/", intake(world))
 
@@ -309,14 +310,14 @@ def test_reject_redirect_and_resolve_reach_feedback_and_the_member_closes(world)
 
 def test_a_refused_transition_shows_the_domain_message_and_changes_nothing(world):
     case = file_case(world)
-    actions.case_claim(case_id=case.pk, actor=world.staff)
+    do("claim", case.pk, world.staff)
 
     response = logged_in(world.staff2).post(f"/cases/{case.pk}/do/accept/", {}, follow=True)
 
     case.refresh_from_db()
     assert case.status == CaseStatus.REVIEW
     assert "该任务已由 张干事 认领" in page(response)
-    assert "该案件已由 张干事 认领，由其作出审核决定。" in page(response)
+    assert "该案件已由 张干事 认领，由其作出决定。" in page(response)
     assert f"/cases/{case.pk}/do/accept/" not in page(response)
     assert CaseClock.objects.get(case=case, stage=Stage.REVIEW, state=ClockState.RUNNING).assignee == world.staff
 
@@ -329,7 +330,7 @@ def test_an_invalid_transition_form_shows_the_field_error_and_changes_nothing(wo
 
     case.refresh_from_db()
     assert case.status == CaseStatus.REVIEW
-    assert "需补充的内容：该字段是必填项。" in page(response)
+    assert "「需补充的内容」不能为空。" in page(response)
     assert AuditEvent.objects.filter(stream=f"case:{case.pk}").count() == events
 
 

@@ -19,7 +19,7 @@ def test_case_admin_is_read_only_and_its_claim_action_is_the_workflow_action(wor
     assert client.get("/admin/casework/auditevent/").status_code == 200
     assert client.post(f"/admin/casework/auditevent/{AuditEvent.objects.first().pk}/delete/").status_code == 403
 
-    response = client.post("/admin/casework/case/", {"action": "claim_selected", "_selected_action": [case.pk]})
+    response = client.post("/admin/casework/case/", {"action": "do_claim", "_selected_action": [case.pk]})
     assert response.status_code == 302
     assert open_task(case)["owner"] == world.staff.pk
     assert events(case)[-1] == ("case.claimed", world.staff.pk)

@@ -1,0 +1,77 @@
+"""One endpoint per declared transition, derived from its declaration: the path, the request
+schema (so OpenAPI tells a client that `reject` needs a reason), the summary and the answer.
+Nothing here is written per transition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, path
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http import client_ip
+from workflows import actions
+from workflows.case_lifecycle import CASE
+from workflows.declare import Transition
+from workflows.output_lifecycle import OUTPUT
+
+from . import serializers as s
+from .views import case_body, output_body
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _schema(t: Transition, kind: str, answer: Any) -> Any:
+    body = s.request_serializer(f"{_camel(kind)}{_camel(t.name)}In", t.input) if t.input.fields else None
+    return extend_schema(
+        operation_id=f"{kind}s_{t.name}",
+        summary=str(t.label),
+        description=str(t.help or ""),
+        request=body,
+        responses={200: answer},
+        tags=[f"{kind} transitions"],
+    )
+
+
+def case_view(t: Transition) -> type[APIView]:
+    class CaseTransitionView(APIView):
+        @_schema(t, "case", s.CaseOut)
+        def post(self, request: Request, case_id: int) -> Response:
+            case = actions.perform(
+                t.name, case_id=case_id, actor=request.user, data=request.data, source_ip=client_ip(request)
+            )
+            return Response(case_body(request.user, case_id, acted=case))
+
+    CaseTransitionView.__name__ = f"Case{_camel(t.name)}View"
+    return CaseTransitionView
+
+
+def output_view(t: Transition) -> type[APIView]:
+    class OutputTransitionView(APIView):
+        @_schema(t, "output", s.OutputDetailOut)
+        def post(self, request: Request, output_id: int) -> Response:
+            actions.perform_output(
+                t.name, output_id=output_id, actor=request.user, data=request.data, source_ip=client_ip(request)
+            )
+            return Response(output_body(request.user, output_id))
+
+    OutputTransitionView.__name__ = f"Output{_camel(t.name)}View"
+    return OutputTransitionView
+
+
+def urlpatterns() -> list[URLPattern]:
+    return [
+        *(
+            path(f"cases/<id:case_id>/transitions/{t.name}/", case_view(t).as_view(), name=f"case-{t.name}")
+            for t in CASE.public()
+        ),
+        *(
+            path(f"outputs/<id:output_id>/transitions/{t.name}/", output_view(t).as_view(), name=f"output-{t.name}")
+            for t in OUTPUT.public()
+        ),
+    ]

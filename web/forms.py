@@ -1,0 +1,137 @@
+"""The pages' forms, derived from the declared inputs: a field's label, whether it is required,
+its limits and its choices come from the declaration, so the page offers what the check
+(`workflows.inputs.Input.clean`) accepts. The forms render and carry what the user typed; the
+check itself is the workflow layer's, and its errors come back onto the form's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.forms.utils import ErrorDict
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from casework import selectors
+from casework.errors import DomainError
+from casework.models import Case, User
+from workflows.inputs import Choice, Field, Flag, Input, Ref, Refs, Text
+
+# Where each declared `options` list comes from: the same selectors the API's reference data
+# endpoints answer with. (user, case, query) → [(id, label)]
+Options = Callable[[User, Case | None, str], list[tuple[int, str]]]
+
+
+def _named(rows: Any) -> list[tuple[int, str]]:
+    return [(row.pk, str(row)) for row in rows]
+
+
+OPTIONS: dict[str, Options] = {
+    "categories": lambda user, case, q: _named(selectors.categories(user)),
+    "townships": lambda user, case, q: _named(selectors.townships(user)),
+    "committees": lambda user, case, q: _named(selectors.committees(user)),
+    "contacts": lambda user, case, q: _named(selectors.my_contacts(user)),
+    "reject_reasons": lambda user, case, q: _named(selectors.reject_reasons(user)),
+    "transfer_committees": lambda user, case, q: _named(selectors.transfer_committees(user, case)) if case else [],
+    "merge_targets": lambda user, case, q: [
+        (c.pk, f"#{c.pk} {c.title}（{c.get_status_display()} · {c.member}）")
+        for c in (selectors.merge_targets(user, case, q) if case else [])
+    ],
+    "joinable_outputs": lambda user, case, q: [
+        (o.pk, f"{o.get_output_type_display()}：{o.title}")
+        for o in (selectors.joinable_outputs(user, case) if case else [])
+    ],
+}
+
+
+def _form_field(spec: Field, *, required: bool, choices: list[tuple[Any, str]] | None, disabled: bool) -> forms.Field:
+    common: dict[str, Any] = {"label": spec.label, "required": required, "help_text": spec.help, "disabled": disabled}
+    if isinstance(spec, Text):
+        widget = forms.Textarea(attrs={"rows": 3}) if spec.multiline else forms.TextInput(attrs={"autocomplete": "off"})
+        return forms.CharField(max_length=spec.max_length, widget=widget, **common)
+    if isinstance(spec, Choice):
+        options = list(spec.choices.choices)
+        if spec.default is None and not required:
+            options = [("", _("未指定")), *options]
+        widget = forms.RadioSelect if len(options) <= 4 else forms.Select
+        return forms.ChoiceField(choices=options, widget=widget, initial=spec.default, **common)
+    if isinstance(spec, Ref):
+        empty = _("请选择") if required else _("未指定")
+        return forms.TypedChoiceField(choices=[("", empty), *(choices or [])], coerce=int, empty_value=None, **common)
+    if isinstance(spec, Refs):
+        return forms.TypedMultipleChoiceField(
+            choices=choices or [], coerce=int, widget=forms.CheckboxSelectMultiple, **common
+        )
+    if isinstance(spec, Flag):
+        return forms.BooleanField(initial=spec.default, **{**common, "required": False})
+    raise AssertionError(spec)
+
+
+def form_for(
+    spec: Input,
+    *,
+    user: User,
+    case: Case | None = None,
+    data: QueryDict | None = None,
+    initial: dict[str, Any] | None = None,
+    prefix: str | None = None,
+    query: str = "",
+    may_set: Callable[[Field], bool] = lambda field: True,
+) -> forms.Form:
+    """A form for `spec`, with the choices `user` has for `case`. Fields the user may not set
+    (`Field.only`) are shown disabled; a browser does not send them."""
+    fields = {}
+    for field in spec.fields:
+        choices = OPTIONS[field.options](user, case, query) if isinstance(field, Ref | Refs) else None
+        required = field.required and not spec.partial
+        fields[field.name] = _form_field(field, required=required, choices=choices, disabled=not may_set(field))
+    form_class = type("DeclaredForm", (forms.Form,), fields)
+    # Several forms share a page: their ids differ by the transition's name, their fields don't.
+    return form_class(data, initial=initial, auto_id=f"{prefix}_%s" if prefix else "id_%s", label_suffix="")
+
+
+def posted(spec: Input, form: forms.Form) -> dict[str, Any]:
+    """What the user sent for `spec` through `form`, as the workflow layer takes it. Checkboxes
+    a browser leaves out are False; disabled fields are left out."""
+    data: dict[str, Any] = {}
+    raw = form.data
+    for field in spec.fields:
+        if field.name not in form.fields or form.fields[field.name].disabled:
+            continue
+        key = field.name
+        if isinstance(field, Refs):
+            data[field.name] = raw.getlist(key)
+        elif isinstance(field, Flag):
+            data[field.name] = raw.get(key) not in (None, "", "off", "false", "0")
+        elif key in raw:
+            data[field.name] = raw[key]
+    if spec.partial:
+        initial = {name: form.get_initial_for_field(f, name) for name, f in form.fields.items()}
+        data = {name: value for name, value in data.items() if not _same(value, initial.get(name))}
+    return data
+
+
+def _same(sent: Any, initial: Any) -> bool:
+    if isinstance(initial, bool) or isinstance(sent, bool):
+        return bool(sent) == bool(initial)
+    if isinstance(initial, list | tuple):
+        return sorted(str(v) for v in sent or []) == sorted(str(v) for v in initial)
+    return str(sent if sent is not None else "").strip() == str(initial if initial is not None else "").strip()
+
+
+def add_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show the workflow layer's answer on the fields it names, or above the form. The form's own
+    validation is not run: the declared check already said what is wrong."""
+    if form._errors is None:
+        form._errors = ErrorDict()
+        form.cleaned_data = {}
+    fields = error.details.get("fields") or {}
+    shown = False
+    for name, message in fields.items():
+        if name in form.fields:
+            form.add_error(name, str(message))
+            shown = True
+    field = error.details.get("field")
+    if not shown:
+        form.add_error(field if field in form.fields else None, str(error.message))

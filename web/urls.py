@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("cases/new/", views.case_new, name="case-new"),
+    path("cases/<id:case_id>/", views.case_page, name="case-page"),
+    path("cases/<id:case_id>/do/<str:name>/", views.case_transition, name="case-transition"),
+    path("outputs/<id:output_id>/", views.output_page, name="output-page"),
+    path("outputs/<id:output_id>/do/<str:name>/", views.output_transition, name="output-transition"),
+    path("queues/<id:committee_id>/claim-next/", views.queue_claim_next, name="queue-claim-next"),
+]

@@ -1,0 +1,275 @@
+"""Server-rendered pages (Chinese first). Thin: they read through the selectors, act through the
+same workflow actions as the API, and draw each transition a user may do from its declaration
+(its form, its words, its button), so the page offers exactly what the API offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casework import access, selectors
+from casework.choices import CaseStatus, Role
+from casework.errors import DomainError, InvalidInput, NotFound
+from casework.models import Case, Output, User
+from config.http import client_ip
+from workflows import actions
+from workflows.case_lifecycle import CASE, Intake
+from workflows.declare import Transition
+from workflows.inputs import Ref
+from workflows.output_lifecycle import OUTPUT
+
+from .forms import add_domain_error, form_for, posted
+
+# What waits on a member: their own cases in these statuses, shown first.
+WAITING_ON_MEMBER = (CaseStatus.NEEDS_INFO, CaseStatus.FEEDBACK, CaseStatus.DRAFT)
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    member_id = access.member_id_of(user)
+    queues = selectors.queues_for(user)
+    is_leader = Role.LEADERSHIP in access.roles_of(user)
+    cases = selectors.case_list(user, limit=50)
+    mine = [c for c in cases if c.member_id == member_id] if member_id is not None else []
+    return render(
+        request,
+        "home.html",
+        {
+            "is_member": member_id is not None,
+            "is_staff_member": bool(queues),
+            "is_leader": is_leader,
+            "waiting": [c for c in mine if c.status in WAITING_ON_MEMBER],
+            "my_cases": [c for c in mine if c.status not in WAITING_ON_MEMBER],
+            "other_cases": [c for c in cases if c.member_id != member_id],
+            "queues": queues,
+            "my_tasks": selectors.my_tasks(user, limit=50) if queues else [],
+            "now": timezone.now(),
+        },
+    )
+
+
+def _case_or_404(user: User, case_id: int) -> Case:
+    try:
+        return selectors.case_detail(user, case_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _edit_initial(case: Case) -> dict[str, Any]:
+    return {
+        "title": case.title,
+        "description": case.description,
+        "category": case.category_id,
+        "township": case.township_id,
+        "urgency": case.urgency,
+        "contacts": [c.pk for c in case.contacts.all()],
+        "consent_to_share": case.consent_to_share,
+    }
+
+
+def _panel(
+    request: HttpRequest, user: User, case: Case, transitions: list[Transition], failed: tuple[str, Any] | None
+) -> list[dict[str, Any]]:
+    """A form per transition the user may do now; the one that just failed keeps what was typed
+    and shows why."""
+    panel = []
+    for t in transitions:
+        if failed is not None and failed[0] == t.name:
+            form = failed[1]
+        else:
+            form = form_for(
+                t.input,
+                user=user,
+                case=case,
+                prefix=t.name,
+                initial=_edit_initial(case) if t.name == "edit" else None,
+                query=request.GET.get(f"{t.name}-q", ""),
+                may_set=lambda field: actions.may_set(user, case, field),
+            )
+        searches = [f.name for f in t.input.fields if isinstance(f, Ref) and f.searchable]
+        panel.append(
+            {
+                "transition": t,
+                "form": form,
+                "search": searches[0] if searches else None,
+                "query": request.GET.get(f"{t.name}-q", ""),
+                "open": failed is not None and failed[0] == t.name,
+            }
+        )
+    return panel
+
+
+def _render_case(request: HttpRequest, case: Case, failed: tuple[str, Any] | None = None) -> HttpResponse:
+    user = _user(request)
+    task = actions.open_task(case)
+    transitions = actions.available(user, case, task)
+    held_by = None
+    if task is not None and task.owner_id not in (None, user.pk) and access.is_case_staff(user, case):
+        held_by = User.objects.filter(pk=task.owner_id).first()
+    events = selectors.case_events(user, case.pk, limit=500)
+    return render(
+        request,
+        "case.html",
+        {
+            "case": case,
+            "task": task,
+            "events": events,
+            "clocks": selectors.case_clocks(case),
+            "now": timezone.now(),
+            "show_contact_names": access.may_see_contact_names(user, case),
+            "panel": _panel(request, user, case, transitions, failed),
+            "held_by": held_by,
+        },
+    )
+
+
+@login_required
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _render_case(request, _case_or_404(_user(request), case_id))
+
+
+@require_POST
+@login_required
+def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpResponse:
+    user = _user(request)
+    try:
+        t = CASE[name]
+    except NotFound:
+        raise Http404 from None
+    if not t.is_public:
+        raise Http404
+    case = _case_or_404(user, case_id)
+    form = form_for(
+        t.input,
+        user=user,
+        case=case,
+        data=request.POST,
+        prefix=t.name,
+        initial=_edit_initial(case) if t.name == "edit" else None,
+        may_set=lambda field: actions.may_set(user, case, field),
+    )
+    try:
+        done = actions.perform(
+            t.name, case_id=case.pk, actor=user, data=posted(t.input, form), source_ip=client_ip(request)
+        )
+    except NotFound as error:
+        if error.code == "case_not_found":
+            raise Http404 from None
+        add_domain_error(form, error)
+    except InvalidInput as error:
+        add_domain_error(form, error)
+    except DomainError as error:
+        # Not the user's to do now (someone claimed it first, the status moved on): say so above
+        # the case as it now stands.
+        messages.error(request, str(error.message))
+        return redirect("case-page", case_id=case.pk)
+    else:
+        messages.success(request, t.done)
+        if access.visible_cases(user).filter(pk=done.pk).exists():
+            return redirect("case-page", case_id=case.pk)
+        return redirect("home")  # the transition took the case out of the user's sight (a transfer)
+    return _render_case(request, _case_or_404(user, case_id), failed=(t.name, form))
+
+
+@login_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    member = getattr(user, "member", None)
+    if member is None or member.organisation_id != user.organisation_id:
+        return render(request, "case_new.html", {"form": None}, status=403)
+    spec = Intake.input
+    hidden = ("committee", "submit")  # chosen by the category; the page files straight away
+    form = form_for(spec, user=user, data=request.POST if request.method == "POST" else None)
+    for name in hidden:
+        form.fields.pop(name)
+    if request.method == "POST":
+        try:
+            case = actions.file_case(
+                actor=user, data=posted(spec, form) | {"submit": True}, source_ip=client_ip(request)
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, Intake.done)
+            return redirect("case-page", case_id=case.pk)
+    return render(request, "case_new.html", {"form": form})
+
+
+def _output_or_404(user: User, output_id: int) -> Output:
+    try:
+        return selectors.output_detail(user, output_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _render_output(request: HttpRequest, output: Output, failed: tuple[str, Any] | None = None) -> HttpResponse:
+    user = _user(request)
+    panel = []
+    for t in actions.output_available(user, output):
+        form = failed[1] if failed and failed[0] == t.name else form_for(t.input, user=user, prefix=t.name)
+        panel.append({"transition": t, "form": form, "open": bool(failed)})
+    return render(
+        request,
+        "output.html",
+        {
+            "output": output,
+            "cases": selectors.output_cases(user, output),
+            "events": selectors.output_events(output),
+            "panel": panel,
+        },
+    )
+
+
+@login_required
+def output_page(request: HttpRequest, output_id: int) -> HttpResponse:
+    return _render_output(request, _output_or_404(_user(request), output_id))
+
+
+@require_POST
+@login_required
+def output_transition(request: HttpRequest, output_id: int, name: str) -> HttpResponse:
+    user = _user(request)
+    try:
+        t = OUTPUT[name]
+    except NotFound:
+        raise Http404 from None
+    output = _output_or_404(user, output_id)
+    form = form_for(t.input, user=user, data=request.POST, prefix=t.name)
+    try:
+        actions.perform_output(
+            t.name, output_id=output.pk, actor=user, data=posted(t.input, form), source_ip=client_ip(request)
+        )
+    except DomainError as error:
+        add_domain_error(form, error)
+        return _render_output(request, _output_or_404(user, output_id), failed=(t.name, form))
+    messages.success(request, t.done)
+    return redirect("output-page", output_id=output.pk)
+
+
+@require_POST
+@login_required
+def queue_claim_next(request: HttpRequest, committee_id: int) -> HttpResponse:
+    try:
+        claimed = actions.claim_next(committee_id=committee_id, actor=_user(request), source_ip=client_ip(request))
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect("home")
+    if claimed is None:
+        messages.info(request, _("队列中暂无待认领的案件。"))
+        return redirect("home")
+    messages.success(request, _("已认领队列中最紧急的案件。"))
+    return redirect("case-page", case_id=claimed.case_id)
