@@ -30,7 +30,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 check: setup lint
-	$(BIN)/mypy casework workflows
+	$(BIN)/mypy casework workflows api web config
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

@@ -148,7 +148,7 @@ class CaseEventsView(APIView):
 # Reference data ---------------------------------------------------------------------------------
 
 
-def _options(summary: str, serializer: type[serializers.Serializer], read: Any, description: str = "") -> type:
+def _options(summary: str, serializer: type[serializers.Serializer], read: Any, description: str = "") -> type[APIView]:
     class OptionsView(APIView):
         @extend_schema(summary=summary, description=description, responses=serializer(many=True))
         def get(self, request: Request) -> Response:

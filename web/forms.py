@@ -48,14 +48,16 @@ OPTIONS: dict[str, Options] = {
 def _form_field(spec: Field, *, required: bool, choices: list[tuple[Any, str]] | None, disabled: bool) -> forms.Field:
     common: dict[str, Any] = {"label": spec.label, "required": required, "help_text": spec.help, "disabled": disabled}
     if isinstance(spec, Text):
-        widget = forms.Textarea(attrs={"rows": 3}) if spec.multiline else forms.TextInput(attrs={"autocomplete": "off"})
-        return forms.CharField(max_length=spec.max_length, widget=widget, **common)
+        text_widget: forms.Widget = (
+            forms.Textarea(attrs={"rows": 3}) if spec.multiline else forms.TextInput(attrs={"autocomplete": "off"})
+        )
+        return forms.CharField(max_length=spec.max_length, widget=text_widget, **common)
     if isinstance(spec, Choice):
         options = list(spec.choices.choices)
         if spec.default is None and not required:
             options = [("", _("未指定")), *options]
-        widget = forms.RadioSelect if len(options) <= 4 else forms.Select
-        return forms.ChoiceField(choices=options, widget=widget, initial=spec.default, **common)
+        choice_widget: type[forms.Widget] = forms.RadioSelect if len(options) <= 4 else forms.Select
+        return forms.ChoiceField(choices=options, widget=choice_widget, initial=spec.default, **common)
     if isinstance(spec, Ref):
         empty = _("请选择") if required else _("未指定")
         return forms.TypedChoiceField(choices=[("", empty), *(choices or [])], coerce=int, empty_value=None, **common)
@@ -95,7 +97,7 @@ def posted(spec: Input, form: forms.Form) -> dict[str, Any]:
     """What the user sent for `spec` through `form`, as the workflow layer takes it. Checkboxes
     a browser leaves out are False; disabled fields are left out."""
     data: dict[str, Any] = {}
-    raw = form.data
+    raw: Any = form.data
     for field in spec.fields:
         if field.name not in form.fields or form.fields[field.name].disabled:
             continue
@@ -123,8 +125,8 @@ def _same(sent: Any, initial: Any) -> bool:
 def add_domain_error(form: forms.Form, error: DomainError) -> None:
     """Show the workflow layer's answer on the fields it names, or above the form. The form's own
     validation is not run: the declared check already said what is wrong."""
-    if form._errors is None:
-        form._errors = ErrorDict()
+    if getattr(form, "_errors", None) is None:
+        form._errors = ErrorDict()  # type: ignore[attr-defined]
         form.cleaned_data = {}
     fields = error.details.get("fields") or {}
     shown = False

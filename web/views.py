@@ -176,7 +176,7 @@ def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpRespon
         messages.error(request, str(error.message))
         return redirect("case-page", case_id=case.pk)
     else:
-        messages.success(request, t.done)
+        messages.success(request, str(t.done))
         if access.visible_cases(user).filter(pk=done.pk).exists():
             return redirect("case-page", case_id=case.pk)
         return redirect("home")  # the transition took the case out of the user's sight (a transfer)
@@ -254,7 +254,7 @@ def output_transition(request: HttpRequest, output_id: int, name: str) -> HttpRe
     except DomainError as error:
         add_domain_error(form, error)
         return _render_output(request, _output_or_404(user, output_id), failed=(t.name, form))
-    messages.success(request, t.done)
+    messages.success(request, str(t.done))
     return redirect("output-page", output_id=output.pk)
 
 

@@ -65,7 +65,7 @@ def refusal(t: Transition, user: User, case: Case, task: engine.Task | None) -> 
 
 def _raise(error: DomainError) -> None:
     if error.code == "claimed_by_other":
-        owner = User.objects.filter(pk=error.details.get("owner")).first()
+        owner = User.objects.filter(pk=error.details["owner"]).first()
         error.message = _("该任务已由 %(name)s 认领。") % {"name": str(owner) if owner else _("其他工作人员")}
     raise error
 
@@ -218,7 +218,8 @@ def perform_output(name: str, *, output_id: int, actor: User, data: Any = None, 
         if t.cascade:
             record["cases"] = gathered
         changes = t.apply_effect(record, values, source_ip)
-        audit_output(output, actor, t.audit, changes, source_ip)
+        if changes is not None:
+            audit_output(output, actor, t.audit, changes, source_ip)
         if t.cascade:
             follow = CASE[t.cascade.transition]
             follow_values = follow.input.clean(t.cascade.values(output))

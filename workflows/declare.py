@@ -110,7 +110,7 @@ class Transition:
     label: Promise | str
     done: Promise | str
     grants: tuple[Grant, ...]
-    effect: Callable[..., dict[str, Any]]
+    effect: Callable[..., dict[str, Any] | None]
     audit: AuditAction
     input: Input = field(default_factory=Input)
     move: Move = Move.COMPLETE
@@ -143,7 +143,9 @@ class Transition:
     def takes_ip(self) -> bool:
         return "source_ip" in inspect.signature(self.effect).parameters
 
-    def apply_effect(self, record_kw: dict[str, Any], values: dict[str, Any], source_ip: str | None) -> dict[str, Any]:
+    def apply_effect(
+        self, record_kw: dict[str, Any], values: dict[str, Any], source_ip: str | None
+    ) -> dict[str, Any] | None:
         extra = {"source_ip": source_ip} if self.takes_ip() else {}
         return self.effect(**record_kw, **values, **extra)
 

@@ -159,7 +159,7 @@ def edit(*, case: Case, actor: User, **values: Any) -> Changes | None:
         if old_value != value:
             setattr(case, attname, value)
             diff[field] = [old_value, value]
-    scalar = [Case._meta.get_field(f).attname for f in diff if f != "contacts"]
+    scalar = [f"{f}_id" if f in ("category", "township") else f for f in diff if f != "contacts"]
     if scalar:
         case.save(update_fields=[*scalar, "updated_at"])
     return diff or None

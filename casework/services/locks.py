@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from casework import access
-from casework.choices import CaseStatus
 from casework.models import Case, Output, User
 
 
@@ -45,23 +44,23 @@ def acquire(actor: User, *, cases: Iterable[int] = (), outputs: Iterable[int] = 
     locked = Locked()
     output_ids = sorted(set(outputs))
     if output_ids:
-        rows = access.visible_outputs(actor).select_for_update(of=("self",)).filter(pk__in=output_ids).order_by("id")
-        locked.outputs = {o.pk: o for o in rows}
+        outputs_qs = access.visible_outputs(actor).select_for_update(of=("self",)).filter(pk__in=output_ids)
+        locked.outputs = {o.pk: o for o in outputs_qs.order_by("id")}
     case_ids = sorted(set(cases))
     if case_ids:
         # of=self: lock the case rows only, not the organisation row the join reads.
-        rows = (
+        cases_qs = (
             access.visible_cases(actor)
             .select_for_update(of=("self",))
             .select_related("organisation")
             .filter(pk__in=case_ids)
             .order_by("id")
         )
-        locked.cases = {c.pk: c for c in rows}
+        locked.cases = {c.pk: c for c in cases_qs}
     return locked
 
 
-def gathered_cases(output: Output, status: CaseStatus) -> list[Case]:
+def gathered_cases(output: Output, status: str) -> list[Case]:
     """The cases `output` (locked by the caller) gathered that are in `status`, locked by
     ascending id."""
     return list(
