@@ -194,7 +194,7 @@ class OutputDetailOut(OutputOut):
 
 class OptionOut(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = serializers.CharField(source="__str__")
 
 
 class CommitteeOut(OptionOut):

@@ -10,7 +10,7 @@ from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils.timezone import localtime
 
 from casework import access
-from casework.choices import CaseStatus, ClockState, OutputStatus
+from casework.choices import CaseStatus, ClockState, Decision, OutputStatus
 from casework.errors import NotFound
 from casework.models import (
     AuditEvent,
@@ -230,6 +230,8 @@ def joinable_outputs(user: User, case: Case, output_type: str | None = None) -> 
     return qs.order_by("-id")
 
 
+# A duplicate follows its master to an outcome: the master must be on its way to one (or have
+# it), not a draft, closed, merged itself, rejected or sent to another channel.
 MERGEABLE_STATUSES = (
     CaseStatus.REVIEW,
     CaseStatus.NEEDS_INFO,
@@ -237,12 +239,19 @@ MERGEABLE_STATUSES = (
     CaseStatus.OUTCOME,
     CaseStatus.FEEDBACK,
 )
+UNMERGEABLE_DECISIONS = (Decision.REJECTED, Decision.REDIRECTED)
+MERGE_TARGET = Q(status__in=MERGEABLE_STATUSES) & ~Q(decision__in=UNMERGEABLE_DECISIONS)
+
+
+def is_merge_target(case: Case) -> bool:
+    """`MERGE_TARGET`, for a case in hand."""
+    return case.status in MERGEABLE_STATUSES and case.decision not in UNMERGEABLE_DECISIONS
 
 
 def merge_targets(user: User, case: Case, query: str = "", limit: int = 20) -> list[Case]:
     """Open cases `case` could be merged into, newest first, matching `query` in the title or
     by number."""
-    qs = access.visible_cases(user).filter(status__in=MERGEABLE_STATUSES).exclude(pk=case.pk)
+    qs = access.visible_cases(user).filter(MERGE_TARGET).exclude(pk=case.pk)
     query = query.strip()
     if query:
         number = query.lstrip("#")

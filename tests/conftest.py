@@ -48,6 +48,19 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def client_for():
+    """An API client signed in with the user's token."""
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
 def world(db) -> World:
     return make_world()
 

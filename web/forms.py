@@ -45,8 +45,8 @@ OPTIONS: dict[str, Options] = {
 }
 
 
-def _form_field(spec: Field, *, required: bool, choices: list[tuple[Any, str]] | None, disabled: bool) -> forms.Field:
-    common: dict[str, Any] = {"label": spec.label, "required": required, "help_text": spec.help, "disabled": disabled}
+def _form_field(spec: Field, *, required: bool, choices: list[tuple[Any, str]] | None) -> forms.Field:
+    common: dict[str, Any] = {"label": spec.label, "required": required, "help_text": spec.help}
     if isinstance(spec, Text):
         text_widget: forms.Widget = (
             forms.Textarea(attrs={"rows": 3}) if spec.multiline else forms.TextInput(attrs={"autocomplete": "off"})
@@ -82,12 +82,15 @@ def form_for(
     may_set: Callable[[Field], bool] = lambda field: True,
 ) -> forms.Form:
     """A form for `spec`, with the choices `user` has for `case`. Fields the user may not set
-    (`Field.only`) are shown disabled; a browser does not send them."""
+    (`Field.only`) are left out: a committee's staff are not shown a constituent's consent to
+    tick, nor the member's roster."""
     fields = {}
     for field in spec.fields:
+        if not may_set(field):
+            continue
         choices = OPTIONS[field.options](user, case, query) if isinstance(field, Ref | Refs) else None
         required = field.required and not spec.partial
-        fields[field.name] = _form_field(field, required=required, choices=choices, disabled=not may_set(field))
+        fields[field.name] = _form_field(field, required=required, choices=choices)
     form_class = type("DeclaredForm", (forms.Form,), fields)
     # Several forms share a page: their ids differ by the transition's name, their fields don't.
     return form_class(data, initial=initial, auto_id=f"{prefix}_%s" if prefix else "id_%s", label_suffix="")
@@ -95,11 +98,11 @@ def form_for(
 
 def posted(spec: Input, form: forms.Form) -> dict[str, Any]:
     """What the user sent for `spec` through `form`, as the workflow layer takes it. Checkboxes
-    a browser leaves out are False; disabled fields are left out."""
+    a browser leaves out are False."""
     data: dict[str, Any] = {}
     raw: Any = form.data
     for field in spec.fields:
-        if field.name not in form.fields or form.fields[field.name].disabled:
+        if field.name not in form.fields:
             continue
         key = field.name
         if isinstance(field, Refs):

@@ -13,6 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from casework.choices import AuditAction
 
 
+def audit_action_choices() -> list[tuple[str, str]]:
+    return AuditAction.choices
+
+
 class AuditEvent(models.Model):
     stream = models.CharField(_("链"), max_length=40)
     seq = models.PositiveIntegerField(_("序号"))
@@ -22,7 +26,8 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
     )
-    action = models.CharField(_("操作"), max_length=40, choices=AuditAction.choices)
+    # A callable, so a new action is a new enum member and not a migration.
+    action = models.CharField(_("操作"), max_length=40, choices=audit_action_choices)
     target_type = models.CharField(_("对象类型"), max_length=20)
     target_id = models.BigIntegerField(_("对象"))
     occurred_at = models.DateTimeField(_("时间"))

@@ -227,19 +227,24 @@ def merge(*, case: Case, actor: User, into: Case, note: str = "", source_ip: str
     then on, and takes at once an outcome the master already has."""
     if into.pk == case.pk:
         raise InvalidInput(_("不能合并到案件自身。"), code="merge_into_self", details={"field": "into"})
-    if into.status in (CaseStatus.DRAFT, CaseStatus.MERGED, CaseStatus.CLOSED):
+    if not selectors.is_merge_target(into):
+        shown = into.get_decision_display() if into.decision else into.get_status_display()
         raise InvalidInput(
-            _("不能合并到状态为「%(s)s」的案件。") % {"s": into.get_status_display()},
+            _("不能合并到「%(s)s」的案件。") % {"s": shown},
             code="invalid_merge_target",
             details={"field": "into"},
         )
     case.merged_into = into
     case.decision_note = note
     case.closed_at = timezone.now()
-    changes = _decide(case, Decision.MERGED, CaseStatus.MERGED, {"into": into.pk, "note": note})
-    audit_case(into, actor, AuditAction.CASE_MERGE_RECEIVED, {"from": case.pk}, source_ip)
+    extra: Changes = {"into": into.pk, "note": note}
     if into.outcome:
-        _follow_outcome([case], into, actor, into.outcome, source_ip)
+        # The master has its outcome already: the duplicate takes it now, and so do the cases
+        # merged into the duplicate before.
+        case.outcome = extra["outcome"] = into.outcome
+        pass_outcome_to_merged(case, actor, into.outcome, source_ip)
+    changes = _decide(case, Decision.MERGED, CaseStatus.MERGED, extra)
+    audit_case(into, actor, AuditAction.CASE_MERGE_RECEIVED, {"from": case.pk}, source_ip)
     return changes
 
 

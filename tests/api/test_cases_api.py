@@ -169,3 +169,81 @@ def test_edit_is_audited_with_what_changed(world, client_for):
     event = AuditEvent.objects.filter(target_id=case.pk, action="case.updated").get()
     assert event.changes == {"title": ["村道破损", "村道破损严重"], "urgency": ["normal", "urgent"]}
     assert event.actor_id == world.member.user.pk
+
+
+def test_staff_cannot_give_consent_on_the_constituents_behalf(world, client_for):
+    """Before: PATCH {"consent_to_share": true} as staff went through."""
+    case = file(client_for(world.member.user), world)
+    before = snapshot(case)
+
+    response = client_for(world.staff).patch(f"/api/v1/cases/{case.pk}/", {"consent_to_share": True}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "field_not_yours"
+    assert snapshot(case) == before
+
+
+def test_contact_names_reach_staff_only_with_consent(world, client_for):
+    """Before: the detail gave staff and leadership every contact's name, consent or not."""
+    member, staff, leader = client_for(world.member.user), client_for(world.staff), client_for(world.leader)
+    without, with_consent = file(member, world), file(member, world, consent_to_share=True)
+    names = {c.pk: c.name for c in without.contacts.all()}
+
+    for client in (staff, leader):
+        contacts = client.get(f"/api/v1/cases/{without.pk}/").json()["contacts"]
+        assert sorted(c["id"] for c in contacts) == sorted(names) and {c["name"] for c in contacts} == {None}
+        shown = client.get(f"/api/v1/cases/{with_consent.pk}/").json()["contacts"]
+        assert None not in {c["name"] for c in shown}
+    assert {c["name"] for c in member.get(f"/api/v1/cases/{without.pk}/").json()["contacts"]} == set(names.values())
+
+
+def test_the_detail_says_what_the_caller_may_do_now(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    case = file(member, world)
+
+    offered = {t["name"]: t for t in staff.get(f"/api/v1/cases/{case.pk}/").json()["available_transitions"]}
+    assert list(offered) == [
+        "edit",
+        "claim",
+        "accept",
+        "request_info",
+        "resolve",
+        "redirect",
+        "reject",
+        "merge",
+        "transfer",
+    ]
+    reason = next(f for f in offered["reject"]["fields"] if f["name"] == "reason")
+    assert (reason["required"], reason["kind"], reason["options"]) == (True, "ref", "reject_reasons")
+    assert member.get(f"/api/v1/cases/{case.pk}/").json()["available_transitions"] == []
+
+    go(staff, case, "claim")
+    taken = [
+        t["name"] for t in client_for(world.staff2).get(f"/api/v1/cases/{case.pk}/").json()["available_transitions"]
+    ]
+    assert taken == ["edit"]  # claimed by another: only the content stays editable
+
+
+def test_reference_data_for_the_callers_forms(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    case = file(member, world)
+
+    assert [c["id"] for c in member.get("/api/v1/categories/").json()] == [world.category.pk]
+    assert [t["id"] for t in member.get("/api/v1/townships/").json()] == [world.township.pk]
+    assert {c["id"] for c in staff.get("/api/v1/committees/").json()} == {world.committee.pk, world.other_committee.pk}
+    assert [r["id"] for r in staff.get("/api/v1/reject-reasons/").json()] == [world.reason.pk]
+    assert {c["value"] for c in staff.get("/api/v1/redirect-channels/").json()} >= {"petition", "hotline_12345"}
+    assert sorted(c["id"] for c in member.get("/api/v1/contacts/").json()) == sorted(world.contact_ids())
+    assert staff.get("/api/v1/contacts/").json() == []
+    assert client_for(world.outsider).get("/api/v1/categories/").json() == []
+
+    other = file(member, world)
+    targets = staff.get(f"/api/v1/cases/{case.pk}/merge-targets/", {"q": str(other.pk)}).json()
+    assert [t["id"] for t in targets] == [other.pk]
+    go(staff, other, "accept")
+    go(staff, other, "convert", output_type="proposal", title="草稿提案")
+    go(staff, case, "accept")
+    joinable = staff.get(f"/api/v1/cases/{case.pk}/joinable-outputs/", {"output_type": "proposal"}).json()
+    assert [o["title"] for o in joinable] == ["草稿提案"]
+    assert staff.get(f"/api/v1/cases/{case.pk}/joinable-outputs/", {"output_type": "speech"}).json() == []
+    assert client_for(world.other_staff).get(f"/api/v1/cases/{case.pk}/joinable-outputs/").status_code == 404

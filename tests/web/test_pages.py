@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from casework.choices import CaseStatus, ClockState, Stage
-from casework.errors import InvalidInput
+from casework.errors import InvalidInput, PermissionDenied
 from casework.models import AuditEvent, Case, CaseClock, User
 from tests.factories import World
 from tests.helpers import do, file
@@ -375,3 +375,159 @@ def test_english_login_page(db):
     html = page(Client(headers={"accept-language": "en"}).get("/login/"))
 
     assert "Sign in to Minqing" in html
+
+
+# Everything a role may do, on the page ----------------------------------------------------------
+
+
+def test_staff_convert_into_a_draft_output_the_case_could_join(world):
+    first, second = file_case(world, "甲"), file_case(world, "乙")
+    for case in (first, second):
+        do("accept", case.pk, world.staff)
+    do("convert", first.pk, world.staff, output_type="proposal", title="关于校门拥堵的提案")
+    first.refresh_from_db()
+    staff = logged_in(world.staff)
+
+    html = page(staff.get(f"/cases/{second.pk}/"))
+    assert f"/cases/{second.pk}/do/convert/" in html
+    assert "提案：关于校门拥堵的提案" in html  # the draft it could join is offered
+    staff.post(f"/cases/{second.pk}/do/convert/", {"output_type": "proposal", "output": first.output_id})
+
+    second.refresh_from_db()
+    assert (second.status, second.output_id) == (CaseStatus.OUTCOME, first.output_id)
+
+
+def test_staff_find_the_master_case_by_searching_and_merge(world):
+    master, other, duplicate = (
+        file_case(world, "南城实小门口拥堵"),
+        file_case(world, "路灯不亮"),
+        file_case(world, "重复"),
+    )
+    staff = logged_in(world.staff)
+
+    found = page(staff.get(f"/cases/{duplicate.pk}/", {"merge-q": "实小"}))
+    assert f"#{master.pk} 南城实小门口拥堵" in found and f"#{other.pk} 路灯不亮" not in found
+    by_number = page(staff.get(f"/cases/{duplicate.pk}/", {"merge-q": f"#{other.pk}"}))
+    assert f"#{other.pk} 路灯不亮" in by_number
+
+    staff.post(f"/cases/{duplicate.pk}/do/merge/", {"into": master.pk, "note": "同一问题"})
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.merged_into_id) == (CaseStatus.MERGED, master.pk)
+
+
+def test_staff_send_back_and_the_case_is_in_review_again(world):
+    case = file_case(world)
+    do("accept", case.pk, world.staff)
+
+    response = logged_in(world.staff).post(f"/cases/{case.pk}/do/send_back/", {"reason": "误操作"}, follow=True)
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REVIEW
+    assert "已退回，案件回到委办审核" in page(response)
+
+
+def test_a_transfer_takes_the_case_out_of_sight_and_says_where_it_went(world):
+    case = file_case(world)
+
+    response = logged_in(world.staff).post(
+        f"/cases/{case.pk}/do/transfer/", {"committee": world.other_committee.pk}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == "/"
+    assert "已转交，案件进入该委办的审核队列" in page(response)
+    case.refresh_from_db()
+    assert case.committee == world.other_committee
+    assert logged_in(world.other_staff).get(f"/cases/{case.pk}/").status_code == 200
+
+
+def test_a_member_edits_and_submits_a_draft(world):
+    draft = file_case(world, "草稿：路灯", submit=False)
+    member = logged_in(world.member.user)
+
+    html = page(member.get(f"/cases/{draft.pk}/"))
+    assert f"/cases/{draft.pk}/do/submit/" in html and f"/cases/{draft.pk}/do/edit/" in html
+    member.post(
+        f"/cases/{draft.pk}/do/edit/",
+        {
+            "title": "东区路灯不亮",
+            "description": draft.description,
+            "category": world.category.pk,
+            "township": world.township.pk,
+            "urgency": "urgent",
+            "contacts": world.contact_ids()[:1],
+        },
+    )
+    draft.refresh_from_db()
+    assert (draft.title, draft.urgency, draft.consent_to_share) == ("东区路灯不亮", "urgent", False)
+    assert list(draft.contacts.values_list("id", flat=True)) == world.contact_ids()[:1]
+
+    member.post(f"/cases/{draft.pk}/do/submit/")
+    draft.refresh_from_db()
+    assert draft.status == CaseStatus.REVIEW
+
+
+def test_staff_cannot_give_consent_for_the_constituent(world):
+    """Consent is the constituent's, given through their member: staff are not offered it, and
+    the workflow refuses it from staff however it is sent."""
+    case = file_case(world)
+    staff = logged_in(world.staff)
+
+    html = page(staff.get(f"/cases/{case.pk}/"))
+    assert 'id="edit_title"' in html and 'name="consent_to_share"' not in html
+    staff.post(f"/cases/{case.pk}/do/edit/", {"title": case.title, "consent_to_share": "on"})
+    case.refresh_from_db()
+    assert case.consent_to_share is False
+    with pytest.raises(PermissionDenied) as refused:
+        do("edit", case.pk, world.staff, consent_to_share=True)
+    assert refused.value.code == "field_not_yours"
+    case.refresh_from_db()
+    assert case.consent_to_share is False
+
+
+def test_a_bad_transition_form_keeps_what_was_typed(world):
+    case = file_case(world)
+
+    response = logged_in(world.staff).post(f"/cases/{case.pk}/do/resolve/", {"note": "x" * 5001})
+
+    assert response.status_code == 200
+    html = page(response)
+    assert "「解决情况」不能超过 5000 个字。" in html
+    assert "x" * 5001 in html  # nothing lost
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REVIEW
+
+
+def test_what_waits_on_a_member_comes_first(world):
+    asked, quiet = file_case(world, "需补充的案件"), file_case(world, "审核中的案件")
+    do("request_info", asked.pk, world.staff, question="请补充照片")
+    file_case(world, "未提交的草稿", submit=False)
+
+    html = page(logged_in(world.member.user).get("/"))
+
+    waiting, rest = html.split("我的民情", 1)
+    assert "等您处理" in waiting and "需补充的案件" in waiting and "委办请您补充材料" in waiting
+    assert "未提交的草稿" in waiting and "草稿，待提交" in waiting
+    assert "审核中的案件" in rest and "审核中的案件" not in waiting
+
+
+def test_the_output_page_lists_its_cases_and_records_the_outcome(world):
+    first, second = file_case(world, "甲"), file_case(world, "乙")
+    for case in (first, second):
+        do("accept", case.pk, world.staff)
+    do("convert", first.pk, world.staff, output_type="info_report", title="关于校门拥堵的社情民意")
+    first.refresh_from_db()
+    do("convert", second.pk, world.staff, output_type="info_report", output=first.output_id)
+    url = f"/outputs/{first.output_id}/"
+
+    staff_html = page(logged_in(world.staff).get(url))
+    assert "关于校门拥堵的社情民意" in staff_html and "甲" in staff_html and "乙" in staff_html
+    assert f"/outputs/{first.output_id}/do/record_outcome/" in staff_html
+    member_html = page(logged_in(world.member.user).get(url))
+    assert "关于校门拥堵的社情民意" in member_html and "/do/record_outcome/" not in member_html
+    assert logged_in(world.other_staff).get(url).status_code == 404
+    assert f'href="{url}"' in page(logged_in(world.member.user).get(f"/cases/{first.pk}/"))
+
+    logged_in(world.staff).post(f"{url}do/record_outcome/", {"outcome": "被市政协采用"})
+    for case in (first, second):
+        case.refresh_from_db()
+        assert (case.status, case.outcome) == (CaseStatus.FEEDBACK, "被市政协采用")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from casework.choices import CaseStatus, ClockState, Decision
-from casework.models import Case, CaseClock, Output
-from tests.helpers import do, do_output, events, file, open_task, task_names
+from casework.errors import InvalidInput, NotFound
+from casework.models import AuditEvent, Case, CaseClock, Committee, Output
+from tests.helpers import do, do_output, events, file, open_task, snapshot, task_names
+from workflows import actions
 from workflows.models import CaseProcess
 
 
@@ -269,3 +271,100 @@ def test_a_new_output_belongs_to_the_current_term_and_session(world):
     case.refresh_from_db()
     output = Output.objects.get(pk=case.output_id)
     assert (output.term_id, output.session_id) == (term.pk, session.pk)
+
+
+def test_sending_back_a_resolved_master_withdraws_the_outcome_its_duplicates_followed(world):
+    """Before: the master's outcome was cleared and its duplicates kept the one they had followed."""
+    master, duplicate = file_case(world, title="主案件"), file_case(world, title="重复案件")
+    do("merge", duplicate.pk, world.staff, into=master.pk)
+    do("resolve", master.pk, world.staff, note="已协调交警错峰执勤")
+    duplicate.refresh_from_db()
+    assert duplicate.outcome == "已协调交警错峰执勤"
+
+    do("send_back", master.pk, world.staff, reason="解决情况有误")
+
+    master.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert (master.outcome, duplicate.outcome) == ("", "")
+    assert events(duplicate)[-1] == ("case.outcome_withdrawn", world.staff.pk)
+
+
+def test_a_case_merged_into_a_master_with_an_outcome_gets_it_at_once(world):
+    """Before: the outcome passed only to the cases merged before it arrived; a later one never got it."""
+    master = file_case(world, title="主案件")
+    do("resolve", master.pk, world.staff, note="已增设护学岗")
+    late, its_own_duplicate = file_case(world, title="后来的重复案件"), file_case(world, title="更早并入的")
+    do("merge", its_own_duplicate.pk, world.staff, into=late.pk)
+
+    do("merge", late.pk, world.staff, into=master.pk)
+
+    late.refresh_from_db()
+    its_own_duplicate.refresh_from_db()
+    assert (late.status, late.outcome) == (CaseStatus.MERGED, "已增设护学岗")
+    assert its_own_duplicate.outcome == "已增设护学岗"  # merged into `late` before: follows it on
+    assert events(its_own_duplicate)[-1] == ("case.outcome_followed", world.staff.pk)
+    merged = AuditEvent.objects.filter(stream=f"case:{late.pk}").order_by("-seq").first()
+    assert (merged.action, merged.changes["outcome"]) == ("case.merged", "已增设护学岗")
+
+
+def test_a_rejected_case_is_no_merge_target(world):
+    rejected, duplicate = file_case(world, title="已不予受理"), file_case(world, title="重复")
+    do("reject", rejected.pk, world.staff, reason=world.reason.pk)
+    before = snapshot(duplicate)
+
+    with pytest.raises(InvalidInput) as err:
+        do("merge", duplicate.pk, world.staff, into=rejected.pk)
+
+    assert err.value.code == "invalid_merge_target" and "不予受理" in str(err.value.message)
+    assert snapshot(duplicate) == before
+
+
+def test_transfer_requeues_the_case_in_the_other_committee_with_a_fresh_review_clock(world):
+    case = file_case(world)
+    first_clock = CaseClock.objects.get(case=case)
+
+    do("transfer", case.pk, world.staff, committee=world.other_committee.pk, note="属经济委员会职责")
+
+    case.refresh_from_db()
+    assert (case.status, case.committee_id, case.decision) == (CaseStatus.REVIEW, world.other_committee.pk, "")
+    task = open_task(case)
+    assert (task["stage"], task["owner"]) == ("review", None)
+    first_clock.refresh_from_db()
+    assert (first_clock.state, first_clock.is_met, first_clock.queue_id) == (
+        ClockState.STOPPED,
+        True,
+        world.committee.pk,
+    )
+    fresh = CaseClock.objects.get(case=case, state=ClockState.RUNNING)
+    assert (fresh.stage, fresh.queue_id, fresh.task_id, fresh.assignee_id) == (
+        "review",
+        world.other_committee.pk,
+        task["id"],
+        None,
+    )
+    assert fresh.started_at >= first_clock.stopped_at
+    assert events(case)[-2:] == [("case.claimed", world.staff.pk), ("case.transferred", world.staff.pk)]
+    moved = AuditEvent.objects.filter(stream=f"case:{case.pk}").order_by("-seq").first()
+    assert moved.changes == {"committee": [world.committee.pk, world.other_committee.pk], "note": "属经济委员会职责"}
+
+    # The first committee's staff no longer see it; the new committee's take it from their queue.
+    with pytest.raises(NotFound):
+        do("claim", case.pk, world.staff2)
+    claimed = actions.claim_next(committee_id=world.other_committee.pk, actor=world.other_staff)
+    assert claimed is not None and claimed.case_id == case.pk
+
+
+@pytest.mark.parametrize(
+    ("target", "code"),
+    [("own", "same_committee"), ("foreign", "invalid_committee")],
+)
+def test_transfer_only_to_another_committee_of_the_organisation(world, target, code):
+    case = file_case(world)
+    committee = world.committee if target == "own" else Committee.objects.get(organisation=world.outsider.organisation)
+    before = snapshot(case)
+
+    with pytest.raises(InvalidInput) as err:
+        do("transfer", case.pk, world.staff, committee=committee.pk)
+
+    assert err.value.code == code
+    assert snapshot(case) == before
