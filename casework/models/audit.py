@@ -6,6 +6,8 @@ moved into one global chain, so a deleted tail is detected too."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from casework.choices import AuditAction
 
 
-def audit_action_choices() -> list[tuple[str, str]]:
+def audit_action_choices() -> list[tuple[str, Any]]:
     return AuditAction.choices
 
 

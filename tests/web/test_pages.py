@@ -498,7 +498,8 @@ def test_a_bad_transition_form_keeps_what_was_typed(world):
 
 
 def test_what_waits_on_a_member_comes_first(world):
-    asked, quiet = file_case(world, "需补充的案件"), file_case(world, "审核中的案件")
+    asked = file_case(world, "需补充的案件")
+    file_case(world, "审核中的案件")
     do("request_info", asked.pk, world.staff, question="请补充照片")
     file_case(world, "未提交的草稿", submit=False)
 
