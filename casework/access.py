@@ -1,4 +1,4 @@
-"""Who may see what, and who is who to a record (DOMAIN.md §1, §7). Object-level: a member sees
+"""Who may see what, and who is who to a record (docs/domain.md §1, §7). Object-level: a member sees
 their own cases, staff their committees', leadership their organisation's; nobody another
 organisation's. Reads only: what each role may *do* is declared with each transition in
 `workflows/`, from the predicates here."""

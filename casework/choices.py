@@ -11,7 +11,7 @@ class OrgLevel(models.TextChoices):
 
 
 class Role(models.TextChoices):
-    """Django groups, created by a migration (DOMAIN.md §1)."""
+    """Django groups, created by a migration (docs/domain.md §1)."""
 
     MEMBER = "member", _("委员")
     CONVENER = "convener", _("界别召集人")
@@ -156,7 +156,7 @@ class ServiceKind(models.TextChoices):
     CLINIC = "clinic", _("义诊服务")
 
 
-# The default clock targets of DOMAIN.md §5; an organisation overrides them in its own row.
+# The default clock targets of docs/domain.md §5; an organisation overrides them in its own row.
 DEFAULT_SLA_TARGETS = {
     "review": {"working_days": 5},
     "needs_info": {"working_days": 5},

@@ -20,7 +20,7 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    """Missing and forbidden records both look like this (DOMAIN.md §7: 404, not 403)."""
+    """Missing and forbidden records both look like this (docs/domain.md §7: 404, not 403)."""
 
     code = "not_found"
     default_message = _("记录不存在。")

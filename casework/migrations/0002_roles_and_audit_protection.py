@@ -1,4 +1,4 @@
-"""Roles as Django groups (DOMAIN.md §1), and append-only audit tables on PostgreSQL: the
+"""Roles as Django groups (docs/domain.md §1), and append-only audit tables on PostgreSQL: the
 application's database user can insert events but a trigger refuses every UPDATE and DELETE."""
 
 from django.db import migrations

@@ -1,4 +1,4 @@
-"""The case (民情案件) and its stage clocks (DOMAIN.md §2, §3, §5)."""
+"""The case (民情案件) and its stage clocks (docs/domain.md §2, §3, §5)."""
 
 from __future__ import annotations
 

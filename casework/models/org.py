@@ -1,4 +1,4 @@
-"""Organisations, people and rosters (DOMAIN.md §2)."""
+"""Organisations, people and rosters (docs/domain.md §2)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ class Member(models.Model):
 
 
 class Contact(models.Model):
-    """A constituent (界别群众): a record, not a user. Personal data: see DOMAIN.md §7."""
+    """A constituent (界别群众): a record, not a user. Personal data: see docs/domain.md §7."""
 
     organisation = models.ForeignKey(Organisation, verbose_name=_("所属组织"), on_delete=models.PROTECT)
     sector = models.ForeignKey(Sector, verbose_name=_("界别"), on_delete=models.PROTECT, related_name="contacts")

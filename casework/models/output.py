@@ -1,4 +1,4 @@
-"""Outputs (成果) that cases become. Their full lifecycles come later (ROADMAP.md 2)."""
+"""Outputs (成果) that cases become (docs/domain.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The effects of the case transitions (DOMAIN.md §3).
+"""The effects of the case transitions (docs/domain.md §3).
 
 Each function changes a case that the caller holds locked and returns what changed, for the
 transition's audit event. Who may, from which status, the row locks, the flow's tasks, the stage
