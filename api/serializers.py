@@ -32,6 +32,7 @@ class FieldOut(serializers.Serializer):
     choices = ChoiceOut(many=True, required=False)
     options = serializers.CharField(required=False, help_text=_("可选项的来源（参考数据接口名）"))
     max_items = serializers.IntegerField(required=False)
+    only = serializers.CharField(required=False, help_text=_("只有该方可以设置此项，如 case_member（反映委员）"))
 
 
 class TransitionOut(serializers.Serializer):
