@@ -96,6 +96,8 @@ STAGE_OF_STATUS: dict[str, Stage] = {
 # (needs info, feedback) or on the output (outcome).
 QUEUED_STAGES = frozenset({Stage.REVIEW, Stage.CONVERSION})
 MEMBER_STAGES = frozenset({Stage.NEEDS_INFO, Stage.FEEDBACK})
+# What waits on a member: their drafts, and their cases in a stage of theirs.
+WAITING_ON_MEMBER = (CaseStatus.DRAFT, *(s for s, stage in STAGE_OF_STATUS.items() if stage in MEMBER_STAGES))
 
 
 class ClockState(models.TextChoices):

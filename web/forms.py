@@ -96,6 +96,22 @@ def form_for(
     return form_class(data, initial=initial, auto_id=f"{prefix}_%s" if prefix else "id_%s", label_suffix="")
 
 
+def initial_of(spec: Input, record: Any) -> dict[str, Any] | None:
+    """A partial input (an edit) changes the record's fields of the same names: the form starts
+    from their current values."""
+    if not spec.partial:
+        return None
+    values: dict[str, Any] = {}
+    for field in spec.fields:
+        if isinstance(field, Refs):
+            values[field.name] = list(getattr(record, field.name).values_list("pk", flat=True))
+        elif isinstance(field, Ref):
+            values[field.name] = getattr(record, f"{field.name}_id")
+        else:
+            values[field.name] = getattr(record, field.name)
+    return values
+
+
 def posted(spec: Input, form: forms.Form) -> dict[str, Any]:
     """What the user sent for `spec` through `form`, as the workflow layer takes it. Checkboxes
     a browser leaves out are False."""

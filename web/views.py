@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import access, selectors
-from casework.choices import CaseStatus, Role
+from casework.choices import WAITING_ON_MEMBER, Role
 from casework.errors import DomainError, InvalidInput, NotFound
 from casework.models import Case, Output, User
 from config.http import client_ip
@@ -25,10 +25,7 @@ from workflows.declare import Transition
 from workflows.inputs import Ref
 from workflows.output_lifecycle import OUTPUT
 
-from .forms import add_domain_error, form_for, posted
-
-# What waits on a member: their own cases in these statuses, shown first.
-WAITING_ON_MEMBER = (CaseStatus.NEEDS_INFO, CaseStatus.FEEDBACK, CaseStatus.DRAFT)
+from .forms import add_domain_error, form_for, initial_of, posted
 
 
 def _user(request: HttpRequest) -> User:
@@ -67,18 +64,6 @@ def _case_or_404(user: User, case_id: int) -> Case:
         raise Http404 from None
 
 
-def _edit_initial(case: Case) -> dict[str, Any]:
-    return {
-        "title": case.title,
-        "description": case.description,
-        "category": case.category_id,
-        "township": case.township_id,
-        "urgency": case.urgency,
-        "contacts": [c.pk for c in case.contacts.all()],
-        "consent_to_share": case.consent_to_share,
-    }
-
-
 def _panel(
     request: HttpRequest, user: User, case: Case, transitions: list[Transition], failed: tuple[str, Any] | None
 ) -> list[dict[str, Any]]:
@@ -94,7 +79,7 @@ def _panel(
                 user=user,
                 case=case,
                 prefix=t.name,
-                initial=_edit_initial(case) if t.name == "edit" else None,
+                initial=initial_of(t.input, case),
                 query=request.GET.get(f"{t.name}-q", ""),
                 may_set=lambda field: actions.may_set(user, case, field),
             )
@@ -157,7 +142,7 @@ def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpRespon
         case=case,
         data=request.POST,
         prefix=t.name,
-        initial=_edit_initial(case) if t.name == "edit" else None,
+        initial=initial_of(t.input, case),
         may_set=lambda field: actions.may_set(user, case, field),
     )
     try:

@@ -26,7 +26,6 @@ from casework.models import Case, User
 from casework.services.clocks import TaskRef
 
 from .flows import STAGE_OF_NODE, CaseFlow
-from .models import CaseProcess
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 
@@ -159,21 +158,12 @@ def waiting_on_outcome(case_ids: list[int]) -> dict[int, Task]:
     return {row.process.caseprocess.case_id: _ours(row) for row in rows}
 
 
-def process_status(case_id: int) -> str | None:
-    """ "open", "done" or None (never started), for tests and checks."""
-    status = CaseProcess.objects.filter(case_id=case_id).values_list("status", flat=True).first()
-    if status is None:
-        return None
-    return "done" if status == "DONE" else "open"
-
-
 __all__ = [
     "Task",
     "claim",
     "complete",
     "open_task",
     "open_tasks",
-    "process_status",
     "release",
     "send_back",
     "start",
