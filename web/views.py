@@ -70,6 +70,7 @@ def _panel(
     """A form per transition the user may do now; the one that just failed keeps what was typed
     and shows why."""
     panel = []
+    first_primary = next((t for t in transitions if t.tone == "primary" and t.input.fields), None)
     for t in transitions:
         if failed is not None and failed[0] == t.name:
             form = failed[1]
@@ -90,7 +91,8 @@ def _panel(
                 "form": form,
                 "search": searches[0] if searches else None,
                 "query": request.GET.get(f"{t.name}-q", ""),
-                "open": failed is not None and failed[0] == t.name,
+                # Open: the one that just failed, else the first main step (accept, convert…).
+                "open": failed[0] == t.name if failed is not None else t is first_primary,
             }
         )
     return panel

@@ -73,17 +73,6 @@ CASE = Lifecycle(
     "case",
     [
         Transition(
-            name="edit",
-            label=_("修改案件"),
-            done=_("已保存修改。"),
-            grants=(member(S.DRAFT, S.NEEDS_INFO), staff(S.REVIEW, S.CONVERSION)),
-            input=EDITABLE,
-            effect=cases.edit,
-            audit=AuditAction.CASE_UPDATED,
-            move=Move.STAY,
-            help=_("委员在提交前或补充材料时修改；委办在审核和转化时修改。"),
-        ),
-        Transition(
             name="submit",
             label=_("提交"),
             done=_("已提交，案件进入委办审核。"),
@@ -271,6 +260,17 @@ CASE = Lifecycle(
             when=Rule(cases.can_send_back, _("办理结果已回写，不能退回。")),
             help=_("撤销上一次审核决定，案件回到审核环节；原决定保留在办理记录中。"),
             tone="danger",
+        ),
+        Transition(
+            name="edit",
+            label=_("修改案件"),
+            done=_("已保存修改。"),
+            grants=(member(S.DRAFT, S.NEEDS_INFO), staff(S.REVIEW, S.CONVERSION)),
+            input=EDITABLE,
+            effect=cases.edit,
+            audit=AuditAction.CASE_UPDATED,
+            move=Move.STAY,
+            help=_("委员在提交前或补充材料时修改；委办在审核和转化时修改。"),
         ),
     ],
 )

@@ -509,6 +509,7 @@ def test_what_waits_on_a_member_comes_first(world):
     assert "等您处理" in waiting and "需补充的案件" in waiting and "委办请您补充材料" in waiting
     assert "未提交的草稿" in waiting and "草稿，待提交" in waiting
     assert "审核中的案件" in rest and "审核中的案件" not in waiting
+    assert "草稿，待提交" not in rest and "委办请您补充材料" not in rest
 
 
 def test_the_output_page_lists_its_cases_and_records_the_outcome(world):
