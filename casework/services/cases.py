@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import selectors
-from casework.choices import AuditAction, CaseStatus, Decision
+from casework.choices import STAGE_OF_STATUS, AuditAction, CaseStatus, Decision
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import Case, CaseCategory, Output, RosterEntry, Township, User
 from casework.services import locks
@@ -174,7 +174,7 @@ def submit(*, case: Case, actor: User) -> Changes:
 
 def hold_task(*, case: Case, actor: User) -> Changes:
     """Claim or release: the task changes hands, the case does not."""
-    return {"stage": case.status}
+    return {"stage": STAGE_OF_STATUS[case.status]}
 
 
 # Review -----------------------------------------------------------------------------------------
