@@ -30,6 +30,21 @@ for model in (
     admin.site.register(model)
 
 
+@admin.register(models.CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    list_display = ("year", "source", "published_on", "imported_at")
+
+
+@admin.register(models.CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Holidays and make-up working days, editable; each year's notice is imported with
+    `manage.py calendar_import`."""
+
+    list_display = ("day", "is_working", "name")
+    list_filter = ("is_working", "name")
+    date_hierarchy = "day"
+
+
 @admin.register(models.User)
 class UserAdmin(admin.ModelAdmin):
     list_display = ("username", "display_name", "organisation", "is_active")

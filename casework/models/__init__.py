@@ -1,4 +1,5 @@
 from .audit import AuditCheckpoint, AuditEvent
+from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCategory, CaseClock, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
 from .org import (
@@ -18,6 +19,8 @@ from .output import Output
 __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
+    "CalendarDay",
+    "CalendarYear",
     "Case",
     "CaseCategory",
     "CaseClock",

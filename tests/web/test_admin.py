@@ -23,3 +23,12 @@ def test_case_admin_is_read_only_and_its_claim_action_is_the_workflow_action(wor
     assert response.status_code == 302
     assert open_task(case)["owner"] == world.staff.pk
     assert events(case)[-1] == ("case.claimed", world.staff.pk)
+
+
+def test_the_calendar_is_edited_in_the_admin(world, client):
+    world.staff.is_staff = world.staff.is_superuser = True
+    world.staff.save()
+    client.force_login(world.staff)
+    days = client.get("/admin/casework/calendarday/?day__year=2026")
+    assert days.status_code == 200 and "春节调休" in days.content.decode()
+    assert client.get("/admin/casework/calendaryear/").status_code == 200
