@@ -8,24 +8,31 @@ Usage (from the project root)::
 
 Options: ``--cases N`` (default 1,000,000), ``--workers W`` (row producers, default the CPU
 count), ``--chunk C`` (cases per chunk, default 20,000), ``--seed S``, ``--reset`` (wipe a
-database that already holds data), ``--force`` (allow a database whose name lacks "bench"), ``--no-check`` (skip the
-referential checks run after the load).
+database that already holds data), ``--force`` (allow a database whose name lacks "bench"),
+``--no-check`` (skip the referential checks run after the load), ``--verify-chain`` (run
+``verify_chain()`` over the loaded trail; minutes at 1,000,000 cases), ``--paths FILE`` (write
+each case's path, for tests/bench/test_generate_matches_actions.py).
 1,000,000 cases take about 5-6 minutes on 2 vCPUs (see bench/README.md).
 
-What it writes, per case, is what ``workflows.actions`` writes when a case goes through the flow
-(checked row by row against a small database driven through the actions): the case and its
-contacts, the ``viewflow_process`` row and the ``workflows_caseprocess`` row, the viewflow task
-rows with their ``flow_task`` strings and ``viewflow_task_previous`` links, the stage clocks
-(running ones for open human tasks, with queue, assignee and task id; stopped or paused ones for
-past stages), outputs for converted cases, and the audit events, hash-chained per stream with
-``casework.services.audit``'s own payload and digest functions, so ``verify_chain()`` passes.
+What it writes, per case, is what ``workflows.actions`` writes when a case goes through the flow:
+the case and its contacts, the ``viewflow_process`` row and the ``workflows_caseprocess`` row,
+the viewflow task rows with their ``flow_task`` references (taken from the flow class,
+``workflows/engine.flows.CaseFlow.<node>``) and ``viewflow_task_previous`` links, the stage
+clocks (running ones for open human tasks, with queue, assignee and task id; a review clock
+paused while the member is asked for information and resumed after the answer; stopped ones
+for past stages, with a verdict, or none for a stage undone by a send-back; the await_outcome
+task has no clock), outputs for converted cases, and the audit events with the actions of
+``casework.choices.AuditAction``, hash-chained per stream with ``casework.services.audit``'s own
+payload and digest functions, so ``verify_chain()`` passes. tests/bench/test_generate_matches_actions.py
+drives every path below through the actions and fails when what this script writes on a path
+has a shape the actions do not give it (statuses, tasks and links, clocks, audit actions).
 
-Statuses: draft, review (unclaimed, claimed, and back from needs-info), needs_info, conversion
-(unclaimed, claimed), outcome, feedback (after a decision or an outcome), closed (both ways)
-and merged. Open cases are recent, closed ones spread over three years. The benchmark
-organisation holds 70 % of the cases and its default intake committee about half of those, so
-its queue holds over a hundred thousand unclaimed tasks out of several hundred thousand spread
-over the committees.
+Paths (``MIX``): draft; review (unclaimed, claimed, back from needs-info, transferred to another
+committee, sent back after acceptance); needs_info; conversion (unclaimed, claimed); outcome;
+feedback (after a decision or an outcome); closed (both ways); merged. Open cases are recent,
+closed ones spread over three years. The benchmark organisation holds 70 % of the cases and its
+default intake committee about half of those, so its queue holds over a hundred thousand
+unclaimed tasks out of several hundred thousand spread over the committees.
 
 How it is fast: the reference rows (organisations, users, tokens, rosters...) go in through
 the ORM; the bulk rows are made by worker processes and streamed with ``COPY ... FREEZE`` into
@@ -65,7 +72,9 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
+from viewflow.workflow.fields import get_flow_ref, get_task_ref  # noqa: E402
 
+from casework.choices import AuditAction as A  # noqa: E402
 from casework.choices import OrgLevel, Role  # noqa: E402
 from casework.models import (  # noqa: E402
     CaseCategory,
@@ -81,17 +90,22 @@ from casework.models import (  # noqa: E402
 )
 from casework.services import clocks  # noqa: E402
 from casework.services.audit import ALGORITHM, GENESIS, _digest, _event_payload  # noqa: E402
+from workflows.engine.flows import CaseFlow  # noqa: E402
 
 PASSWORD = "Pass-word-123"
 RESULTS = BASE_DIR / "bench" / "results"
 
 # How the cases are spread over the flow (percent). Paths, not only statuses: a case in
-# feedback got there by a decision or by an output's outcome, and the rows differ.
+# feedback got there by a decision or by an output's outcome, and the rows differ. Each path is
+# driven through workflows.actions by tests/bench/test_generate_matches_actions.py, which
+# checks that what is written here has the shape of what the actions write.
 MIX = [
     ("draft", 3),
-    ("review", 30),  # unclaimed, in its committee's queue
+    ("review", 28),  # unclaimed, in its committee's queue
     ("review_claimed", 3),
     ("review_again", 2),  # back in review after the member answered a needs-info request
+    ("review_transferred", 1),  # handed to another committee: a fresh review task in its queue
+    ("review_sent_back", 1),  # accepted, then sent back to review: the decision undone
     ("needs_info", 4),
     ("conversion", 6),  # unclaimed convert task, in the queue
     ("conversion_claimed", 2),
@@ -107,23 +121,13 @@ OUTPUT_PATHS = ("outcome", "feedback_outcome", "closed_outcome")
 # Id blocks per case (upper bounds of rows per case), so chunks can be made in parallel.
 PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1}
 
-FLOW_CLASS = "workflows/flows.CaseFlow"
-FT = {
-    name: f"{FLOW_CLASS}.{name}"
-    for name in ("start", "review", "route", "provide_info", "convert", "await_outcome", "feedback", "end", "merged")
-}
-# flow_task_type as viewflow stores it (read from a database driven through workflows.actions).
-FTT = {
-    "start": "START",
-    "review": "HUMAN",
-    "route": "SWITCH",
-    "provide_info": "HUMAN",
-    "convert": "HUMAN",
-    "await_outcome": "FUNCTION",
-    "feedback": "HUMAN",
-    "end": "END",
-    "merged": "END",
-}
+# viewflow's references to the flow and its nodes, as it stores them (viewflow_process.flow_class,
+# viewflow_task.flow_task and flow_task_type), taken from the flow class itself.
+FLOW_CLASS = get_flow_ref(CaseFlow)
+NODES = ("start", "review", "route", "provide_info", "convert", "await_outcome", "feedback", "end", "merged")
+FT = {name: get_task_ref(getattr(CaseFlow.instance, name)) for name in NODES}
+FTT = {name: getattr(CaseFlow.instance, name).task_type for name in NODES}
+DECIDED = {"rejected": A.CASE_REJECTED, "redirected": A.CASE_REDIRECTED, "resolved": A.CASE_RESOLVED}
 
 TITLES = [
     "学校门口接送孩子交通拥堵",
@@ -151,6 +155,7 @@ DESCRIPTIONS = [
 NOTES = ["情况属实，建议转化为社情民意信息。", "已与有关部门沟通，问题已解决。", "", "建议由属地乡镇协调处理。"]
 OUTCOMES = ["有关部门已落实整改措施。", "已列入年度民生实事项目。", "已增设护学岗，高峰时段安排交警疏导。"]
 QUESTIONS = ["请补充问题发生的具体位置和时间。", "请提供相关照片或书面材料。"]
+SEND_BACK_REASONS = ["审核意见有误，退回重新审核。", "误操作，撤回上一步决定。"]
 ANSWERS = ["已补充具体位置：南城街道某路口，早晚高峰。", "已上传现场照片三张。"]
 OUTPUT_TYPES = ["proposal", "speech", "info_report", "research_report"]
 REDIRECT_CHANNELS = ["petition", "hotline_12345", "court", "other"]
@@ -580,6 +585,7 @@ class Chunk:
         self.streams: list[tuple[str, str, int, int, list]] = []  # (stream, type, target, org, events)
         self.masters: dict[int, list] = {}  # committee -> its open review cases, to merge into
         self.counts = {k: 0 for k in MIX_NAMES}
+        self.paths: list[tuple[int, str]] = []  # (case id, the path it went down)
 
     def nid(self, kind: str) -> int:
         value = self.next_id[kind]
@@ -602,15 +608,15 @@ class Chunk:
         finished=None,
         owner=None,
         assigned=None,
-        prev: int | None = None,
+        prev: int | tuple[int, ...] = (),
     ) -> int:
         tid = self.nid("task")
         self.out["viewflow_task"].append(
             f"{tid}\t{FT[node]}\t{FTT[node]}\t{status}\t{created.isoformat()}\t{_t(started)}\t{_t(finished)}\tstart\t"
             f"{_n(owner)}\t{pid}\t{_t(assigned)}\t{{}}"
         )
-        if prev is not None:
-            self.out["viewflow_task_previous"].append(f"{self.nid('previous')}\t{tid}\t{prev}")
+        for earlier in (prev,) if isinstance(prev, int) else prev:
+            self.out["viewflow_task_previous"].append(f"{self.nid('previous')}\t{tid}\t{earlier}")
         return tid
 
     def clock(
@@ -696,8 +702,8 @@ class Chunk:
     def counts_total(self) -> int:
         return self._made
 
-    def ev(self, events: list, at: datetime, actor, action: str, changes: dict, ip=None) -> None:
-        events.append((at, actor, action, changes, ip))
+    def ev(self, events: list, at: datetime, actor, action: A, changes: dict, ip=None) -> None:
+        events.append((at, actor, action.value, changes, ip))
 
     def build(self) -> None:
         self._made = 0
@@ -744,12 +750,12 @@ class Chunk:
                     out_events,
                     converted[i],
                     staff,
-                    "output.created",
+                    A.OUTPUT_CREATED,
                     {"type": otype, "title": title, "case": c["id"]},
                     c["ip"],
                 )
             else:
-                self.ev(out_events, converted[i], staff, "output.case_gathered", {"case": c["id"]}, c["ip"])
+                self.ev(out_events, converted[i], staff, A.OUTPUT_CASE_GATHERED, {"case": c["id"]}, c["ip"])
         outcome_at = outcome = None
         if path != "outcome":
             outcome_at = self.after(max(converted), 86400, 20 * 86400)
@@ -760,7 +766,7 @@ class Chunk:
                 out_events,
                 outcome_at,
                 staff,
-                "output.outcome_recorded",
+                A.OUTPUT_OUTCOME_RECORDED,
                 {"outcome": outcome, "cases": sorted(c["id"] for c in group)},
                 None,
             )
@@ -806,11 +812,14 @@ class Chunk:
                 c["tc"] = c["t0"] + (master["t0"] - c["t0"]) * rng.uniform(0.1, 0.9)
                 c["td"] = master["t0"] + (self.now - master["t0"]) * rng.uniform(0.05, 0.9)
         self.counts[path] += 1
+        self.paths.append((c["id"], path))
         t0 = c["t0"]
         submitted = path != "draft"
         status = {
             "review_claimed": "review",
             "review_again": "review",
+            "review_transferred": "review",
+            "review_sent_back": "review",
             "conversion_claimed": "conversion",
             "feedback_decided": "feedback",
             "feedback_outcome": "feedback",
@@ -841,7 +850,7 @@ class Chunk:
             ev,
             t0,
             muser,
-            "case.submitted" if submitted else "case.created",
+            A.CASE_SUBMITTED if submitted else A.CASE_CREATED,
             {
                 "status": "review" if submitted else "draft",
                 "title": c["title"],
@@ -882,18 +891,36 @@ class Chunk:
             self.task(pid, "review", "ASSIGNED", t_review, owner=staff, assigned=tc, prev=start)
             tid = self.last_task()
             self.clock(org, cid, "review", t_review, task_id=tid, queue=committee, assignee=staff, claimed_at=tc)
-            self.ev(ev, tc, staff, "case.claimed", {"stage": "review"}, c["ip"])
+            self.ev(ev, tc, staff, A.CASE_CLAIMED, {"stage": "review"}, c["ip"])
             case["updated_at"] = t0
             return self.finish(c)
 
         td = c.get("td") or self.after(tc, 60, 3 * 86400)  # decided
         review_due = due("review", t_review)
+        # A decision sent back is undone in the flow: its review task revived, the route after it
+        # cancelled (send_back in workflows.engine).
+        undone = path == "review_sent_back"
         review = self.task(
-            pid, "review", "DONE", t_review, started=td, finished=td, owner=staff, assigned=tc, prev=start
+            pid,
+            "review",
+            "REVIVED" if undone else "DONE",
+            t_review,
+            started=td,
+            finished=td,
+            owner=staff,
+            assigned=tc,
+            prev=start,
         )
-        self.ev(ev, tc, staff, "case.claimed", {"stage": "review"}, c["ip"])
+        self.ev(ev, tc, staff, A.CASE_CLAIMED, {"stage": "review"}, c["ip"])
         t_route = td + timedelta(microseconds=1500)
-        route = self.task(pid, "route", "DONE", t_route, finished=t_route + timedelta(microseconds=1500), prev=review)
+        route = self.task(
+            pid,
+            "route",
+            "CANCELED" if undone else "DONE",
+            t_route,
+            finished=t_route + timedelta(microseconds=1500),
+            prev=review,
+        )
         t_next = t_route + timedelta(microseconds=3000)
         case["decided_at"] = td
         case["updated_at"] = td
@@ -905,7 +932,7 @@ class Chunk:
                 ev,
                 td,
                 staff,
-                "case.needs_info",
+                A.CASE_NEEDS_INFO,
                 {"status": ["review", "needs_info"], "decision": "needs_info", "question": question},
                 c["ip"],
             )
@@ -953,7 +980,7 @@ class Chunk:
             )
             case.update(status="review", decision="", info_answer=answer, updated_at=ta)
             self.ev(
-                ev, ta, muser, "case.info_answered", {"status": ["needs_info", "review"], "answer": answer}, c["ip"]
+                ev, ta, muser, A.CASE_INFO_ANSWERED, {"status": ["needs_info", "review"], "answer": answer}, c["ip"]
             )
             return self.finish(c)
 
@@ -972,25 +999,36 @@ class Chunk:
             is_met=td <= review_due,
         )
 
+        if path == "review_transferred":
+            # Handed to another committee of the organisation: the review task is done, and the
+            # flow opens a fresh one in that committee's queue, with a clock of its own.
+            target = rng.choice([k for k in c["o"]["committees"] if k != committee])
+            note = rng.choice(NOTES)
+            case.update(decided_at=None)
+            c["committee"] = target
+            self.ev(ev, td, staff, A.CASE_TRANSFERRED, {"committee": [committee, target], "note": note}, c["ip"])
+            tid = self.task(pid, "review", "NEW", t_next, prev=route)
+            self.clock(org, cid, "review", t_next, task_id=tid, queue=target)
+            return self.finish(c)
+
         if path == "merged":
             master = c["master"]
-            if True:
-                note = rng.choice(NOTES)
-                case.update(decision="merged", decision_note=note, merged_into_id=master["id"], closed_at=td)
-                self.ev(
-                    ev,
-                    td,
-                    staff,
-                    "case.merged",
-                    {"into": master["id"], "note": note, "status": ["review", "merged"], "decision": "merged"},
-                    c["ip"],
-                )
-                self.ev(master["events"], td, staff, "case.merge_received", {"from": cid}, c["ip"])
-                t_end = t_next
-                self.task(pid, "merged", "DONE", t_end, started=t_end, finished=t_end, prev=route)
-                c["process_status"] = "DONE"
-                c["process_finished"] = t_end
-                return self.finish(c)
+            note = rng.choice(NOTES)
+            case.update(decision="merged", decision_note=note, merged_into_id=master["id"], closed_at=td)
+            self.ev(
+                ev,
+                td,
+                staff,
+                A.CASE_MERGED,
+                {"into": master["id"], "note": note, "status": ["review", "merged"], "decision": "merged"},
+                c["ip"],
+            )
+            self.ev(master["events"], td, staff, A.CASE_MERGE_RECEIVED, {"from": cid}, c["ip"])
+            t_end = t_next
+            self.task(pid, "merged", "DONE", t_end, started=t_end, finished=t_end, prev=route)
+            c["process_status"] = "DONE"
+            c["process_finished"] = t_end
+            return self.finish(c)
 
         if path in ("feedback_decided", "closed_decided"):
             decision = rng.choice(("rejected", "rejected", "redirected", "resolved"))
@@ -1009,7 +1047,7 @@ class Chunk:
                 note = note or "已协调解决。"
                 case.update(decision_note=note, outcome=note)
                 changes.update(note=note)
-            self.ev(ev, td, staff, f"case.{decision}", changes, c["ip"])
+            self.ev(ev, td, staff, DECIDED[decision], changes, c["ip"])
             c["feedback_from"] = (route, t_next)
             return self._feedback(c)
 
@@ -1020,7 +1058,7 @@ class Chunk:
             ev,
             td,
             staff,
-            "case.accepted",
+            A.CASE_ACCEPTED,
             {"note": note, "status": ["review", "conversion"], "decision": "accepted"},
             c["ip"],
         )
@@ -1028,11 +1066,36 @@ class Chunk:
             tid = self.task(pid, "convert", "NEW", t_next, prev=route)
             self.clock(org, cid, "conversion", t_next, task_id=tid, queue=committee)
             return self.finish(c)
+        if undone:
+            # Sent back before anyone took the convert task: it is cancelled and its clock stops
+            # with no verdict; review is revived with a new clock (the old one keeps its verdict).
+            ts = self.after(t_next, 60, 2 * 86400)
+            self.task(pid, "convert", "CANCELED", t_next, finished=ts, prev=route)
+            self.clock(org, cid, "conversion", t_next, queue=committee, state="stopped", stopped_at=ts)
+            reason = rng.choice(SEND_BACK_REASONS)
+            self.ev(
+                ev,
+                ts,
+                staff,
+                A.CASE_SENT_BACK,
+                {
+                    "status": ["conversion", "review"],
+                    "reason": reason,
+                    "undone_decision": "accepted",
+                    "undone_note": note,
+                },
+                c["ip"],
+            )
+            case.update(status="review", decision="", decision_note="", decided_at=None, updated_at=ts)
+            t_again = ts + timedelta(microseconds=1500)
+            tid = self.task(pid, "review", "NEW", t_again, prev=(start, review))
+            self.clock(org, cid, "review", t_again, task_id=tid, queue=committee)
+            return self.finish(c)
         tc2 = self.after(t_next, 60, 2 * 86400)
         if path == "conversion_claimed":
             tid = self.task(pid, "convert", "ASSIGNED", t_next, owner=staff, assigned=tc2, prev=route)
             self.clock(org, cid, "conversion", t_next, task_id=tid, queue=committee, assignee=staff, claimed_at=tc2)
-            self.ev(ev, tc2, staff, "case.claimed", {"stage": "conversion"}, c["ip"])
+            self.ev(ev, tc2, staff, A.CASE_CLAIMED, {"stage": "conversion"}, c["ip"])
             return self.finish(c)
         # Converted into an output (output_group made it).
         td2 = self.after(tc2, 60, 3 * 86400)
@@ -1053,7 +1116,7 @@ class Chunk:
             stopped_at=td2,
             is_met=td2 <= conv_due,
         )
-        self.ev(ev, tc2, staff, "case.claimed", {"stage": "conversion"}, c["ip"])
+        self.ev(ev, tc2, staff, A.CASE_CLAIMED, {"stage": "conversion"}, c["ip"])
         c["convert_ev_at"] = td2
         c["convert_task"] = convert
         c["t_wait"] = td2 + timedelta(microseconds=1500)
@@ -1068,7 +1131,7 @@ class Chunk:
             ev,
             c["convert_ev_at"],
             c["staff"],
-            "case.converted",
+            A.CASE_CONVERTED,
             {"output": c["output"], "status": ["conversion", "outcome"], "output_type": c["output_type"]},
             c["ip"],
         )
@@ -1082,7 +1145,7 @@ class Chunk:
             ev,
             t_o,
             c["staff"],
-            "case.outcome_received",
+            A.CASE_OUTCOME_RECEIVED,
             {"status": ["outcome", "feedback"], "output": c["output"], "outcome": c["outcome"]},
             None,
         )
@@ -1135,7 +1198,7 @@ class Chunk:
             ev,
             tf,
             muser,
-            "case.closed",
+            A.CASE_CLOSED,
             {"status": ["feedback", "closed"], "method": method, "satisfaction": satisfaction},
             c["ip"],
         )
@@ -1221,12 +1284,12 @@ CHUNK_SIZE = 20_000
 _REF: dict = {}
 
 
-def _make_chunk(args: tuple) -> tuple[int, dict, dict, dict]:
+def _make_chunk(args: tuple) -> tuple[int, dict, dict, dict, list]:
     index, first_case, n, now, seed = args
     chunk = Chunk(index, first_case, n, _REF, now, seed)
     chunk.build()
     rows = {t: len(r) for t, r in chunk.out.items()}
-    return index, chunk.payload(), rows, chunk.counts
+    return index, chunk.payload(), rows, chunk.counts, chunk.paths
 
 
 def _init_worker(ref: dict, targets: dict, chunk_size: int) -> None:
@@ -1325,6 +1388,10 @@ def main() -> None:
     parser.add_argument("--reset", action="store_true", help="wipe the data already in this database")
     parser.add_argument("--force", action="store_true", help="allow a database whose name lacks 'bench'")
     parser.add_argument("--no-check", action="store_true", help="skip the referential checks after the load")
+    parser.add_argument(
+        "--verify-chain", action="store_true", help="run verify_chain() over the loaded audit events (slow at 1M)"
+    )
+    parser.add_argument("--paths", help="write each case's path (JSON: case id -> path) to this file")
     args = parser.parse_args()
     CHUNK_SIZE = args.chunk
 
@@ -1400,6 +1467,7 @@ def main() -> None:
     )
 
     totals = {t: 0 for t in COLUMNS}
+    paths: dict[int, str] = {}
     counts = {k: 0 for k in MIX_NAMES}
     pending: queue_mod.Queue = queue_mod.Queue(maxsize=max(2, args.workers))
     errors: list[BaseException] = []
@@ -1425,7 +1493,7 @@ def main() -> None:
     done = 0
     ctx = mp.get_context("fork")
     with ctx.Pool(args.workers, initializer=_init_worker, initargs=(ref, targets, CHUNK_SIZE)) as pool:
-        for _index, payload, rows, chunk_counts in pool.imap(_make_chunk, jobs):
+        for _index, payload, rows, chunk_counts, chunk_paths in pool.imap(_make_chunk, jobs):
             if errors:
                 break
             pending.put(payload)
@@ -1433,6 +1501,8 @@ def main() -> None:
                 totals[t] += n
             for k, n in chunk_counts.items():
                 counts[k] += n
+            if args.paths:
+                paths.update(chunk_paths)
             done += 1
             if done % max(1, n_chunks // 20) == 0 or done == n_chunks:
                 el = time.perf_counter() - t_load
@@ -1522,6 +1592,17 @@ def main() -> None:
             indent=1,
         )
     )
+    if args.paths:
+        Path(args.paths).write_text(json.dumps(paths))
+    if args.verify_chain:
+        from casework.services.audit import verify_chain
+
+        t = time.perf_counter()
+        breaks = verify_chain()
+        if breaks:
+            print(f"audit chain: {len(breaks)} breaks, first: {breaks[0]}", flush=True)
+            sys.exit(1)
+        print(f"audit chain: verified ({time.perf_counter() - t:.1f}s)", flush=True)
 
 
 if __name__ == "__main__":
