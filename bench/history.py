@@ -50,7 +50,7 @@ def _cell(value: object) -> str:
 
 
 def listing(all_runs: list[dict]) -> str:
-    header = ["#", "run at (UTC)", "commit", "cases", "load", *(label for _k, label in COLUMNS), "note"]
+    header = ["#", "run at (UTC)", "commit", "cases", "load", "s/run", *(label for _k, label in COLUMNS), "note"]
     rows = [header]
     for n, r in enumerate(all_runs, 1):
         figures = r.get("figures", {})
@@ -61,6 +61,7 @@ def listing(all_runs: list[dict]) -> str:
                 r.get("code", {}).get("commit", "") + ("+" if r.get("code", {}).get("dirty") else ""),
                 f"{r.get('machine', {}).get('cases', 0):,}",
                 _cell(r.get("load_at_start", {}).get("loadavg", [None])[0]),
+                _cell(r.get("options", {}).get("duration")),
                 *(_cell(figures.get(key)) for key, _label in COLUMNS),
                 r.get("note", ""),
             ]
