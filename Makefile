@@ -44,9 +44,10 @@ messages: setup
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 # Benchmarks need a PostgreSQL database of their own, loaded once by bench/generate.py (bench/README.md).
+# Every run is appended to bench/results/history.jsonl; BENCH_ARGS passes options (e.g. --quick, --note).
 bench: setup
 	@case "$$DATABASE_URL" in postgres*bench*) ;; *) echo "make bench needs DATABASE_URL=postgres://…/minqing_bench, loaded by bench/generate.py (see bench/README.md)"; exit 2;; esac
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -8,24 +8,37 @@ Usage (from the project root)::
 
 Options: ``--cases N`` (default 1,000,000), ``--workers W`` (row producers, default the CPU
 count), ``--chunk C`` (cases per chunk, default 20,000), ``--seed S``, ``--reset`` (wipe a
-database that already holds data), ``--force`` (allow a database whose name lacks "bench"), ``--no-check`` (skip the
-referential checks run after the load).
+database that already holds data), ``--force`` (allow a database whose name lacks "bench"),
+``--no-check`` (skip the referential checks run after the load), ``--verify-chain`` (run
+``verify_chain()`` over the loaded trail; minutes at 1,000,000 cases), ``--paths FILE`` (write
+each case's path, for tests/bench/test_generate_matches_actions.py).
 1,000,000 cases take about 5-6 minutes on 2 vCPUs (see bench/README.md).
 
-What it writes, per case, is what ``workflows.actions`` writes when a case goes through the flow
-(checked row by row against a small database driven through the actions): the case and its
-contacts, the ``viewflow_process`` row and the ``workflows_caseprocess`` row, the viewflow task
-rows with their ``flow_task`` strings and ``viewflow_task_previous`` links, the stage clocks
-(running ones for open human tasks, with queue, assignee and task id; stopped or paused ones for
-past stages), outputs for converted cases, and the audit events, hash-chained per stream with
-``casework.services.audit``'s own payload and digest functions, so ``verify_chain()`` passes.
+What it writes, per case, is what ``workflows.actions`` writes when a case goes through the flow:
+the case and its contacts, the ``viewflow_process`` row and the ``workflows_caseprocess`` row,
+the viewflow task rows with their ``flow_task`` references (taken from the flow class,
+``workflows/engine.flows.CaseFlow.<node>``) and ``viewflow_task_previous`` links, the stage
+clocks (running ones for open human tasks, with queue, assignee and task id; a review clock
+paused while the member is asked for information and resumed after the answer; stopped ones
+for past stages, with a verdict, or none for a stage undone by a send-back; the await_outcome
+task has no clock), outputs for converted cases, and the audit events with the actions of
+``casework.choices.AuditAction``, hash-chained per stream with ``casework.services.audit``'s own
+payload and digest functions, so ``verify_chain()`` passes. tests/bench/test_generate_matches_actions.py
+drives every path below through the actions and fails when what this script writes on a path
+has a shape the actions do not give it (statuses, tasks and links, clocks, audit actions).
 
-Statuses: draft, review (unclaimed, claimed, and back from needs-info), needs_info, conversion
-(unclaimed, claimed), outcome, feedback (after a decision or an outcome), closed (both ways)
-and merged. Open cases are recent, closed ones spread over three years. The benchmark
-organisation holds 70 % of the cases and its default intake committee about half of those, so
-its queue holds over a hundred thousand unclaimed tasks out of several hundred thousand spread
-over the committees.
+Paths (``MIX``): draft; review (unclaimed, claimed, back from needs-info, transferred to another
+committee, sent back after acceptance); needs_info; conversion (unclaimed, claimed); outcome;
+feedback (after a decision or an outcome); closed (both ways); merged. Open cases are recent,
+closed ones spread over three years. The benchmark organisation holds 70 % of the cases and its
+default intake committee about half of those, so its queue holds over a hundred thousand
+unclaimed tasks out of several hundred thousand spread over the committees.
+
+The script is split by concern: gen_data.py (the mix, the flow's references, texts, tables and
+columns), gen_reference.py (organisations, people, rosters through the ORM), gen_chunk.py (a
+chunk of cases: which path each goes down, and its rows up to the review decision),
+gen_decided.py (its rows from the decision on) and gen_rows.py (how rows and audit chains are
+written); this file loads them.
 
 How it is fast: the reference rows (organisations, users, tokens, rosters...) go in through
 the ORM; the bulk rows are made by worker processes and streamed with ``COPY ... FREEZE`` into
@@ -54,1186 +67,22 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth.hashers import make_password  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
+import gen_chunk  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+from django.db import connection  # noqa: E402
+from gen_data import BULK_TABLES, COLUMNS, MIX, MIX_NAMES  # noqa: E402, F401
+from gen_reference import load_reference  # noqa: E402
 
-from casework.choices import OrgLevel, Role  # noqa: E402
-from casework.models import (  # noqa: E402
-    CaseCategory,
-    Committee,
-    Contact,
-    Member,
-    Organisation,
-    RejectReason,
-    RosterEntry,
-    Sector,
-    Township,
-    User,
-)
-from casework.services import clocks  # noqa: E402
-from casework.services.audit import ALGORITHM, GENESIS, _digest, _event_payload  # noqa: E402
+from casework.models import Organisation  # noqa: E402
 
-PASSWORD = "Pass-word-123"
 RESULTS = BASE_DIR / "bench" / "results"
-
-# How the cases are spread over the flow (percent). Paths, not only statuses: a case in
-# feedback got there by a decision or by an output's outcome, and the rows differ.
-MIX = [
-    ("draft", 3),
-    ("review", 30),  # unclaimed, in its committee's queue
-    ("review_claimed", 3),
-    ("review_again", 2),  # back in review after the member answered a needs-info request
-    ("needs_info", 4),
-    ("conversion", 6),  # unclaimed convert task, in the queue
-    ("conversion_claimed", 2),
-    ("outcome", 8),  # converted, waiting for the output's outcome
-    ("feedback_decided", 5),  # rejected / redirected / resolved, member to report back
-    ("feedback_outcome", 5),
-    ("closed_decided", 12),
-    ("closed_outcome", 16),
-    ("merged", 4),
-]
-OUTPUT_PATHS = ("outcome", "feedback_outcome", "closed_outcome")
-
-# Id blocks per case (upper bounds of rows per case), so chunks can be made in parallel.
-PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1}
-
-FLOW_CLASS = "workflows/flows.CaseFlow"
-FT = {
-    name: f"{FLOW_CLASS}.{name}"
-    for name in ("start", "review", "route", "provide_info", "convert", "await_outcome", "feedback", "end", "merged")
-}
-# flow_task_type as viewflow stores it (read from a database driven through workflows.actions).
-FTT = {
-    "start": "START",
-    "review": "HUMAN",
-    "route": "SWITCH",
-    "provide_info": "HUMAN",
-    "convert": "HUMAN",
-    "await_outcome": "FUNCTION",
-    "feedback": "HUMAN",
-    "end": "END",
-    "merged": "END",
-}
-
-TITLES = [
-    "学校门口接送孩子交通拥堵",
-    "老旧小区加装电梯推进缓慢",
-    "农贸市场周边占道经营",
-    "村道路灯损坏无人维修",
-    "社区养老服务站点不足",
-    "河道垃圾清理不及时",
-    "公交线路调整后出行不便",
-    "企业用工招聘困难",
-    "农村饮用水水质问题",
-    "小区停车位严重不足",
-    "夜间施工噪音扰民",
-    "菜市场食品安全监管",
-    "乡村道路破损影响通行",
-    "医院挂号难看病难",
-    "幼儿园学位紧张",
-    "工业园区污水排放",
-]
-DESCRIPTIONS = [
-    "群众反映该问题已持续较长时间，多次向有关部门反映未见明显改善，希望政协委员帮助协调解决。",
-    "经走访了解，周边居民意见较大，建议相关部门尽快研究制定解决方案并公开办理进度。",
-    "该问题涉及多个部门职责，存在推诿现象，建议明确牵头单位，限期整改。",
-]
-NOTES = ["情况属实，建议转化为社情民意信息。", "已与有关部门沟通，问题已解决。", "", "建议由属地乡镇协调处理。"]
-OUTCOMES = ["有关部门已落实整改措施。", "已列入年度民生实事项目。", "已增设护学岗，高峰时段安排交警疏导。"]
-QUESTIONS = ["请补充问题发生的具体位置和时间。", "请提供相关照片或书面材料。"]
-ANSWERS = ["已补充具体位置：南城街道某路口，早晚高峰。", "已上传现场照片三张。"]
-OUTPUT_TYPES = ["proposal", "speech", "info_report", "research_report"]
-REDIRECT_CHANNELS = ["petition", "hotline_12345", "court", "other"]
-FEEDBACK_METHODS = ["visit", "phone", "message", "meeting"]
-SATISFACTIONS = ["satisfied"] * 7 + ["basically"] * 2 + ["dissatisfied"]
-URGENCIES = ["normal"] * 85 + ["urgent"] * 12 + ["critical"] * 3
-
-# The bulk tables, in load order, with the columns each COPY names.
-COLUMNS = {
-    "casework_output": [
-        "id",
-        "output_type",
-        "status",
-        "title",
-        "outcome",
-        "outcome_recorded_at",
-        "created_at",
-        "committee_id",
-        "created_by_id",
-        "organisation_id",
-        "session_id",
-        "term_id",
-    ],
-    "casework_case": [
-        "id",
-        "title",
-        "description",
-        "urgency",
-        "consent_to_share",
-        "status",
-        "decision",
-        "redirect_channel",
-        "decision_note",
-        "info_request",
-        "info_answer",
-        "outcome",
-        "feedback_method",
-        "satisfaction",
-        "feedback_note",
-        "created_at",
-        "updated_at",
-        "submitted_at",
-        "decided_at",
-        "closed_at",
-        "category_id",
-        "committee_id",
-        "created_by_id",
-        "member_id",
-        "merged_into_id",
-        "organisation_id",
-        "output_id",
-        "reject_reason_id",
-        "township_id",
-    ],
-    "casework_case_contacts": ["id", "case_id", "contact_id"],
-    "viewflow_process": ["id", "flow_class", "status", "created", "finished", "data"],
-    "workflows_caseprocess": ["process_ptr_id", "case_id"],
-    "viewflow_task": [
-        "id",
-        "flow_task",
-        "flow_task_type",
-        "status",
-        "created",
-        "started",
-        "finished",
-        "token",
-        "owner_id",
-        "process_id",
-        "assigned",
-        "data",
-    ],
-    "viewflow_task_previous": ["id", "from_task_id", "to_task_id"],
-    "casework_caseclock": [
-        "id",
-        "stage",
-        "task_id",
-        "state",
-        "started_at",
-        "due_at",
-        "paused_at",
-        "paused_seconds",
-        "claimed_at",
-        "stopped_at",
-        "is_met",
-        "assignee_id",
-        "case_id",
-        "queue_id",
-        "organisation_id",
-    ],
-    "casework_auditevent": [
-        "id",
-        "stream",
-        "seq",
-        "action",
-        "target_type",
-        "target_id",
-        "occurred_at",
-        "source_ip",
-        "success",
-        "changes",
-        "algorithm",
-        "prev_hash",
-        "hash",
-        "actor_id",
-        "organisation_id",
-    ],
-}
-BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint"]
-
-_ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _v(value: object) -> str:
-    """One value in COPY text format (the generic path; the hot rows format their own)."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_ESC)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _t(value: datetime | None) -> str:
-    return "\\N" if value is None else value.isoformat()
-
-
-def _n(value: object) -> str:
-    return "\\N" if value is None else str(value)
-
-
-def _s(value: str) -> str:
-    """Text made here is free of tabs, newlines and backslashes; escape only if not."""
-    return value.translate(_ESC) if ("\\" in value or "\t" in value or "\n" in value or "\r" in value) else value
-
-
-class _Ev:
-    """The attributes `_event_payload` reads, without the cost of a model instance."""
-
-    __slots__ = (
-        "stream",
-        "seq",
-        "organisation_id",
-        "actor_id",
-        "action",
-        "target_type",
-        "target_id",
-        "occurred_at",
-        "source_ip",
-        "success",
-        "changes",
-        "prev_hash",
-    )
-
-    def __init__(
-        self,
-        stream,
-        seq,
-        organisation_id,
-        actor_id,
-        action,
-        target_type,
-        target_id,
-        occurred_at,
-        source_ip,
-        changes,
-        prev_hash,
-    ):
-        self.stream = stream
-        self.seq = seq
-        self.organisation_id = organisation_id
-        self.actor_id = actor_id
-        self.action = action
-        self.target_type = target_type
-        self.target_id = target_id
-        self.occurred_at = occurred_at
-        self.source_ip = source_ip
-        self.success = True
-        self.changes = changes
-        self.prev_hash = prev_hash
-
-
-# Deadlines depend on the start's Shanghai date only: cache them per (stage, date).
-_DUE_CACHE: dict = {}
-_SH = timedelta(hours=8)
-
-
-def due(stage: str, start: datetime) -> datetime:
-    key = (stage, (start + _SH).date())
-    hit = _DUE_CACHE.get(key)
-    if hit is None:
-        target = settings_targets[stage]
-        if "working_days" in target:
-            hit = clocks.add_working_days(start, int(target["working_days"]))
-        else:
-            hit = clocks.add_days(start, int(target["days"]))
-        hit = hit.astimezone(UTC)
-        _DUE_CACHE[key] = hit
-    return hit
-
-
-settings_targets: dict = {}
-
-
-# Reference data ---------------------------------------------------------------------------------
-
-ORGS = [
-    ("政协台州市委员会", "台州市政协", OrgLevel.CITY, 0.10),
-    ("政协台州市黄岩区委员会", "黄岩区政协", OrgLevel.DISTRICT, 0.70),  # the benchmark organisation
-    ("政协台州市椒江区委员会", "椒江区政协", OrgLevel.DISTRICT, 0.10),
-    ("政协台州市路桥区委员会", "路桥区政协", OrgLevel.DISTRICT, 0.10),
-]
-BENCH_ORG = 1
-COMMITTEES = {
-    # name, share of the organisation's cases; the first one is the default intake committee.
-    "big": [
-        ("社会和法制委员会", 0.50),
-        ("经济委员会", 0.15),
-        ("农业和农村委员会", 0.12),
-        ("教科卫体委员会", 0.10),
-        ("文化文史和学习委员会", 0.08),
-        ("人口资源环境委员会", 0.05),
-    ],
-    "small": [("社会和法制委员会", 0.50), ("经济委员会", 0.30), ("提案委员会", 0.20)],
-}
-CATEGORIES = [
-    "交通出行",
-    "城市管理",
-    "教育",
-    "医疗卫生",
-    "养老服务",
-    "环境保护",
-    "农业农村",
-    "就业创业",
-    "住房保障",
-    "食品安全",
-    "基础设施",
-    "文化体育",
-]
-TOWNSHIPS = [
-    "南城街道",
-    "北城街道",
-    "东城街道",
-    "西城街道",
-    "新前街道",
-    "江口街道",
-    "澄江街道",
-    "高桥街道",
-    "院桥镇",
-    "沙埠镇",
-    "头陀镇",
-    "宁溪镇",
-]
-SECTORS = ["教育界", "医药卫生界", "经济界", "农业界", "科技界", "文化艺术界", "社会福利和社会保障界", "工商联界"]
-REASONS = ["属个人诉求，不宜转化", "已通过其他渠道解决", "内容不具体，无法核实"]
-
-
-def load_reference(n_cases: int, rng: random.Random) -> dict:
-    """Organisations, committees, categories, townships, reasons, sectors, members with roster
-    contacts, staff and leadership users, all with tokens. Returns what the bulk phase needs."""
-    password = make_password(PASSWORD)
-    groups = {g.name: g.pk for g in Group.objects.all()}
-    n_members_total = max(40, min(3000, n_cases // 300))
-    ref: dict = {"orgs": []}
-    users: list[User] = []
-    user_groups: list[tuple[int, str]] = []
-    counter = {"n": 0}
-
-    def user(org: Organisation, role: str, name: str, prefix: str) -> User:
-        counter["n"] += 1
-        u = User(
-            username=f"{prefix}{counter['n']}",
-            password=password,
-            organisation=org,
-            display_name=name,
-            date_joined=datetime.now(UTC),
-        )
-        users.append(u)
-        user_groups.append((counter["n"], role))
-        return u
-
-    with transaction.atomic():
-        orgs = []
-        for name, short, level, _share in ORGS:
-            orgs.append(
-                Organisation.objects.create(name=name, short_name=short, level=level, parent=orgs[0] if orgs else None)
-            )
-        for i, org in enumerate(orgs):
-            big = i == BENCH_ORG
-            committees = [
-                Committee.objects.create(organisation=org, name=name, is_default_intake=(j == 0))
-                for j, (name, _share) in enumerate(COMMITTEES["big" if big else "small"])
-            ]
-            shares = [share for _n, share in COMMITTEES["big" if big else "small"]]
-            categories = [
-                CaseCategory.objects.create(organisation=org, name=name, committee=committees[k % len(committees)])
-                for k, name in enumerate(CATEGORIES)
-            ]
-            townships = [Township.objects.create(organisation=org, name=name) for name in TOWNSHIPS]
-            reasons = [RejectReason.objects.create(organisation=org, text=text) for text in REASONS]
-            sectors = [Sector.objects.create(organisation=org, name=name) for name in SECTORS]
-            ref["orgs"].append(
-                {
-                    "org": org,
-                    "share": ORGS[i][3],
-                    "committees": committees,
-                    "committee_shares": shares,
-                    "categories": categories,
-                    "townships": townships,
-                    "reasons": reasons,
-                    "sectors": sectors,
-                }
-            )
-
-        # Users: members, staff per committee (and a head), a leader per organisation.
-        plans = []
-        for i, o in enumerate(ref["orgs"]):
-            org = o["org"]
-            n_members = max(10, int(n_members_total * o["share"]))
-            o["member_users"] = [user(org, Role.MEMBER, f"委员{k + 1}", f"o{org.pk}m") for k in range(n_members)]
-            o["staff"] = {}
-            for c in o["committees"]:
-                n_staff = 8 if (i == BENCH_ORG and c.is_default_intake) else 4
-                o["staff"][c.pk] = [
-                    user(org, Role.COMMITTEE_STAFF, f"{c.name}干事{k + 1}", f"c{c.pk}s") for k in range(n_staff)
-                ]
-                o.setdefault("heads", {})[c.pk] = user(org, Role.COMMITTEE_HEAD, f"{c.name}主任", f"c{c.pk}h")
-            o["leader"] = user(org, Role.LEADERSHIP, "主席", f"o{org.pk}l")
-            plans.append(o)
-        User.objects.bulk_create(users, batch_size=2000)  # PostgreSQL returns the ids
-        through = User.groups.through
-        through.objects.bulk_create(
-            [through(user_id=users[n - 1].pk, group_id=groups[role]) for n, role in user_groups], batch_size=5000
-        )
-        Token.objects.bulk_create([Token(key=Token.generate_key(), user_id=u.pk) for u in users], batch_size=5000)
-
-        staff_through = Committee.staff.through
-        links = []
-        for o in plans:
-            for c in o["committees"]:
-                for s in o["staff"][c.pk]:
-                    links.append(staff_through(committee_id=c.pk, user_id=s.pk))
-                c.head = o["heads"][c.pk]
-                c.save(update_fields=["head"])
-        staff_through.objects.bulk_create(links)
-
-        # Members, each with 3-5 contacts on their roster (a contact is on one member's roster).
-        members = []
-        for o in plans:
-            for k, u in enumerate(o["member_users"]):
-                members.append(
-                    Member(
-                        organisation=o["org"], user=u, name=u.display_name, sector=o["sectors"][k % len(o["sectors"])]
-                    )
-                )
-        Member.objects.bulk_create(members, batch_size=2000)
-        member_by_user = {m.user_id: m.pk for m in members}
-        contacts, owners = [], []
-        for m in members:
-            for k in range(rng.randint(3, 5)):
-                contacts.append(
-                    Contact(
-                        organisation_id=m.organisation_id,
-                        sector_id=m.sector_id,
-                        name=f"{m.name}-群众{k + 1}",
-                        phone=f"138{rng.randint(0, 99999999):08d}",
-                    )
-                )
-                owners.append(m)
-        Contact.objects.bulk_create(contacts, batch_size=5000)
-        roster = []
-        roster_of: dict[int, list[int]] = {}
-        for contact, m in zip(contacts, owners, strict=False):
-            roster.append(
-                RosterEntry(
-                    organisation_id=m.organisation_id, sector_id=m.sector_id, member_id=m.pk, contact_id=contact.pk
-                )
-            )
-            roster_of.setdefault(m.pk, []).append(contact.pk)
-        RosterEntry.objects.bulk_create(roster, batch_size=5000)
-        contact_rows = contacts
-
-    # Plain data for the workers (picklable, no model instances).
-    plain = []
-    for o in plans:
-        cats = [(c.pk, c.committee_id) for c in o["categories"]]
-        cats_by_committee: dict[int, list[int]] = {}
-        for cid, com in cats:
-            cats_by_committee.setdefault(com, []).append(cid)
-        plain.append(
-            {
-                "org_id": o["org"].pk,
-                "share": o["share"],
-                "committees": [c.pk for c in o["committees"]],
-                "committee_shares": o["committee_shares"],
-                "cats_by_committee": cats_by_committee,
-                "townships": [t.pk for t in o["townships"]],
-                "reasons": [(r.pk, r.text) for r in o["reasons"]],
-                "staff": {c: [s.pk for s in ss] for c, ss in o["staff"].items()},
-                "members": [
-                    (member_by_user[u.pk], u.pk, roster_of.get(member_by_user[u.pk], [])) for u in o["member_users"]
-                ],
-            }
-        )
-    return {"orgs": plain, "users": len(users), "members": len(members), "contacts": len(contact_rows)}
-
-
-# Bulk rows --------------------------------------------------------------------------------------
-
-
-class Chunk:
-    """The rows of one chunk of cases, as COPY text per table."""
-
-    def __init__(self, index: int, first_case: int, n: int, ref: dict, now: datetime, seed: int):
-        self.rng = random.Random(seed * 1_000_003 + index)
-        self.ref = ref
-        self.now = now
-        self.out = {t: [] for t in COLUMNS}
-        base = index * CHUNK_SIZE
-        self.next_id = {k: base * per + 1 for k, per in PER_CASE.items()}
-        self.first_case = first_case
-        self.n = n
-        self.streams: list[tuple[str, str, int, int, list]] = []  # (stream, type, target, org, events)
-        self.masters: dict[int, list] = {}  # committee -> its open review cases, to merge into
-        self.counts = {k: 0 for k in MIX_NAMES}
-
-    def nid(self, kind: str) -> int:
-        value = self.next_id[kind]
-        self.next_id[kind] = value + 1
-        return value
-
-    def row(self, table: str, *values: object) -> None:
-        self.out[table].append("\t".join(map(_v, values)))
-
-    # Rows of one kind ---------------------------------------------------------------------------
-
-    def task(
-        self,
-        pid: int,
-        node: str,
-        status: str,
-        created: datetime,
-        *,
-        started=None,
-        finished=None,
-        owner=None,
-        assigned=None,
-        prev: int | None = None,
-    ) -> int:
-        tid = self.nid("task")
-        self.out["viewflow_task"].append(
-            f"{tid}\t{FT[node]}\t{FTT[node]}\t{status}\t{created.isoformat()}\t{_t(started)}\t{_t(finished)}\tstart\t"
-            f"{_n(owner)}\t{pid}\t{_t(assigned)}\t{{}}"
-        )
-        if prev is not None:
-            self.out["viewflow_task_previous"].append(f"{self.nid('previous')}\t{tid}\t{prev}")
-        return tid
-
-    def clock(
-        self,
-        org: int,
-        case_id: int,
-        stage: str,
-        started: datetime,
-        *,
-        task_id=None,
-        queue=None,
-        assignee=None,
-        state="running",
-        due_at=None,
-        paused_at=None,
-        paused_seconds=0,
-        claimed_at=None,
-        stopped_at=None,
-        is_met=None,
-    ) -> None:
-        met = "\\N" if is_met is None else ("t" if is_met else "f")
-        self.out["casework_caseclock"].append(
-            f"{self.nid('clock')}\t{stage}\t{_n(task_id)}\t{state}\t{started.isoformat()}\t"
-            f"{(due_at or due(stage, started)).isoformat()}\t{_t(paused_at)}\t{paused_seconds}\t{_t(claimed_at)}\t"
-            f"{_t(stopped_at)}\t{met}\t{_n(assignee)}\t{case_id}\t{_n(queue)}\t{org}"
-        )
-
-    # Timeline helpers ---------------------------------------------------------------------------
-
-    def after(self, t: datetime, lo: float = 60, hi: float = 2 * 86400) -> datetime:
-        return t + timedelta(seconds=self.rng.uniform(lo, hi))
-
-    def start_time(self, path: str) -> datetime:
-        r = self.rng.random()
-        if path in ("draft", "review"):
-            return self.now - timedelta(days=30 * r * r, seconds=60)  # recent, more of them new
-        if path in ("closed_decided", "closed_outcome"):
-            return self.now - timedelta(days=40 + 1050 * r)
-        return self.now - timedelta(days=20 + 70 * r)
-
-    # One case -----------------------------------------------------------------------------------
-
-    def pick_org(self) -> dict:
-        r = self.rng.random()
-        acc = 0.0
-        for o in self.ref["orgs"]:
-            acc += o["share"]
-            if r < acc:
-                return o
-        return self.ref["orgs"][-1]
-
-    def new_case(self, path: str, o: dict | None = None, committee: int | None = None) -> dict:
-        rng = self.rng
-        o = o or self.pick_org()
-        if committee is None:
-            committee = rng.choices(o["committees"], weights=o["committee_shares"])[0]
-        member_id, member_user, roster = rng.choice(o["members"])
-        k = rng.choice((0, 1, 1, 2, 2, 3))
-        contacts = sorted(rng.sample(roster, min(k, len(roster))))
-        return {
-            "id": self.first_case + self.counts_total(),
-            "path": path,
-            "org": o["org_id"],
-            "o": o,
-            "committee": committee,
-            "category": rng.choice(
-                o["cats_by_committee"].get(committee) or [c for cs in o["cats_by_committee"].values() for c in cs]
-            ),
-            "township": rng.choice(o["townships"]) if rng.random() < 0.8 else None,
-            "member": member_id,
-            "muser": member_user,
-            "contacts": contacts,
-            "title": f"{rng.choice(TITLES)}（{rng.randint(1, 9999)}号）",
-            "description": rng.choice(DESCRIPTIONS),
-            "urgency": rng.choice(URGENCIES),
-            "consent": rng.random() < 0.6,
-            "staff": rng.choice(o["staff"][committee]),
-            "ip": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-            "t0": self.start_time(path),
-            "events": [],
-        }
-
-    def counts_total(self) -> int:
-        return self._made
-
-    def ev(self, events: list, at: datetime, actor, action: str, changes: dict, ip=None) -> None:
-        events.append((at, actor, action, changes, ip))
-
-    def build(self) -> None:
-        self._made = 0
-        rng = self.rng
-        names = [n for n, _w in MIX]
-        weights = [w for _n, w in MIX]
-        while self._made < self.n:
-            path = rng.choices(names, weights=weights)[0]
-            if path in OUTPUT_PATHS:
-                k = min(rng.choice((1, 1, 1, 2, 3)), self.n - self._made)
-                self.output_group(path, k)
-            else:
-                c = self.new_case(path)
-                self._made += 1
-                self.flow_case(c)
-        self.flush_streams()
-
-    def output_group(self, path: str, k: int) -> None:
-        """`k` cases of one committee converted into one output; its outcome moves them on."""
-        rng = self.rng
-        first = self.new_case(path)
-        group = [first]
-        self._made += 1
-        for _ in range(k - 1):
-            group.append(self.new_case(path, first["o"], first["committee"]))
-            self._made += 1
-        oid = self.nid("output")
-        otype = rng.choice(OUTPUT_TYPES)
-        staff = first["staff"]
-        out_events: list = []
-        converted = []
-        for c in group:
-            c["staff"] = staff
-            c["output"] = oid
-            c["output_type"] = otype
-            converted.append(self.flow_case(c, stop_at_convert=True))
-        order = sorted(range(len(group)), key=lambda i: converted[i])
-        created_at = converted[order[0]]
-        title = group[order[0]]["title"][:200]
-        for n, i in enumerate(order):
-            c = group[i]
-            if n == 0:
-                self.ev(
-                    out_events,
-                    converted[i],
-                    staff,
-                    "output.created",
-                    {"type": otype, "title": title, "case": c["id"]},
-                    c["ip"],
-                )
-            else:
-                self.ev(out_events, converted[i], staff, "output.case_gathered", {"case": c["id"]}, c["ip"])
-        outcome_at = outcome = None
-        if path != "outcome":
-            outcome_at = self.after(max(converted), 86400, 20 * 86400)
-            if outcome_at > self.now:
-                outcome_at = self.now - timedelta(seconds=rng.uniform(60, 3600))
-            outcome = rng.choice(OUTCOMES)
-            self.ev(
-                out_events,
-                outcome_at,
-                staff,
-                "output.outcome_recorded",
-                {"outcome": outcome, "cases": sorted(c["id"] for c in group)},
-                None,
-            )
-        self.row(
-            "casework_output",
-            oid,
-            otype,
-            "draft" if outcome is None else "outcome_recorded",
-            title,
-            outcome or "",
-            outcome_at,
-            created_at,
-            first["committee"],
-            staff,
-            first["org"],
-            None,
-            None,
-        )
-        self.streams.append((f"output:{oid}", "output", oid, first["org"], out_events))
-        for c in group:
-            c["outcome_at"] = outcome_at
-            c["outcome"] = outcome
-            self.flow_case(c, resume=True)
-
-    def flow_case(self, c: dict, *, stop_at_convert: bool = False, resume: bool = False):
-        """Write the rows of one case. For output groups it runs twice: up to the conversion
-        (returns its time), then from the outcome on (`resume`)."""
-        rng = self.rng
-        path = c["path"]
-        org, cid, muser, staff = c["org"], c["id"], c["muser"], c["staff"]
-        ev = c["events"]
-        if resume:
-            return self._after_outcome(c)
-        if path == "merged":
-            # A duplicate of an open case in review: filed before it, merged into it after.
-            master = self.pick_master(c["committee"])
-            if master is None:  # nothing open to merge into yet in this chunk: reject instead
-                c["path"] = path = "feedback_decided"
-            else:
-                rng = self.rng
-                c["master"] = master
-                c["t0"] = master["t0"] - timedelta(seconds=rng.uniform(3600, 5 * 86400))
-                c["tc"] = c["t0"] + (master["t0"] - c["t0"]) * rng.uniform(0.1, 0.9)
-                c["td"] = master["t0"] + (self.now - master["t0"]) * rng.uniform(0.05, 0.9)
-        self.counts[path] += 1
-        t0 = c["t0"]
-        submitted = path != "draft"
-        status = {
-            "review_claimed": "review",
-            "review_again": "review",
-            "conversion_claimed": "conversion",
-            "feedback_decided": "feedback",
-            "feedback_outcome": "feedback",
-            "closed_decided": "closed",
-            "closed_outcome": "closed",
-        }.get(path, path)
-        case = {
-            "status": status,
-            "decision": "",
-            "redirect_channel": "",
-            "decision_note": "",
-            "info_request": "",
-            "info_answer": "",
-            "outcome": "",
-            "feedback_method": "",
-            "satisfaction": "",
-            "feedback_note": "",
-            "updated_at": t0,
-            "submitted_at": t0 if submitted else None,
-            "decided_at": None,
-            "closed_at": None,
-            "merged_into_id": None,
-            "output_id": None,
-            "reject_reason_id": None,
-        }
-        c["case"] = case
-        self.ev(
-            ev,
-            t0,
-            muser,
-            "case.submitted" if submitted else "case.created",
-            {
-                "status": "review" if submitted else "draft",
-                "title": c["title"],
-                "category": c["category"],
-                "township": c["township"],
-                "urgency": c["urgency"],
-                "contacts": c["contacts"],
-                "committee": c["committee"],
-            },
-            c["ip"],
-        )
-        self.streams.append((f"case:{cid}", "case", cid, org, ev))
-        contacts_out = self.out["casework_case_contacts"]
-        for contact in c["contacts"]:
-            contacts_out.append(f"{self.nid('contact')}\t{cid}\t{contact}")
-        if not submitted:
-            self.write_case(c)
-            return None
-
-        pid = cid  # process ids follow case ids (drafts leave gaps)
-        c["pid"] = pid
-        c["process_status"] = "NEW"
-        c["process_finished"] = None
-        t_start = t0 + timedelta(microseconds=500)
-        start = self.task(pid, "start", "DONE", t_start, started=t_start, finished=t_start)
-        t_review = t0 + timedelta(microseconds=3000)
-        committee = c["committee"]
-
-        if path == "review":
-            tid = self.task(pid, "review", "NEW", t_review, prev=start)
-            self.clock(org, cid, "review", t_review, task_id=tid, queue=committee)
-            if org == self.ref["orgs"][BENCH_ORG]["org_id"] or rng.random() < 0.5:
-                self.masters.setdefault(committee, []).append(c)
-            return self.finish(c)
-
-        tc = c.get("tc") or self.after(t_review, 60, 3 * 86400)  # claimed
-        if path == "review_claimed":
-            self.task(pid, "review", "ASSIGNED", t_review, owner=staff, assigned=tc, prev=start)
-            tid = self.last_task()
-            self.clock(org, cid, "review", t_review, task_id=tid, queue=committee, assignee=staff, claimed_at=tc)
-            self.ev(ev, tc, staff, "case.claimed", {"stage": "review"}, c["ip"])
-            case["updated_at"] = t0
-            return self.finish(c)
-
-        td = c.get("td") or self.after(tc, 60, 3 * 86400)  # decided
-        review_due = due("review", t_review)
-        review = self.task(
-            pid, "review", "DONE", t_review, started=td, finished=td, owner=staff, assigned=tc, prev=start
-        )
-        self.ev(ev, tc, staff, "case.claimed", {"stage": "review"}, c["ip"])
-        t_route = td + timedelta(microseconds=1500)
-        route = self.task(pid, "route", "DONE", t_route, finished=t_route + timedelta(microseconds=1500), prev=review)
-        t_next = t_route + timedelta(microseconds=3000)
-        case["decided_at"] = td
-        case["updated_at"] = td
-
-        if path in ("needs_info", "review_again"):
-            question = rng.choice(QUESTIONS)
-            case.update(decision="needs_info", info_request=question)
-            self.ev(
-                ev,
-                td,
-                staff,
-                "case.needs_info",
-                {"status": ["review", "needs_info"], "decision": "needs_info", "question": question},
-                c["ip"],
-            )
-            if path == "needs_info":
-                tid = self.task(pid, "provide_info", "ASSIGNED", t_next, owner=muser, prev=route)
-                self.clock(
-                    org,
-                    cid,
-                    "review",
-                    t_review,
-                    queue=committee,
-                    state="paused",
-                    due_at=review_due,
-                    paused_at=td,
-                    claimed_at=tc,
-                )
-                self.clock(org, cid, "needs_info", t_next, task_id=tid, assignee=muser, claimed_at=t_next)
-                return self.finish(c)
-            ta = self.after(t_next, 600, 4 * 86400)  # answered
-            info = self.task(pid, "provide_info", "DONE", t_next, started=ta, finished=ta, owner=muser, prev=route)
-            answer = rng.choice(ANSWERS)
-            t_again = ta + timedelta(microseconds=1500)
-            tid = self.task(pid, "review", "NEW", t_again, prev=info)
-            pause = t_again - td
-            self.clock(
-                org,
-                cid,
-                "review",
-                t_review,
-                task_id=tid,
-                queue=committee,
-                due_at=review_due + pause,
-                paused_seconds=int(pause.total_seconds()),
-            )
-            self.clock(
-                org,
-                cid,
-                "needs_info",
-                t_next,
-                assignee=muser,
-                claimed_at=t_next,
-                state="stopped",
-                stopped_at=ta,
-                is_met=ta <= due("needs_info", t_next),
-            )
-            case.update(status="review", decision="", info_answer=answer, updated_at=ta)
-            self.ev(
-                ev, ta, muser, "case.info_answered", {"status": ["needs_info", "review"], "answer": answer}, c["ip"]
-            )
-            return self.finish(c)
-
-        # Every other path closes the review clock.
-        self.clock(
-            org,
-            cid,
-            "review",
-            t_review,
-            queue=committee,
-            assignee=staff,
-            claimed_at=tc,
-            state="stopped",
-            due_at=review_due,
-            stopped_at=td,
-            is_met=td <= review_due,
-        )
-
-        if path == "merged":
-            master = c["master"]
-            if True:
-                note = rng.choice(NOTES)
-                case.update(decision="merged", decision_note=note, merged_into_id=master["id"], closed_at=td)
-                self.ev(
-                    ev,
-                    td,
-                    staff,
-                    "case.merged",
-                    {"into": master["id"], "note": note, "status": ["review", "merged"], "decision": "merged"},
-                    c["ip"],
-                )
-                self.ev(master["events"], td, staff, "case.merge_received", {"from": cid}, c["ip"])
-                t_end = t_next
-                self.task(pid, "merged", "DONE", t_end, started=t_end, finished=t_end, prev=route)
-                c["process_status"] = "DONE"
-                c["process_finished"] = t_end
-                return self.finish(c)
-
-        if path in ("feedback_decided", "closed_decided"):
-            decision = rng.choice(("rejected", "rejected", "redirected", "resolved"))
-            note = rng.choice(NOTES)
-            case.update(decision=decision, decision_note=note)
-            changes: dict = {"status": ["review", "feedback"], "decision": decision}
-            if decision == "rejected":
-                reason_id, reason_text = rng.choice(c["o"]["reasons"])
-                case["reject_reason_id"] = reason_id
-                changes.update(reason=reason_text, note=note)
-            elif decision == "redirected":
-                channel = rng.choice(REDIRECT_CHANNELS)
-                case["redirect_channel"] = channel
-                changes.update(channel=channel, note=note)
-            else:
-                note = note or "已协调解决。"
-                case.update(decision_note=note, outcome=note)
-                changes.update(note=note)
-            self.ev(ev, td, staff, f"case.{decision}", changes, c["ip"])
-            c["feedback_from"] = (route, t_next)
-            return self._feedback(c)
-
-        # Accepted: conversion.
-        note = rng.choice(NOTES)
-        case.update(decision="accepted", decision_note=note, status="conversion")
-        self.ev(
-            ev,
-            td,
-            staff,
-            "case.accepted",
-            {"note": note, "status": ["review", "conversion"], "decision": "accepted"},
-            c["ip"],
-        )
-        if path == "conversion":
-            tid = self.task(pid, "convert", "NEW", t_next, prev=route)
-            self.clock(org, cid, "conversion", t_next, task_id=tid, queue=committee)
-            return self.finish(c)
-        tc2 = self.after(t_next, 60, 2 * 86400)
-        if path == "conversion_claimed":
-            tid = self.task(pid, "convert", "ASSIGNED", t_next, owner=staff, assigned=tc2, prev=route)
-            self.clock(org, cid, "conversion", t_next, task_id=tid, queue=committee, assignee=staff, claimed_at=tc2)
-            self.ev(ev, tc2, staff, "case.claimed", {"stage": "conversion"}, c["ip"])
-            return self.finish(c)
-        # Converted into an output (output_group made it).
-        td2 = self.after(tc2, 60, 3 * 86400)
-        convert = self.task(
-            pid, "convert", "DONE", t_next, started=td2, finished=td2, owner=staff, assigned=tc2, prev=route
-        )
-        conv_due = due("conversion", t_next)
-        self.clock(
-            org,
-            cid,
-            "conversion",
-            t_next,
-            queue=c["committee"],
-            assignee=staff,
-            claimed_at=tc2,
-            state="stopped",
-            due_at=conv_due,
-            stopped_at=td2,
-            is_met=td2 <= conv_due,
-        )
-        self.ev(ev, tc2, staff, "case.claimed", {"stage": "conversion"}, c["ip"])
-        c["convert_ev_at"] = td2
-        c["convert_task"] = convert
-        c["t_wait"] = td2 + timedelta(microseconds=1500)
-        case.update(status="outcome", output_id=c["output"], updated_at=td2)
-        assert stop_at_convert
-        return td2
-
-    def _after_outcome(self, c: dict) -> None:
-        pid, ev, case = c["pid"], c["events"], c["case"]
-        # The converted event comes after the output's own event in time; the case stream has it.
-        self.ev(
-            ev,
-            c["convert_ev_at"],
-            c["staff"],
-            "case.converted",
-            {"output": c["output"], "status": ["conversion", "outcome"], "output_type": c["output_type"]},
-            c["ip"],
-        )
-        if c["outcome_at"] is None:
-            self.task(pid, "await_outcome", "NEW", c["t_wait"], prev=c["convert_task"])
-            return self.finish(c)
-        t_o = c["outcome_at"]
-        wait = self.task(pid, "await_outcome", "DONE", c["t_wait"], started=t_o, finished=t_o, prev=c["convert_task"])
-        case.update(status="feedback", outcome=c["outcome"], updated_at=t_o)
-        self.ev(
-            ev,
-            t_o,
-            c["staff"],
-            "case.outcome_received",
-            {"status": ["outcome", "feedback"], "output": c["output"], "outcome": c["outcome"]},
-            None,
-        )
-        c["feedback_from"] = (wait, t_o + timedelta(microseconds=800))
-        return self._feedback(c)
-
-    def _feedback(self, c: dict) -> None:
-        """The member's report-back task, open (feedback) or done (closed)."""
-        rng = self.rng
-        pid, org, cid, muser, ev, case = c["pid"], c["org"], c["id"], c["muser"], c["events"], c["case"]
-        prev, t_fb = c["feedback_from"]
-        if case["decided_at"] is not None and c["path"] in ("feedback_decided", "closed_decided"):
-            case["updated_at"] = case["decided_at"]
-        if c["path"] in ("feedback_decided", "feedback_outcome"):
-            tid = self.task(pid, "feedback", "ASSIGNED", t_fb, owner=muser, prev=prev)
-            self.clock(org, cid, "feedback", t_fb, task_id=tid, assignee=muser, claimed_at=t_fb)
-            return self.finish(c)
-        tf = self.after(t_fb, 3600, 10 * 86400)
-        if tf > self.now:
-            tf = self.now - timedelta(seconds=rng.uniform(1, 600))
-            if tf <= t_fb:
-                tf = t_fb + timedelta(milliseconds=1)
-        fb = self.task(pid, "feedback", "DONE", t_fb, started=tf, finished=tf, owner=muser, prev=prev)
-        fb_due = due("feedback", t_fb)
-        self.clock(
-            org,
-            cid,
-            "feedback",
-            t_fb,
-            assignee=muser,
-            claimed_at=t_fb,
-            state="stopped",
-            due_at=fb_due,
-            stopped_at=tf,
-            is_met=tf <= fb_due,
-        )
-        t_end = tf + timedelta(microseconds=1000)
-        self.task(pid, "end", "DONE", t_end, started=t_end, finished=t_end + timedelta(microseconds=2000), prev=fb)
-        method, satisfaction = rng.choice(FEEDBACK_METHODS), rng.choice(SATISFACTIONS)
-        note = rng.choice(("群众表示认可。", "", "已电话回访。"))
-        case.update(
-            status="closed",
-            feedback_method=method,
-            satisfaction=satisfaction,
-            feedback_note=note,
-            closed_at=tf,
-            updated_at=tf,
-        )
-        self.ev(
-            ev,
-            tf,
-            muser,
-            "case.closed",
-            {"status": ["feedback", "closed"], "method": method, "satisfaction": satisfaction},
-            c["ip"],
-        )
-        c["process_status"] = "DONE"
-        c["process_finished"] = t_end + timedelta(microseconds=3000)
-        return self.finish(c)
-
-    def last_task(self) -> int:
-        return self.next_id["task"] - 1
-
-    def pick_master(self, committee: int) -> dict | None:
-        candidates = self.masters.get(committee)
-        return self.rng.choice(candidates) if candidates else None
-
-    def finish(self, c: dict) -> None:
-        pid = c["pid"]
-        self.out["viewflow_process"].append(
-            f"{pid}\t{FLOW_CLASS}\t{c['process_status']}\t{(c['t0'] + timedelta(microseconds=400)).isoformat()}\t"
-            f"{_t(c['process_finished'])}\t{{}}"
-        )
-        self.out["workflows_caseprocess"].append(f"{pid}\t{c['id']}")
-        self.write_case(c)
-
-    def write_case(self, c: dict) -> None:
-        k = c["case"]
-        self.row(
-            "casework_case",
-            c["id"],
-            c["title"],
-            c["description"],
-            c["urgency"],
-            c["consent"],
-            k["status"],
-            k["decision"],
-            k["redirect_channel"],
-            k["decision_note"],
-            k["info_request"],
-            k["info_answer"],
-            k["outcome"],
-            k["feedback_method"],
-            k["satisfaction"],
-            k["feedback_note"],
-            c["t0"] - timedelta(microseconds=300),
-            k["updated_at"],
-            k["submitted_at"],
-            k["decided_at"],
-            k["closed_at"],
-            c["category"],
-            c["committee"],
-            c["muser"],
-            c["member"],
-            k["merged_into_id"],
-            c["org"],
-            k["output_id"],
-            k["reject_reason_id"],
-            c["township"],
-        )
-
-    def flush_streams(self) -> None:
-        """Chain every stream of the chunk: seq, prev_hash, hash with the app's own functions."""
-        out = self.out["casework_auditevent"]
-        dumps = json.dumps
-        for stream, target_type, target_id, org, events in self.streams:
-            prev = GENESIS
-            if len(events) > 1:
-                events.sort(key=lambda e: e[0])
-            for seq, (at, actor, action, changes, ip) in enumerate(events, 1):
-                e = _Ev(stream, seq, org, actor, action, target_type, target_id, at, ip, changes, prev)
-                digest = _digest(ALGORITHM, _event_payload(e))
-                out.append(
-                    f"{self.nid('event')}\t{stream}\t{seq}\t{action}\t{target_type}\t{target_id}\t"
-                    f"{at.isoformat()}\t{_n(ip)}\tt\t{_s(dumps(changes, ensure_ascii=False))}\t{ALGORITHM}\t"
-                    f"{prev}\t{digest}\t{_n(actor)}\t{org}"
-                )
-                prev = digest
-
-    def payload(self) -> dict:
-        return {t: ("\n".join(rows) + "\n").encode() if rows else b"" for t, rows in self.out.items()}
-
-
-MIX_NAMES = [n for n, _w in MIX]
-CHUNK_SIZE = 20_000
-_REF: dict = {}
-
-
-def _make_chunk(args: tuple) -> tuple[int, dict, dict, dict]:
-    index, first_case, n, now, seed = args
-    chunk = Chunk(index, first_case, n, _REF, now, seed)
-    chunk.build()
-    rows = {t: len(r) for t, r in chunk.out.items()}
-    return index, chunk.payload(), rows, chunk.counts
-
-
-def _init_worker(ref: dict, targets: dict, chunk_size: int) -> None:
-    global CHUNK_SIZE
-    _REF.update(ref)
-    settings_targets.update(targets)
-    CHUNK_SIZE = chunk_size
 
 
 # Referential checks after the load (foreign-key triggers were off during it): each must be 0.
@@ -1316,7 +165,6 @@ def _dsn() -> str:
 
 
 def main() -> None:
-    global CHUNK_SIZE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
@@ -1325,8 +173,12 @@ def main() -> None:
     parser.add_argument("--reset", action="store_true", help="wipe the data already in this database")
     parser.add_argument("--force", action="store_true", help="allow a database whose name lacks 'bench'")
     parser.add_argument("--no-check", action="store_true", help="skip the referential checks after the load")
+    parser.add_argument(
+        "--verify-chain", action="store_true", help="run verify_chain() over the loaded audit events (slow at 1M)"
+    )
+    parser.add_argument("--paths", help="write each case's path (JSON: case id -> path) to this file")
     args = parser.parse_args()
-    CHUNK_SIZE = args.chunk
+    chunk_size = args.chunk
 
     if connection.vendor != "postgresql":
         sys.exit(
@@ -1372,9 +224,9 @@ def main() -> None:
     connection.close()
 
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    n_chunks = (args.cases + CHUNK_SIZE - 1) // CHUNK_SIZE
+    n_chunks = (args.cases + chunk_size - 1) // chunk_size
     jobs = [
-        (i, 1 + i * CHUNK_SIZE, min(CHUNK_SIZE, args.cases - i * CHUNK_SIZE), now, args.seed) for i in range(n_chunks)
+        (i, 1 + i * chunk_size, min(chunk_size, args.cases - i * chunk_size), now, args.seed) for i in range(n_chunks)
     ]
 
     conn = psycopg.connect(_dsn(), autocommit=False)
@@ -1400,6 +252,7 @@ def main() -> None:
     )
 
     totals = {t: 0 for t in COLUMNS}
+    paths: dict[int, str] = {}
     counts = {k: 0 for k in MIX_NAMES}
     pending: queue_mod.Queue = queue_mod.Queue(maxsize=max(2, args.workers))
     errors: list[BaseException] = []
@@ -1424,8 +277,8 @@ def main() -> None:
     t_load = time.perf_counter()
     done = 0
     ctx = mp.get_context("fork")
-    with ctx.Pool(args.workers, initializer=_init_worker, initargs=(ref, targets, CHUNK_SIZE)) as pool:
-        for _index, payload, rows, chunk_counts in pool.imap(_make_chunk, jobs):
+    with ctx.Pool(args.workers, initializer=gen_chunk.init_worker, initargs=(ref, targets, chunk_size)) as pool:
+        for _index, payload, rows, chunk_counts, chunk_paths in pool.imap(gen_chunk.make_chunk, jobs):
             if errors:
                 break
             pending.put(payload)
@@ -1433,10 +286,12 @@ def main() -> None:
                 totals[t] += n
             for k, n in chunk_counts.items():
                 counts[k] += n
+            if args.paths:
+                paths.update(chunk_paths)
             done += 1
             if done % max(1, n_chunks // 20) == 0 or done == n_chunks:
                 el = time.perf_counter() - t_load
-                made = min(done * CHUNK_SIZE, args.cases)
+                made = min(done * chunk_size, args.cases)
                 print(f"  {made:>10,} cases  {el:7.1f}s  {made / el:9,.0f} cases/s", flush=True)
     pending.put(None)
     thread.join()
@@ -1522,6 +377,17 @@ def main() -> None:
             indent=1,
         )
     )
+    if args.paths:
+        Path(args.paths).write_text(json.dumps(paths))
+    if args.verify_chain:
+        from casework.services.audit import verify_chain
+
+        t = time.perf_counter()
+        breaks = verify_chain()
+        if breaks:
+            print(f"audit chain: {len(breaks)} breaks, first: {breaks[0]}", flush=True)
+            sys.exit(1)
+        print(f"audit chain: verified ({time.perf_counter() - t:.1f}s)", flush=True)
 
 
 if __name__ == "__main__":

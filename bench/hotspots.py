@@ -26,7 +26,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.db import connection
 from django.test import Client
-from run import World
+from harness import World
 
 
 def main() -> None:
@@ -41,10 +41,10 @@ def main() -> None:
 
     w = World()
     if args.what == "intake":
-        actor, fields = w.member_actor(0), w.intake_fields(0)
+        actor, data = w.member_actor(0), w.intake(0)
 
         def one() -> None:
-            actions.case_file(actor=actor, submit=True, **fields)
+            actions.file_case(actor=actor, data=data)
     elif args.what == "api_intake":
         client = Client(HTTP_AUTHORIZATION=f"Token {w.members[0]['token']}")
         body = w.intake_body(0)

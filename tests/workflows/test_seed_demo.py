@@ -2,12 +2,16 @@
 
 Seeding takes a while, so it runs once for the module, inside a transaction that is rolled back
 when the module is done: the other test modules never see the demo data. Passwords are hashed
-with MD5 here only to keep the test fast (the command uses the configured hasher)."""
+with MD5 here only to keep the test fast (the command uses the configured hasher).
+
+The demo's words are data (workflows/demo/huangyan.toml) and its steps name declared
+transitions; the last tests check that a step or a data file that does not fit is refused."""
 
 from __future__ import annotations
 
 import io
 from collections import Counter
+from datetime import datetime
 
 import pytest
 from django.contrib.auth.models import Group
@@ -19,7 +23,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from viewflow.workflow.models import Task
 
-from casework.choices import CaseStatus, Decision, OutputStatus, OutputType, Role
+from casework.choices import AuditAction, CaseStatus, Decision, OutputStatus, OutputType, Role
+from casework.errors import NotFound
 from casework.models import (
     AuditEvent,
     Case,
@@ -36,6 +41,8 @@ from casework.models import (
 )
 from casework.services.audit import verify_chain
 from workflows.management.commands.seed_demo import DISTRICT_NAME
+from workflows.management.demo import data
+from workflows.management.demo.steps import FILE, CasePlan
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 COUNTED = [
@@ -117,7 +124,7 @@ def test_cases_cover_every_branch(seeded):
     assert review_clocks.filter(assignee__isnull=True).exists()
     assert review_clocks.filter(assignee__isnull=False).exists()
     assert cases.filter(status=CaseStatus.REVIEW).exclude(info_answer="").exists()
-    sent_back = AuditEvent.objects.filter(action="case.sent_back").values_list("target_id", flat=True)
+    sent_back = AuditEvent.objects.filter(action=AuditAction.CASE_SENT_BACK).values_list("target_id", flat=True)
     assert len(set(sent_back)) >= 5
     # Every output type, with and without its outcome; one output gathering several cases.
     outputs = Output.objects.filter(organisation=seeded["org"])
@@ -150,3 +157,34 @@ def test_second_run_changes_nothing(seeded):
         assert "演示数据已存在，跳过" in out
         assert "member001" not in out  # no passwords the second time
     assert _counts() == before
+
+
+def _plan() -> CasePlan:
+    theme = data.load().policy[0]
+    return CasePlan(0, "review", Member(), User(), theme, {}, {}, committee_id=0)
+
+
+def test_steps_are_checked_against_the_declared_transitions():
+    plan, at = _plan(), datetime(2024, 3, 1)
+    plan.add(at, FILE, submit=True)
+    plan.add(at, "reject", reason=1, note="")
+    assert [s.transition.name if s.transition else FILE for s in plan.steps] == [FILE, "reject"]
+    with pytest.raises(AssertionError, match="reason_id"):
+        plan.add(at, "reject", reason_id=1)  # the input's old name
+    with pytest.raises(NotFound):
+        plan.add(at, "approve")  # no such transition
+
+
+def test_a_data_file_that_does_not_fit_the_domain_is_refused(tmp_path):
+    text = data.HUANGYAN.read_text(encoding="utf-8")
+    assert data.load().organisations["district"] == DISTRICT_NAME
+    for wrong, right, match in (
+        ('channel = "court"', 'channel = "courts"', "wage_dispute"),
+        ('towns = ["rural"]', 'towns = ["rural", "不存在镇"]', "unknown townships"),
+        ("[texts.satisfaction]\nsatisfied", "[texts.satisfaction]\ncontent", "texts.satisfaction"),
+    ):
+        assert wrong in text
+        broken = tmp_path / "broken.toml"
+        broken.write_text(text.replace(wrong, right, 1), encoding="utf-8")
+        with pytest.raises(AssertionError, match=match):
+            data.load(broken)

@@ -1,0 +1,283 @@
+"""What bench/generate.py writes, as data: how the cases are spread over the paths of the flow
+(`MIX`), viewflow's references to the flow, the texts of the cases, the bulk tables and their
+columns, the COPY text format, and the stage deadlines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from viewflow.workflow.fields import get_flow_ref, get_task_ref
+
+from casework.choices import AuditAction as A
+from casework.services import clocks
+from workflows.engine.flows import CaseFlow
+
+# How the cases are spread over the flow (percent). Paths, not only statuses: a case in
+# feedback got there by a decision or by an output's outcome, and the rows differ. Each path is
+# driven through workflows.actions by tests/bench/test_generate_matches_actions.py, which
+# checks that what is written here has the shape of what the actions write.
+MIX = [
+    ("draft", 3),
+    ("review", 28),  # unclaimed, in its committee's queue
+    ("review_claimed", 3),
+    ("review_again", 2),  # back in review after the member answered a needs-info request
+    ("review_transferred", 1),  # handed to another committee: a fresh review task in its queue
+    ("review_sent_back", 1),  # accepted, then sent back to review: the decision undone
+    ("needs_info", 4),
+    ("conversion", 6),  # unclaimed convert task, in the queue
+    ("conversion_claimed", 2),
+    ("outcome", 8),  # converted, waiting for the output's outcome
+    ("feedback_decided", 5),  # rejected / redirected / resolved, member to report back
+    ("feedback_outcome", 5),
+    ("closed_decided", 12),
+    ("closed_outcome", 16),
+    ("merged", 4),
+]
+OUTPUT_PATHS = ("outcome", "feedback_outcome", "closed_outcome")
+
+# Id blocks per case (upper bounds of rows per case), so chunks can be made in parallel.
+PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1}
+
+# viewflow's references to the flow and its nodes, as it stores them (viewflow_process.flow_class,
+# viewflow_task.flow_task and flow_task_type), taken from the flow class itself.
+FLOW_CLASS = get_flow_ref(CaseFlow)
+NODES = ("start", "review", "route", "provide_info", "convert", "await_outcome", "feedback", "end", "merged")
+FT = {name: get_task_ref(getattr(CaseFlow.instance, name)) for name in NODES}
+FTT = {name: getattr(CaseFlow.instance, name).task_type for name in NODES}
+DECIDED = {"rejected": A.CASE_REJECTED, "redirected": A.CASE_REDIRECTED, "resolved": A.CASE_RESOLVED}
+
+TITLES = [
+    "学校门口接送孩子交通拥堵",
+    "老旧小区加装电梯推进缓慢",
+    "农贸市场周边占道经营",
+    "村道路灯损坏无人维修",
+    "社区养老服务站点不足",
+    "河道垃圾清理不及时",
+    "公交线路调整后出行不便",
+    "企业用工招聘困难",
+    "农村饮用水水质问题",
+    "小区停车位严重不足",
+    "夜间施工噪音扰民",
+    "菜市场食品安全监管",
+    "乡村道路破损影响通行",
+    "医院挂号难看病难",
+    "幼儿园学位紧张",
+    "工业园区污水排放",
+]
+DESCRIPTIONS = [
+    "群众反映该问题已持续较长时间，多次向有关部门反映未见明显改善，希望政协委员帮助协调解决。",
+    "经走访了解，周边居民意见较大，建议相关部门尽快研究制定解决方案并公开办理进度。",
+    "该问题涉及多个部门职责，存在推诿现象，建议明确牵头单位，限期整改。",
+]
+NOTES = ["情况属实，建议转化为社情民意信息。", "已与有关部门沟通，问题已解决。", "", "建议由属地乡镇协调处理。"]
+OUTCOMES = ["有关部门已落实整改措施。", "已列入年度民生实事项目。", "已增设护学岗，高峰时段安排交警疏导。"]
+QUESTIONS = ["请补充问题发生的具体位置和时间。", "请提供相关照片或书面材料。"]
+SEND_BACK_REASONS = ["审核意见有误，退回重新审核。", "误操作，撤回上一步决定。"]
+ANSWERS = ["已补充具体位置：南城街道某路口，早晚高峰。", "已上传现场照片三张。"]
+OUTPUT_TYPES = ["proposal", "speech", "info_report", "research_report"]
+REDIRECT_CHANNELS = ["petition", "hotline_12345", "court", "other"]
+FEEDBACK_METHODS = ["visit", "phone", "message", "meeting"]
+SATISFACTIONS = ["satisfied"] * 7 + ["basically"] * 2 + ["dissatisfied"]
+URGENCIES = ["normal"] * 85 + ["urgent"] * 12 + ["critical"] * 3
+
+# The bulk tables, in load order, with the columns each COPY names.
+COLUMNS = {
+    "casework_output": [
+        "id",
+        "output_type",
+        "status",
+        "title",
+        "outcome",
+        "outcome_recorded_at",
+        "created_at",
+        "committee_id",
+        "created_by_id",
+        "organisation_id",
+        "session_id",
+        "term_id",
+    ],
+    "casework_case": [
+        "id",
+        "title",
+        "description",
+        "urgency",
+        "consent_to_share",
+        "status",
+        "decision",
+        "redirect_channel",
+        "decision_note",
+        "info_request",
+        "info_answer",
+        "outcome",
+        "feedback_method",
+        "satisfaction",
+        "feedback_note",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "decided_at",
+        "closed_at",
+        "category_id",
+        "committee_id",
+        "created_by_id",
+        "member_id",
+        "merged_into_id",
+        "organisation_id",
+        "output_id",
+        "reject_reason_id",
+        "township_id",
+    ],
+    "casework_case_contacts": ["id", "case_id", "contact_id"],
+    "viewflow_process": ["id", "flow_class", "status", "created", "finished", "data"],
+    "workflows_caseprocess": ["process_ptr_id", "case_id"],
+    "viewflow_task": [
+        "id",
+        "flow_task",
+        "flow_task_type",
+        "status",
+        "created",
+        "started",
+        "finished",
+        "token",
+        "owner_id",
+        "process_id",
+        "assigned",
+        "data",
+    ],
+    "viewflow_task_previous": ["id", "from_task_id", "to_task_id"],
+    "casework_caseclock": [
+        "id",
+        "stage",
+        "task_id",
+        "state",
+        "started_at",
+        "due_at",
+        "paused_at",
+        "paused_seconds",
+        "claimed_at",
+        "stopped_at",
+        "is_met",
+        "assignee_id",
+        "case_id",
+        "queue_id",
+        "organisation_id",
+    ],
+    "casework_auditevent": [
+        "id",
+        "stream",
+        "seq",
+        "action",
+        "target_type",
+        "target_id",
+        "occurred_at",
+        "source_ip",
+        "success",
+        "changes",
+        "algorithm",
+        "prev_hash",
+        "hash",
+        "actor_id",
+        "organisation_id",
+    ],
+}
+BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint"]
+
+_ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _v(value: object) -> str:
+    """One value in COPY text format (the generic path; the hot rows format their own)."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESC)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _t(value: datetime | None) -> str:
+    return "\\N" if value is None else value.isoformat()
+
+
+def _n(value: object) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _s(value: str) -> str:
+    """Text made here is free of tabs, newlines and backslashes; escape only if not."""
+    return value.translate(_ESC) if ("\\" in value or "\t" in value or "\n" in value or "\r" in value) else value
+
+
+class _Ev:
+    """The attributes `_event_payload` reads, without the cost of a model instance."""
+
+    __slots__ = (
+        "stream",
+        "seq",
+        "organisation_id",
+        "actor_id",
+        "action",
+        "target_type",
+        "target_id",
+        "occurred_at",
+        "source_ip",
+        "success",
+        "changes",
+        "prev_hash",
+    )
+
+    def __init__(
+        self,
+        stream,
+        seq,
+        organisation_id,
+        actor_id,
+        action,
+        target_type,
+        target_id,
+        occurred_at,
+        source_ip,
+        changes,
+        prev_hash,
+    ):
+        self.stream = stream
+        self.seq = seq
+        self.organisation_id = organisation_id
+        self.actor_id = actor_id
+        self.action = action
+        self.target_type = target_type
+        self.target_id = target_id
+        self.occurred_at = occurred_at
+        self.source_ip = source_ip
+        self.success = True
+        self.changes = changes
+        self.prev_hash = prev_hash
+
+
+# Deadlines depend on the start's Shanghai date only: cache them per (stage, date).
+_DUE_CACHE: dict = {}
+_SH = timedelta(hours=8)
+
+
+def due(stage: str, start: datetime) -> datetime:
+    key = (stage, (start + _SH).date())
+    hit = _DUE_CACHE.get(key)
+    if hit is None:
+        target = settings_targets[stage]
+        if "working_days" in target:
+            hit = clocks.add_working_days(start, int(target["working_days"]))
+        else:
+            hit = clocks.add_days(start, int(target["days"]))
+        hit = hit.astimezone(UTC)
+        _DUE_CACHE[key] = hit
+    return hit
+
+
+settings_targets: dict = {}
+
+MIX_NAMES = [n for n, _w in MIX]
