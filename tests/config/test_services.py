@@ -40,7 +40,7 @@ def test_redis_cache_round_trip():
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_runs_the_audit_checkpoint(world):
     file_case(world)
     db = connection.settings_dict

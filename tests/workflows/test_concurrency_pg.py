@@ -16,7 +16,8 @@ from tests.helpers import do, events, open_task
 from tests.workflows.test_case_flow import file_case
 from workflows import actions
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the data the migrations seed (roles, the calendar) is back for the next test.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def race(n: int, work: Callable[[int], object]) -> list[object]:

@@ -1,6 +1,6 @@
 """`manage.py seed_demo`: a believable demo committee (政协台州市黄岩区委员会) with about 60
 members, their constituents and engagements, and about 300 cases in every stage and branch of
-DOMAIN.md §3.
+the case lifecycle (docs/domain.md §3).
 
 Every case is driven through `workflows.actions`, each step naming the declared transition it
 takes, so the viewflow tasks, the stage clocks and the audit chain are the real ones. The history
