@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -197,6 +198,12 @@ class OptionOut(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ReasonOut(OptionOut):
+    """A reject reason in the shape of every other option, {id, name}: its text is its name."""
+
+    name = serializers.CharField(source="text")
+
+
 class CommitteeOut(OptionOut):
     is_default_intake = serializers.BooleanField()
 
@@ -221,7 +228,11 @@ def _field(spec: Any, partial: bool) -> serializers.Field:
     required = spec.required and not partial
     common: dict[str, Any] = {"required": required, "help_text": spec.help or None, "label": spec.label}
     if isinstance(spec, Text):
-        return serializers.CharField(max_length=spec.max_length, allow_blank=not spec.required, **common)
+        # The pattern documents what `Text.clean` refuses (control characters, blank when required).
+        pattern = RegexValidator(spec.pattern())
+        return serializers.CharField(
+            max_length=spec.max_length, allow_blank=not spec.required, validators=[pattern], **common
+        )
     if isinstance(spec, Choice):
         return serializers.ChoiceField(choices=spec.choices.choices, **common)
     if isinstance(spec, Ref):

@@ -24,6 +24,7 @@ from casework.models import Case, User
 from config.http import client_ip
 from workflows import actions
 from workflows.case_lifecycle import CASE, Intake
+from workflows.inputs import FieldError, Text
 
 from . import serializers as s
 from .pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, decode_cursor, next_link, page_limit
@@ -160,7 +161,7 @@ def _options(summary: str, serializer: type[serializers.Serializer], read: Any, 
 CategoriesView = _options("案件类别", s.CategoryOut, selectors.categories)
 TownshipsView = _options("乡镇街道", s.OptionOut, selectors.townships)
 CommitteesView = _options("本会专门委员会（受理委办）", s.CommitteeOut, selectors.committees)
-RejectReasonsView = _options("不予受理理由（启用中的）", s.OptionOut, selectors.reject_reasons)
+RejectReasonsView = _options("不予受理理由（启用中的）", s.ReasonOut, selectors.reject_reasons)
 ContactsView = _options(
     "我联系的界别群众", s.OptionOut, selectors.my_contacts, description=_("委员本人的联系名单；其他角色为空。")
 )
@@ -193,16 +194,31 @@ class JoinableOutputsView(APIView):
         return Response(s.OutputOut(rows, many=True).data)
 
 
+# The search text is checked as any declared text is: a control character (NUL, which PostgreSQL
+# cannot hold in a query, among them) answers 400 before it reaches the database.
+SEARCH = Text("q", _("查找内容"), required=False, max_length=120)
+
+
 class MergeTargetsView(APIView):
     @extend_schema(
         summary="案件可合并到的案件（按标题或编号查找）",
-        parameters=[OpenApiParameter("q", {"type": "string", "maxLength": 120}, description=_("标题关键字或案件编号"))],
+        parameters=[
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": SEARCH.max_length, "pattern": SEARCH.pattern()},
+                description=_("标题关键字或案件编号"),
+            )
+        ],
         responses=s.MergeTargetOut(many=True),
     )
     def get(self, request: Request, case_id: int) -> Response:
         query = request.query_params.get("q", "")
-        if len(query) > 120:
-            raise InvalidInput(_("查找内容过长。"), code="invalid_query", details={"field": "q"})
+        try:
+            if len(query) > SEARCH.max_length:
+                raise FieldError("too_long", _("查找内容过长。"))
+            query = SEARCH.clean(query)
+        except FieldError as error:
+            raise InvalidInput(error.message, code="invalid_query", details={"field": "q"}) from None
         case = selectors.case_detail(_user(request), case_id)
         return Response(s.MergeTargetOut(selectors.merge_targets(_user(request), case, query), many=True).data)
 
