@@ -355,3 +355,32 @@ def test_the_text_pattern_in_the_schema_promises_nothing_clean_refuses(text, req
     if matches:
         cleaned = field.clean(text) if text.strip() else ""
         assert cleaned or not required, (text, field.pattern())
+
+
+def test_every_operation_documents_its_errors_and_its_parameters_limits(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, op in item.items()
+    ]
+    assert len(operations) > 30
+    for path, method, op in operations:
+        where = f"{method.upper()} {path}"
+        # Sign-in is the one operation open to anyone; every other one may answer 401.
+        assert bool(op.get("security")) == (path != "/api/v1/auth/token/"), where
+        expected = {"404", "406", "429", "500"} | ({"401"} if op.get("security") else set())
+        if method in ("post", "patch"):
+            expected |= {"400", "403", "409", "413", "415"}
+        assert expected <= set(op["responses"]), (where, sorted(op["responses"]))
+        for code in expected:
+            content = op["responses"][code]["content"]["application/json"]["schema"]
+            assert content == {"$ref": "#/components/schemas/ErrorOut"}, (where, code)
+        for parameter in op.get("parameters", []):
+            limits = {"maximum", "maxLength", "enum"} & set(parameter["schema"])
+            assert limits, (where, parameter)
+            if parameter["in"] == "path":
+                assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}, where
