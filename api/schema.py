@@ -64,6 +64,14 @@ class MinqingAutoSchema(AutoSchema):
                 responses[code]["description"] = ERRORS[code]
         return responses
 
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        # A partial input (api.serializers.request_serializer) refuses an empty object.
+        minimum = getattr(serializer, "min_properties", None)
+        if direction == "request" and minimum:
+            schema["minProperties"] = minimum
+        return schema
+
     def _resolve_path_parameters(self, variables: list[str]) -> list[dict[str, Any]]:
         parameters = super()._resolve_path_parameters(variables)
         for parameter in parameters:

@@ -384,3 +384,39 @@ def test_every_operation_documents_its_errors_and_its_parameters_limits(db):
             assert limits, (where, parameter)
             if parameter["in"] == "path":
                 assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}, where
+
+
+def test_the_request_schemas_say_what_input_clean_takes(world, client_for, db):
+    # null for an optional field is its absence (the field's default); an edit needs a field.
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    intake = components["CaseFileInRequest"]
+    assert {n for n, p in intake["properties"].items() if p.get("nullable")} == {
+        "township",
+        "urgency",
+        "contacts",
+        "consent_to_share",
+        "committee",
+        "submit",
+    }
+    assert set(intake["required"]) == {"title", "description", "category"}
+    assert components["PatchedCaseEditInRequest"]["minProperties"] == 1
+    assert "minProperties" not in intake
+
+    member = client_for(world.member.user)
+    body = {"title": "t", "description": "d", "category": world.category.pk}
+    nulls = {"township": None, "urgency": None, "contacts": None, "consent_to_share": None, "submit": None}
+    created = member.post("/api/v1/cases/", {**body, **nulls}, format="json")
+    assert created.status_code == 201, created.content
+    assert (created.json()["status"], created.json()["urgency"], created.json()["township"]) == (
+        "review",
+        "normal",
+        None,
+    )
+    case = Case.objects.get(pk=created.json()["id"])
+    assert_error(member.post("/api/v1/cases/", {**body, "title": None}, format="json"), 400, "required")
+    before = state(case)
+    staff = client_for(world.staff)  # who edits a case under review
+    assert_error(staff.patch(f"/api/v1/cases/{case.pk}/", {}, format="json"), 400, "empty_update")
+    assert state(case) == before
