@@ -379,6 +379,9 @@ def test_every_operation_documents_its_errors_and_its_parameters_limits(db):
         for code in expected:
             content = op["responses"][code]["content"]["application/json"]["schema"]
             assert content == {"$ref": "#/components/schemas/ErrorOut"}, (where, code)
+        assert "Retry-After" in op["responses"]["429"]["headers"], where
+        if "401" in expected:
+            assert op["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True, where
         for parameter in op.get("parameters", []):
             limits = {"maximum", "maxLength", "enum"} & set(parameter["schema"])
             assert limits, (where, parameter)
