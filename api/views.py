@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +27,7 @@ from workflows.inputs import FieldError, Text
 
 from . import serializers as s
 from .pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, decode_cursor, next_link, page_limit
-from .parsers import SafeJSONParser
+from .parsers import SafeFormParser, SafeJSONParser
 
 CURSOR = OpenApiParameter(
     "cursor",
@@ -302,7 +301,7 @@ class TokenView(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
     public = True
-    parser_classes = [SafeJSONParser, FormParser]
+    parser_classes = [SafeJSONParser, SafeFormParser]
 
     @extend_schema(
         operation_id="auth_token",

@@ -236,6 +236,31 @@ def test_a_body_that_is_not_json_answers_415(world, client_for, filed, content_t
     assert state(filed) == before
 
 
+@pytest.mark.parametrize("charset", ["zlib", "bz2", "rot13", "base64", "hex"])
+def test_a_charset_that_is_no_text_encoding_answers_415(world, client_for, filed, charset):
+    # Django takes any codec as a charset: zlib and bz2 would have decompressed the body (and
+    # answered 500 on anything else), rot13 answered 500.
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    before = state(filed)
+    # generic(): post() would encode the body in the charset itself, and fail as the server did.
+    json_type = f"application/json; charset={charset}"
+    form_type = f"application/x-www-form-urlencoded; charset={charset}"
+    body = json.dumps({"title": "t", "description": "d", "category": world.category.pk}).encode()
+    assert_error(member.generic("POST", "/api/v1/cases/", body, json_type), 415, "unsupported_media_type")
+    url = f"/api/v1/cases/{filed.pk}/transitions/resolve/"
+    assert_error(staff.generic("POST", url, b'{"note": "n"}', json_type), 415, "unsupported_media_type")
+    response = Client().generic("POST", "/api/v1/auth/token/", b"username=a&password=b", form_type)
+    assert_error(response, 415, "unsupported_media_type")
+    assert state(filed) == before
+
+
+def test_a_text_charset_is_read(world, client_for):
+    member = client_for(world.member.user)
+    body = json.dumps({"title": "村道", "description": "积水", "category": world.category.pk}, ensure_ascii=False)
+    response = member.generic("POST", "/api/v1/cases/", body.encode("utf-16"), "application/json; charset=utf-16")
+    assert response.status_code == 201 and response.json()["title"] == "村道", response.content
+
+
 def test_an_accept_header_the_api_cannot_answer_is_406(world, client_for):
     assert_error(client_for(world.member.user).get("/api/v1/cases/", HTTP_ACCEPT="text/html"), 406, "not_acceptable")
 
