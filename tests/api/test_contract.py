@@ -149,6 +149,22 @@ def test_an_id_too_large_for_the_database_answers_400(world, client_for, filed):
     assert state(filed) == before
 
 
+@pytest.mark.parametrize("forwarded", ["nonsense", "nonsense, 10.0.0.1", "1.2.3.4.5", "\u0661.1.1.1", ""])
+def test_a_forwarded_address_that_is_no_address_is_not_recorded(world, client_for, settings, forwarded):
+    # Behind a trusted proxy the audit takes the client's address from X-Forwarded-For, whose
+    # first entry the client writes: PostgreSQL refused "nonsense" as an inet (500).
+    settings.MINQING_TRUST_X_FORWARDED_FOR = True
+    member = client_for(world.member.user)
+    body = {"title": "t", "description": "d", "category": world.category.pk}
+    created = member.post("/api/v1/cases/", body, format="json", HTTP_X_FORWARDED_FOR=forwarded)
+    assert created.status_code == 201, created.content
+    timeline = member.get(f"/api/v1/cases/{created.json()['id']}/events/").json()["results"]
+    assert [event["source_ip"] for event in timeline] == ["127.0.0.1"]
+    forwarded_ok = member.post("/api/v1/cases/", body, format="json", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
+    timeline = member.get(f"/api/v1/cases/{forwarded_ok.json()['id']}/events/").json()["results"]
+    assert [event["source_ip"] for event in timeline] == ["203.0.113.9"]
+
+
 def test_a_lone_surrogate_answers_400(world, client_for, filed):
     member, staff = client_for(world.member.user), client_for(world.staff)
     before = state(filed)
