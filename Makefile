@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: setup db run test test-fast check lint messages bench clean
+.PHONY: setup db run test test-fast check lint messages bench contract clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ messages: setup
 bench: setup
 	@case "$$DATABASE_URL" in postgres*bench*) ;; *) echo "make bench needs DATABASE_URL=postgres://…/minqing_bench, loaded by bench/generate.py (see bench/README.md)"; exit 2;; esac
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The API contract: schemathesis against a live server, as a member and as staff (README, API).
+contract: setup
+	.ci/contract
 
 clean:
 	rm -rf $(VENV) var

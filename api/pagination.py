@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -44,7 +44,13 @@ def _part(value: Any, kind: type) -> Any:
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             raise _bad_cursor()
-        return parsed
+        # In UTC, as the database compares it: an offset PostgreSQL cannot hold (over 15:59) or
+        # a time that leaves the calendar when shifted (year 1 at +01:00, SQLite's conversion)
+        # would fail in the query instead of answering 400.
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise _bad_cursor() from None
     raise AssertionError(kind)
 
 

@@ -4,6 +4,7 @@ knows every status code it can meet."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
@@ -40,6 +41,21 @@ ERRORS = {
 }
 
 
+# Headers an error answer carries (DRF sets both): how to authenticate, and when to try again.
+ERROR_HEADERS = {
+    "401": {
+        "WWW-Authenticate": {
+            "schema": {"type": "string"},
+            "required": True,
+            "description": "Token：请用 Authorization: Token <key> 认证",
+        }
+    },
+    "429": {
+        "Retry-After": {"schema": {"type": "integer", "minimum": 0}, "description": "多少秒后可以重试"},
+    },
+}
+
+
 class MinqingAutoSchema(AutoSchema):
     def _error_codes(self) -> list[str]:
         codes = ["401", "404", "406", "429", "500"]
@@ -62,7 +78,17 @@ class MinqingAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorOut, code, direction=direction)
                 responses[code]["description"] = ERRORS[code]
+                if code in ERROR_HEADERS:
+                    responses[code]["headers"] = copy.deepcopy(ERROR_HEADERS[code])
         return responses
+
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        # A partial input (api.serializers.request_serializer) refuses an empty object.
+        minimum = getattr(serializer, "min_properties", None)
+        if direction == "request" and minimum:
+            schema["minProperties"] = minimum
+        return schema
 
     def _resolve_path_parameters(self, variables: list[str]) -> list[dict[str, Any]]:
         parameters = super()._resolve_path_parameters(variables)

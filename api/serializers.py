@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -194,6 +195,9 @@ class OutputDetailOut(OutputOut):
 
 
 class OptionOut(serializers.Serializer):
+    """A choice of reference data, {id, name}: the name is how the record reads (a reject
+    reason's text, a category's name)."""
+
     id = serializers.IntegerField()
     name = serializers.CharField(source="__str__")
 
@@ -220,13 +224,23 @@ class MergeTargetOut(serializers.Serializer):
 
 def _field(spec: Any, partial: bool) -> serializers.Field:
     required = spec.required and not partial
-    common: dict[str, Any] = {"required": required, "help_text": spec.help or None, "label": spec.label}
+    # `Input.clean` takes null for an optional field as its absence (the field's default).
+    common: dict[str, Any] = {
+        "required": required,
+        "allow_null": not spec.required,
+        "help_text": spec.help or None,
+        "label": spec.label,
+    }
     if isinstance(spec, Text):
-        return serializers.CharField(max_length=spec.max_length, allow_blank=not spec.required, **common)
+        # The pattern documents what `Text.clean` refuses (control characters, blank when required).
+        pattern = RegexValidator(spec.pattern())
+        return serializers.CharField(
+            max_length=spec.max_length, allow_blank=not spec.required, validators=[pattern], **common
+        )
     if isinstance(spec, Choice):
         return serializers.ChoiceField(choices=spec.choices.choices, **common)
     if isinstance(spec, Ref):
-        return serializers.IntegerField(min_value=1, max_value=MAX_ID, allow_null=not spec.required, **common)
+        return serializers.IntegerField(min_value=1, max_value=MAX_ID, **common)
     if isinstance(spec, Refs):
         child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         return serializers.ListField(child=child, max_length=spec.max_items, **common)
@@ -236,6 +250,8 @@ def _field(spec: Any, partial: bool) -> serializers.Field:
 
 
 def request_serializer(name: str, spec: Input) -> type[serializers.Serializer]:
-    """A serializer class describing `spec`, named `name` in the OpenAPI components."""
-    fields = {field.name: _field(field, spec.partial) for field in spec.fields}
+    """A serializer class describing `spec`, named `name` in the OpenAPI components. A partial
+    input (an edit) needs at least one field: `api.schema` says so as minProperties."""
+    fields: dict[str, Any] = {field.name: _field(field, spec.partial) for field in spec.fields}
+    fields["min_properties"] = 1 if spec.partial else 0
     return type(name, (serializers.Serializer,), fields)

@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,10 +23,11 @@ from casework.models import Case, User
 from config.http import client_ip
 from workflows import actions
 from workflows.case_lifecycle import CASE, Intake
+from workflows.inputs import FieldError, Text
 
 from . import serializers as s
 from .pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, decode_cursor, next_link, page_limit
-from .parsers import SafeJSONParser
+from .parsers import SafeFormParser, SafeJSONParser
 
 CURSOR = OpenApiParameter(
     "cursor",
@@ -193,16 +193,31 @@ class JoinableOutputsView(APIView):
         return Response(s.OutputOut(rows, many=True).data)
 
 
+# The search text is checked as any declared text is: a control character (NUL, which PostgreSQL
+# cannot hold in a query, among them) answers 400 before it reaches the database.
+SEARCH = Text("q", _("查找内容"), required=False, max_length=120)
+
+
 class MergeTargetsView(APIView):
     @extend_schema(
         summary="案件可合并到的案件（按标题或编号查找）",
-        parameters=[OpenApiParameter("q", {"type": "string", "maxLength": 120}, description=_("标题关键字或案件编号"))],
+        parameters=[
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": SEARCH.max_length, "pattern": SEARCH.pattern()},
+                description=_("标题关键字或案件编号"),
+            )
+        ],
         responses=s.MergeTargetOut(many=True),
     )
     def get(self, request: Request, case_id: int) -> Response:
         query = request.query_params.get("q", "")
-        if len(query) > 120:
-            raise InvalidInput(_("查找内容过长。"), code="invalid_query", details={"field": "q"})
+        try:
+            if len(query) > SEARCH.max_length:
+                raise FieldError("too_long", _("查找内容过长。"))
+            query = SEARCH.clean(query)
+        except FieldError as error:
+            raise InvalidInput(error.message, code="invalid_query", details={"field": "q"}) from None
         case = selectors.case_detail(_user(request), case_id)
         return Response(s.MergeTargetOut(selectors.merge_targets(_user(request), case, query), many=True).data)
 
@@ -286,7 +301,7 @@ class TokenView(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
     public = True
-    parser_classes = [SafeJSONParser, FormParser]
+    parser_classes = [SafeJSONParser, SafeFormParser]
 
     @extend_schema(
         operation_id="auth_token",

@@ -256,7 +256,8 @@ def merge_targets(user: User, case: Case, query: str = "", limit: int = 20) -> l
     if query:
         number = query.lstrip("#")
         match = Q(title__icontains=query)
-        if number.isdigit() and len(number) <= 18:
+        # isascii(): "²" and "١" are digits to isdigit() but not to int().
+        if number.isascii() and number.isdigit() and len(number) <= 18:
             match |= Q(pk=int(number))
         qs = qs.filter(match)
     return list(qs.select_related("member", "committee").order_by("-id")[:limit])

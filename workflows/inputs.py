@@ -87,6 +87,19 @@ class Text(Field):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "max_length": self.max_length, "multiline": self.multiline}
 
+    def pattern(self) -> str:
+        """What `clean` accepts, as a regular expression (ECMA 262 and Python read it alike) for
+        the request schema, so the schema promises nothing `clean` refuses: no control character
+        (line breaks and tabs where multiline), and, when required, something that is not white
+        space. It is stricter than `clean` on one point: a control character at either end, which
+        `clean` strips. It cannot name a lone surrogate (no character to the regex engines that
+        read schemas; JSON carries one only as an escape), which `clean` refuses all the same."""
+        controls = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f" if self.multiline else "\\u0000-\\u001f"
+        refused = f"{controls}\\u007f-\\u009f"
+        if not self.required:
+            return f"^[^{refused}]*$"
+        return f"^[^{refused}]*[^\\s{refused}][^{refused}]*$"
+
 
 @dataclass(frozen=True)
 class Choice(Field):

@@ -1,0 +1,114 @@
+"""A small world for the API contract run (`.ci/contract`): one organisation from
+`tests.factories`, cases in every stage of the flow with small ids (schemathesis tries the
+smallest ids first, so it meets real records, not only 404s) and an output. Prints the tokens of
+the two personas the run uses, as JSON: {"member": "...", "staff": "..."}, and, with `--config
+PATH`, writes a schemathesis configuration whose dictionaries offer the seeded ids: a path id or a
+body reference is drawn from them half the time, so requests reach the workflow behind the 404s.
+
+Run on a fresh database only: `python -m tests.contract.seed [--config PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+# Where each kind of seeded id goes: path parameters and request body fields.
+BINDINGS = {
+    "cases": ["path.case_id", "body.into"],
+    "outputs": ["path.output_id", "body.output"],
+    "committees": ["path.committee_id", "body.committee"],
+    "categories": ["body.category"],
+    "townships": ["body.township"],
+    "reasons": ["body.reason"],
+    "contacts": ["body.contacts[*]"],
+}
+
+
+def schemathesis_config(ids: dict[str, list[int]], probability: float = 0.5) -> str:
+    lines = ["# Written by tests/contract/seed.py for one contract run.", "[dictionaries]"]
+    lines += [f"{name} = {{ values = {json.dumps(values)} }}" for name, values in ids.items()]
+    lines.append("[parameters]")
+    for name, keys in BINDINGS.items():
+        lines += [f'"{key}" = {{ dictionary = "{name}", probability = {probability} }}' for key in keys]
+    return "\n".join(lines) + "\n"
+
+
+def seed() -> dict[str, Any]:
+    from tests.factories import make_world
+    from tests.helpers import do, file
+
+    world = make_world()
+    member, staff = world.member.user, world.staff
+    body = {"category": world.category.pk, "township": world.township.pk, "contacts": world.contact_ids()}
+
+    def case(title: str, *, submit: bool = True) -> int:
+        return file(member, submit=submit, title=title, description=f"{title}：群众反映的具体情况。", **body).pk
+
+    for n in range(3):
+        case(f"草稿{n + 1}", submit=False)
+    for n in range(4):
+        case(f"待审核{n + 1}")
+    claimed = case("已认领")
+    do("claim", claimed, staff)
+    asked = case("待补充材料")
+    do("request_info", asked, staff, question="请补充现场照片")
+    accepted = case("成果转化中")
+    do("accept", accepted, staff, note="转社情民意")
+    converted = case("已转化")
+    do("accept", converted, staff)
+    do("convert", converted, staff, output_type="info_report", title="关于村道修复的社情民意")
+    resolved = case("已直接解决")
+    do("resolve", resolved, staff, note="已当场答复")
+    closed = case("已办结")
+    do("redirect", closed, staff, channel="hotline_12345")
+    do("feedback", closed, member, method="phone", satisfaction="satisfied")
+    # Cases of the other member, which the member may not see and the staff may.
+    for n in range(3):
+        file(
+            world.other_member.user,
+            title=f"他人案件{n + 1}",
+            description="其他委员反映的情况。",
+            **{
+                **body,
+                "contacts": world.contact_ids(world.other_member),
+            },
+        )
+    from casework.models import Case, Output
+
+    ids = {
+        "cases": list(Case.objects.order_by("id").values_list("id", flat=True)),
+        "outputs": list(Output.objects.order_by("id").values_list("id", flat=True)),
+        "committees": [world.committee.pk, world.other_committee.pk],
+        "categories": [world.category.pk],
+        "townships": [world.township.pk],
+        "reasons": [world.reason.pk],
+        "contacts": world.contact_ids(),
+    }
+    return {"tokens": {"member": member.auth_token.key, "staff": staff.auth_token.key}, "ids": ids}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", help="write a schemathesis configuration offering the seeded ids here")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from casework.models import Case
+
+    if Case.objects.exists():
+        sys.exit("tests.contract.seed: the database already has cases; the contract run seeds a fresh one")
+    world = seed()
+    if args.config:
+        with open(args.config, "w", encoding="utf-8") as config:
+            config.write(schemathesis_config(world["ids"]))
+    json.dump(world["tokens"], sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
