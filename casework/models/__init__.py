@@ -1,4 +1,4 @@
-from .audit import AuditCheckpoint, AuditEvent
+from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEvent, AuditStream
 from .case import Case, CaseCategory, CaseClock, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
 from .org import (
@@ -17,7 +17,10 @@ from .output import Output
 
 __all__ = [
     "AuditCheckpoint",
+    "AuditCheckpointHead",
     "AuditEvent",
+    "AuditStream",
+    "AuditedRecord",
     "Case",
     "CaseCategory",
     "CaseClock",

@@ -1,0 +1,750 @@
+"""Verifying the audit trail: every event, every stream's head on its record, the checkpoint
+chain, every head a checkpoint ever recorded, and the anchors outside the database.
+
+What an attacker with the database but without the audit key cannot do unseen (README, "Audit"):
+- alter, insert, reorder or replace an event: its HMAC, its seq or its link to the event before
+  no longer verify ("hash", "gap", "link", "key");
+- delete a tail: the head on the stream's record names an event that is gone ("head"); a tail
+  cut back together with its record's head is named by the checkpoints that recorded a later head
+  ("tail"), from the first checkpoint after the event (AUDIT_CHECKPOINT_SECONDS);
+- delete a whole stream while its record remains ("head");
+- rewrite or cut back the checkpoint chain: its HMACs, or its anchors outside the database
+  ("checkpoint", "anchor").
+
+`verify_full` walks everything. `verify_incremental` starts from the last checkpoint a previous
+verification found intact and anchored (kept in a state file beside the anchors, outside the
+database): the checkpoints, anchors and events after it, each new event's link to the one before
+it, the latest recorded head and the record of every stream that moved. Tampering with older
+events of streams that have not moved since is left to the full walk (beat runs it daily)."""
+
+from __future__ import annotations
+
+import hmac as hmac_mod
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from casework.models import AuditCheckpoint, AuditCheckpointHead, AuditEvent, AuditStream
+from casework.services.audit import STREAM_OWNERS, stream_owner
+from casework.services.audit_anchor import AnchorLog, anchor_path, database_label, read_anchors
+from casework.services.audit_crypto import (
+    GENESIS,
+    Keyring,
+    checkpoint_message,
+    event_message,
+    heads_digest,
+    keyring,
+    legacy_digest,
+    legacy_payload,
+    micros,
+)
+
+Progress = Callable[[int, int], None]
+BATCH = 500
+MAX_BREAKS = 10000  # a wholesale rewrite would otherwise fill memory with breaks
+
+
+@dataclass(frozen=True)
+class Break:
+    kind: str
+    event_id: int | None
+    stream: str
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"event id={self.event_id} " if self.event_id is not None else ""
+        return f"[{self.kind}] {where}stream={self.stream} seq={self.seq}: {self.detail}"
+
+
+@dataclass
+class Report:
+    mode: str
+    breaks: list[Break] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    events: int = 0
+    streams: int = 0
+    checkpoints: int = 0
+    anchors: int = 0
+    seconds: float = 0.0
+    verified_through: int | None = None  # the checkpoint seq the next incremental run starts from
+    anchor_file: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+    def add(self, kind: str, stream: str, seq: int | None, detail: str, event_id: int | None = None) -> None:
+        if len(self.breaks) < MAX_BREAKS:
+            self.breaks.append(Break(kind, event_id, stream, seq, detail))
+
+    def as_json(self, limit: int = 100) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "mode": self.mode,
+            "events": self.events,
+            "streams": self.streams,
+            "checkpoints": self.checkpoints,
+            "anchors": self.anchors,
+            "seconds": round(self.seconds, 3),
+            "verified_through": self.verified_through,
+            "anchor_file": self.anchor_file,
+            "breaks": len(self.breaks),
+            "first_break": asdict(self.breaks[0]) if self.breaks else None,
+            "break_list": [asdict(b) for b in self.breaks[:limit]],
+            "warnings": self.warnings,
+        }
+
+
+# Events ----------------------------------------------------------------------------------------
+
+_EVENT_COLUMNS = (
+    "id",
+    "stream",
+    "seq",
+    "organisation_id",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "occurred_at",
+    "source_ip",
+    "success",
+    "changes",
+    "algorithm",
+    "key_id",
+    "prev_hash",
+    "hash",
+)
+
+
+def _event_rows(where: Q, *, order_by_id: bool = False) -> Iterator[tuple[Any, ...]]:
+    qs = AuditEvent.objects.filter(where).values_list(*_EVENT_COLUMNS)
+    qs = qs.order_by("id") if order_by_id else qs.order_by("stream", "seq")
+    yield from qs.iterator(chunk_size=5000)
+
+
+class _StreamWalk:
+    """Checks events of one stream in seq order: seq, link, key order and digest."""
+
+    def __init__(self, ring: Keyring, report: Report) -> None:
+        self.ring = ring
+        self.report = report
+        self.stream = ""
+        self.expected_seq = 1
+        self.expected_prev = GENESIS
+        self.rank = -1
+        self.keyed = False
+        self.last: tuple[int, str, bool] | None = None  # seq, digest, keyed
+        self._unknown_keys: set[str] = set()
+
+    def start(self, stream: str, *, seq: int = 1, prev: str = GENESIS, rank: int = -1, keyed: bool = False) -> None:
+        self.stream, self.expected_seq, self.expected_prev = stream, seq, prev
+        self.rank, self.keyed, self.last = rank, keyed, None
+
+    def check(self, row: tuple[Any, ...]) -> None:
+        (
+            event_id,
+            stream,
+            seq,
+            org,
+            actor,
+            action,
+            ttype,
+            tid,
+            at,
+            ip,
+            success,
+            changes,
+            algorithm,
+            key_id,
+            prev,
+            digest,
+        ) = row
+        report = self.report
+        if seq != self.expected_seq:
+            report.add("gap", stream, seq, f"expected seq {self.expected_seq}: events missing or inserted", event_id)
+        elif prev != self.expected_prev:
+            report.add("link", stream, seq, "prev_hash does not match the event before", event_id)
+        if key_id:
+            key = self.ring.get(key_id)
+            if key is None:
+                report.add("key", stream, seq, f"signed with key {key_id}, which is not in the keyring", event_id)
+            else:
+                if key.rank < self.rank:
+                    report.add("key", stream, seq, f"signed with key {key_id}, older than the event before", event_id)
+                self.rank = max(self.rank, key.rank)
+                message = event_message(
+                    key_id=key_id,
+                    stream=stream,
+                    seq=seq,
+                    organisation_id=org,
+                    actor_id=actor,
+                    action=action,
+                    target_type=ttype,
+                    target_id=tid,
+                    at_us=micros(at),
+                    source_ip=ip,
+                    success=success,
+                    changes=changes,
+                    prev_hash=prev,
+                )
+                try:
+                    expected = hmac_mod.digest(key.secret, message, algorithm.removeprefix("hmac-")).hex()
+                except ValueError:
+                    expected = ""
+                    report.add("key", stream, seq, f"digest algorithm {algorithm} is not available here", event_id)
+                if expected and not hmac_mod.compare_digest(expected, digest):
+                    report.add("hash", stream, seq, "content does not match its keyed digest", event_id)
+            self.keyed = True
+        else:
+            if self.keyed:
+                report.add("key", stream, seq, "an unkeyed event after keyed ones", event_id)
+            payload = legacy_payload(stream, seq, org, actor, action, ttype, tid, at, ip, success, changes, prev)
+            try:
+                if legacy_digest(algorithm, payload) != digest:
+                    report.add("hash", stream, seq, "content does not match its (unkeyed) digest", event_id)
+            except ValueError:
+                report.add("key", stream, seq, f"digest algorithm {algorithm} is not available here", event_id)
+        self.expected_seq, self.expected_prev = seq + 1, digest
+        self.last = (seq, digest, bool(key_id))
+
+
+def _walk_all(ring: Keyring, report: Report, progress: Progress | None, total: int) -> list[tuple[str, int, str]]:
+    """Every event, stream by stream. Returns the heads of streams whose last event is unkeyed."""
+    walk = _StreamWalk(ring, report)
+    legacy_tails: list[tuple[str, int, str]] = []
+    done = 0
+    for stream, rows in groupby(_event_rows(Q()), key=lambda r: r[1]):
+        walk.start(stream)
+        for row in rows:
+            walk.check(row)
+            done += 1
+            if progress is not None and not done % 20000:
+                progress(done, total)
+        report.streams += 1
+        if walk.last is not None and not walk.last[2]:
+            legacy_tails.append((stream, walk.last[0], walk.last[1]))
+    report.events = done
+    if progress is not None:
+        progress(done, max(total, done))
+    return legacy_tails
+
+
+# Heads on records ------------------------------------------------------------------------------
+
+
+def _stream_expr(table: str, prefix: str) -> str:
+    return f"'{prefix}:' || {table}.id"
+
+
+def _owner_sources() -> list[tuple[str, str, str]]:
+    """(label, SQL of the stream name from the record row, table) for each kind of record."""
+    q = connection.ops.quote_name
+    sources = []
+    for prefix, model in STREAM_OWNERS.items():
+        table = q(model._meta.db_table)
+        sources.append((prefix, _stream_expr(table, prefix), table))
+    table = q(AuditStream._meta.db_table)
+    sources.append(("stream", f"{table}.name", table))
+    return sources
+
+
+def _check_record_heads(report: Report) -> None:
+    """Every record's head is its stream's last event: the event it names exists with that digest,
+    and no event follows it. Run in the database (two index look-ups a record)."""
+    events = connection.ops.quote_name(AuditEvent._meta.db_table)
+    for _label, name, table in _owner_sources():
+        sql = (
+            f"SELECT {name}, {table}.audit_seq, {table}.audit_head, e.hash, nxt.id FROM {table} "
+            f"LEFT JOIN {events} e ON e.stream = {name} AND e.seq = {table}.audit_seq "
+            f"LEFT JOIN {events} nxt ON nxt.stream = {name} AND nxt.seq = {table}.audit_seq + 1 "
+            f"WHERE ({table}.audit_seq > 0 AND (e.id IS NULL OR e.hash <> {table}.audit_head)) "
+            f"OR nxt.id IS NOT NULL ORDER BY 1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            for stream, seq, head, have, after in cursor.fetchall():
+                _head_break(report, stream, seq, head, have, after is not None)
+
+
+def _head_break(report: Report, stream: str, seq: int, head: str, have: str | None, more: bool) -> None:
+    if more:
+        report.add("head", stream, seq + 1, f"the stream goes on past the head its record keeps (seq {seq})")
+    elif have is None:
+        detail = "the whole stream is missing" if seq else "no event"
+        report.add("head", stream, seq, f"its record's head names seq {seq}, which is gone: {detail} (tail deleted)")
+    else:
+        report.add("head", stream, seq, "its record's head digest differs from the event (tail replaced)")
+
+
+def _owned_pattern(prefix: str) -> str:
+    return f"^{prefix}:[0-9]+$"
+
+
+def _regex_op() -> str:
+    # Django gives SQLite connections a REGEXP function; PostgreSQL has the operator.
+    return "~" if connection.vendor == "postgresql" else "REGEXP"
+
+
+def _check_orphans(report: Report) -> None:
+    """Every stream has its record (a case stream its case, any other stream its AuditStream)."""
+    q = connection.ops.quote_name
+    events, op = q(AuditEvent._meta.db_table), _regex_op()
+    with connection.cursor() as cursor:
+        for prefix, model in STREAM_OWNERS.items():
+            cursor.execute(
+                f"SELECT e.stream FROM {events} e WHERE e.seq = 1 AND e.stream {op} %s AND NOT EXISTS "
+                f"(SELECT 1 FROM {q(model._meta.db_table)} r WHERE r.id = CAST(substr(e.stream, %s) AS BIGINT)) "
+                f"ORDER BY 1",
+                [_owned_pattern(prefix), len(prefix) + 2],
+            )
+            for (stream,) in cursor.fetchall():
+                report.add("head", stream, 1, "the stream's record is gone")
+        others = " AND ".join(f"NOT (e.stream {op} %s)" for _ in STREAM_OWNERS)
+        cursor.execute(
+            f"SELECT e.stream FROM {events} e WHERE e.seq = 1 AND {others} AND NOT EXISTS "
+            f"(SELECT 1 FROM {q(AuditStream._meta.db_table)} r WHERE r.name = e.stream) ORDER BY 1",
+            [_owned_pattern(prefix) for prefix in STREAM_OWNERS],
+        )
+        for (stream,) in cursor.fetchall():
+            report.add("head", stream, 1, "the stream's record is gone")
+
+
+# Checkpoints -----------------------------------------------------------------------------------
+
+_CHECKPOINT_FIELDS = (
+    "id",
+    "seq",
+    "created_at",
+    "last_event_id",
+    "resume_after",
+    "n_heads",
+    "algorithm",
+    "key_id",
+    "next_key_id",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass
+class _Chain:
+    prev: str = GENESIS
+    seq: int | None = None
+    key_id: str = ""  # the key the next checkpoint must be signed with ("" : any, at the start)
+    seen: set[int] = field(default_factory=set)
+    last: dict[str, Any] | None = None
+
+
+def _check_checkpoints(
+    ring: Keyring, report: Report, chain: _Chain, anchors: AnchorLog, *, after_seq: int = 0
+) -> list[int]:
+    """The keyed checkpoint chain after `after_seq`: links, HMACs over their heads, the key each
+    is signed with, and each against its anchor. Returns the ids of the checkpoints checked."""
+    checkpoints = (
+        AuditCheckpoint.objects.exclude(key_id="").filter(seq__gt=after_seq).order_by("seq").values(*_CHECKPOINT_FIELDS)
+    )
+    first = checkpoints.first()
+    if first is None:
+        return []
+    heads = (
+        AuditCheckpointHead.objects.filter(checkpoint_id__gte=first["id"])
+        .order_by("checkpoint_id")
+        .values_list("checkpoint_id", "stream", "seq", "digest")
+        .iterator(chunk_size=5000)
+    )
+    groups = groupby(heads, key=lambda r: r[0])
+    pending = next(groups, None)
+    grace = timedelta(seconds=2 * settings.AUDIT_CHECKPOINT_SECONDS + 60)
+    now = timezone.now()
+    checked: list[int] = []
+    for cp in checkpoints.iterator(chunk_size=2000):
+        seq = cp["seq"]
+        rows: list[tuple[str, int, str]] = []
+        while pending is not None and pending[0] < cp["id"]:
+            report.add(
+                "checkpoint", "checkpoint", None, f"head rows of checkpoint id {pending[0]}, which is not in the chain"
+            )
+            pending = next(groups, None)
+        if pending is not None and pending[0] == cp["id"]:
+            rows = [(s, q, d) for _c, s, q, d in pending[1]]
+            pending = next(groups, None)
+        report.checkpoints += 1
+        checked.append(cp["id"])
+        chain.seen.add(seq)
+        if chain.seq is not None and seq != chain.seq + 1:
+            report.add("checkpoint", "checkpoint", seq, f"checkpoints {chain.seq + 1}..{seq - 1} are missing")
+        if cp["prev_hash"] != chain.prev:
+            report.add("checkpoint", "checkpoint", seq, "its link to the checkpoint before is broken")
+        key = ring.get(cp["key_id"])
+        if key is None:
+            report.add("key", "checkpoint", seq, f"signed with key {cp['key_id']}, which is not in the keyring")
+        elif chain.key_id and cp["key_id"] != chain.key_id:
+            report.add("key", "checkpoint", seq, f"signed with key {cp['key_id']}; the chain says {chain.key_id}")
+        if len(rows) != cp["n_heads"]:
+            report.add("checkpoint", "checkpoint", seq, f"records {len(rows)} heads, signed for {cp['n_heads']}")
+        if key is not None:
+            message = checkpoint_message(
+                key_id=cp["key_id"],
+                seq=seq,
+                prev_hash=cp["prev_hash"],
+                created_us=micros(cp["created_at"]),
+                last_event_id=cp["last_event_id"],
+                resume_after=cp["resume_after"],
+                next_key_id=cp["next_key_id"],
+                n_heads=cp["n_heads"],
+                heads=heads_digest(cp["algorithm"], rows),
+            )
+            expected = hmac_mod.digest(key.secret, message, cp["algorithm"].removeprefix("hmac-")).hex()
+            if not hmac_mod.compare_digest(expected, cp["hash"]):
+                report.add("checkpoint", "checkpoint", seq, "content does not match its keyed digest")
+        if cp["next_key_id"]:
+            following = ring.get(cp["next_key_id"])
+            if following is None or (key is not None and following.rank <= key.rank):
+                report.add("key", "checkpoint", seq, f"hands over to key {cp['next_key_id']}, not a newer key here")
+        anchored = anchors.anchored.get(seq)
+        if anchored is not None and anchored != cp["hash"]:
+            report.add("anchor", "checkpoint", seq, "differs from its anchor outside the database (rewritten)")
+        elif anchored is None and anchors.exists and cp["created_at"] < now - grace:
+            report.warnings.append(f"checkpoint {seq} has no anchor in {anchors.path} (a lost append?)")
+        chain.prev, chain.seq = cp["hash"], seq
+        chain.key_id = cp["next_key_id"] or cp["key_id"]
+        chain.last = cp
+    while pending is not None:
+        report.add(
+            "checkpoint", "checkpoint", None, f"head rows of checkpoint id {pending[0]}, which is not in the chain"
+        )
+        pending = next(groups, None)
+    return checked
+
+
+def _check_anchor_log(report: Report, chain: _Chain, anchors: AnchorLog, *, floor: int = 0) -> None:
+    """What the anchors say that the database lacks: checkpoints removed, or a chain cut back.
+    (Checkpoints the database has were compared with their anchors one by one.)"""
+    report.anchors = len(anchors.anchored)
+    for seq, first, other in anchors.conflicts:
+        report.add("anchor", "checkpoint", seq, f"two anchors disagree ({first[:12]}…, {other[:12]}…): rewound")
+    top = chain.seq or 0
+    for seq in sorted(s for s in anchors.anchored if s > floor and s not in chain.seen):
+        if seq > top:
+            report.add(
+                "anchor",
+                "checkpoint",
+                seq,
+                f"anchored outside the database but missing from it (the chain ends at {top}): cut back",
+            )
+            break
+        report.add("anchor", "checkpoint", seq, "anchored outside the database but missing from it")
+    for line in anchors.malformed[:10]:
+        report.warnings.append(f"{anchors.path}: line {line} is not an anchor")
+    if anchors.abandoned:
+        report.warnings.append(
+            f"{len(anchors.abandoned)} anchored checkpoints were given up by an acknowledged restore "
+            f"(to checkpoint {min(int(r['seq']) for r in anchors.restores)})"
+        )
+    if not anchors.exists and chain.seq:
+        report.warnings.append(f"no anchor file at {anchors.path}: the checkpoint chain is checked by its keys only")
+
+
+def _check_recorded_heads(report: Report, checkpoint_ids: list[int] | None) -> None:
+    """Every head a checkpoint recorded still exists as recorded (all, or those of `checkpoint_ids`)."""
+    q = connection.ops.quote_name
+    heads, events = q(AuditCheckpointHead._meta.db_table), q(AuditEvent._meta.db_table)
+    checkpoints = q(AuditCheckpoint._meta.db_table)
+    sql = (
+        f"SELECT c.seq, h.stream, h.seq, h.digest, e.hash FROM {heads} h "
+        f"JOIN {checkpoints} c ON c.id = h.checkpoint_id "
+        f"LEFT JOIN {events} e ON e.stream = h.stream AND e.seq = h.seq "
+        f"WHERE (e.id IS NULL OR e.hash <> h.digest)"
+    )
+    batches: Iterable[list[int] | None] = [None]
+    if checkpoint_ids is not None:
+        batches = [checkpoint_ids[i : i + BATCH] for i in range(0, len(checkpoint_ids), BATCH)]
+    with connection.cursor() as cursor:
+        for batch in batches:
+            if batch is not None:
+                cursor.execute(sql + f" AND h.checkpoint_id IN ({', '.join(['%s'] * len(batch))}) ORDER BY 1, 2", batch)
+            else:
+                cursor.execute(sql + " ORDER BY 1, 2")
+            for cseq, stream, seq, digest, have in cursor.fetchall():
+                _tail_break(report, cseq, stream, seq, digest, have)
+
+
+def _tail_break(report: Report, cseq: int, stream: str, seq: int, digest: str, have: str | None) -> None:
+    if have is None:
+        report.add("tail", stream, seq, f"checkpoint {cseq} recorded this event; it is gone (stream cut back)")
+    elif have != digest:
+        report.add("tail", stream, seq, f"checkpoint {cseq} recorded another digest for this event (replaced)")
+
+
+def _check_legacy_sealed(report: Report, legacy_tails: list[tuple[str, int, str]]) -> None:
+    """Unkeyed events (before keys existed) are trusted only as sealed: each stream whose last
+    event is unkeyed must have that head recorded by a keyed checkpoint."""
+    for i in range(0, len(legacy_tails), BATCH):
+        batch = legacy_tails[i : i + BATCH]
+        where = Q()
+        for stream, seq, _digest in batch:
+            where |= Q(stream=stream, seq=seq)
+        sealed = set(
+            AuditCheckpointHead.objects.filter(where)
+            .exclude(checkpoint__key_id="")
+            .values_list("stream", "seq", "digest")
+        )
+        for stream, seq, digest in batch:
+            if (stream, seq, digest) not in sealed:
+                report.add(
+                    "unsealed",
+                    stream,
+                    seq,
+                    "unkeyed events no keyed checkpoint sealed (forged, or run audit_checkpoint)",
+                )
+
+
+# State of the incremental check ----------------------------------------------------------------
+
+
+def state_path() -> Path:
+    return Path(settings.VAR_DIR) / f"audit-verified-{database_label()}.json"
+
+
+def load_state() -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads(state_path().read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return state
+
+
+def _save_state(report: Report, chain: _Chain, anchors: AnchorLog) -> None:
+    if chain.last is None:
+        return
+    state = {
+        "checkpoint": chain.last["seq"],
+        "hash": chain.last["hash"],
+        "key_id": chain.key_id,
+        "anchor_file": str(anchors.path),
+        "anchor_offset": anchors.end_offset,
+        "verified_at": timezone.now().isoformat(),
+        "mode": report.mode,
+    }
+    path = state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, path)
+    report.verified_through = chain.last["seq"]
+
+
+# Entry points -----------------------------------------------------------------------------------
+
+
+def _estimate_events() -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [AuditEvent._meta.db_table]
+            )
+            row = cursor.fetchone()
+            if row and row[0] > 0:
+                return int(row[0])
+    return AuditEvent.objects.count()
+
+
+def verify_full(*, progress: Progress | None = None, save_state: bool = True) -> Report:
+    started = time.monotonic()
+    report = Report(mode="full")
+    ring = keyring()
+    anchors = read_anchors()
+    report.anchor_file = str(anchors.path)
+    legacy_tails = _walk_all(ring, report, progress, _estimate_events() if progress else 0)
+    _check_record_heads(report)
+    _check_orphans(report)
+    chain = _Chain()
+    _check_checkpoints(ring, report, chain, anchors)
+    _check_recorded_heads(report, None)
+    _check_anchor_log(report, chain, anchors)
+    _check_legacy_sealed(report, legacy_tails)
+    legacy = AuditCheckpoint.objects.filter(key_id="").count()
+    if legacy:
+        report.warnings.append(f"{legacy} checkpoints from before keys existed were not checked")
+    report.seconds = time.monotonic() - started
+    if report.ok and save_state:
+        _save_state(report, chain, anchors)
+    return report
+
+
+def verify_incremental(*, progress: Progress | None = None) -> Report:
+    """Check what is new since the last verified checkpoint; a full walk if there is none yet."""
+    state = load_state()
+    anchors_file = anchor_path()
+    if state is None or state.get("anchor_file") != str(anchors_file):
+        report = verify_full(progress=progress)
+        report.mode = "full (no earlier verification to start from)"
+        return report
+    started = time.monotonic()
+    report = Report(mode="incremental")
+    report.anchor_file = str(anchors_file)
+    ring = keyring()
+    base_seq, base_hash = int(state["checkpoint"]), str(state["hash"])
+    base = AuditCheckpoint.objects.exclude(key_id="").filter(seq=base_seq).first()
+    if base is None or base.hash != base_hash:
+        report.add(
+            "checkpoint",
+            "checkpoint",
+            base_seq,
+            f"verified intact at {state.get('verified_at')}, now {'missing' if base is None else 'rewritten'}",
+        )
+        report.seconds = time.monotonic() - started
+        return report
+    offset = int(state.get("anchor_offset", 0))
+    size = anchors_file.stat().st_size if anchors_file.exists() else 0
+    if size < offset:
+        report.add("anchor", "checkpoint", None, f"{anchors_file} is shorter than when last verified: truncated")
+        offset = 0
+    anchors = read_anchors(anchors_file, offset=offset)
+    if any(int(r["seq"]) < base_seq for r in anchors.restores):
+        report = verify_full(progress=progress)
+        report.mode = "full (a restore was acknowledged)"
+        return report
+    chain = _Chain(prev=base.hash, seq=base.seq, key_id=base.next_key_id or base.key_id, seen={base.seq})
+    chain.last = {"seq": base.seq, "hash": base.hash}
+    checked = _check_checkpoints(ring, report, chain, anchors, after_seq=base_seq)
+    _check_recorded_heads(report, checked)
+    # Lines appended since for checkpoints at or below the verified one: a re-anchoring after
+    # the chain was cut back (the same digest again is a repeated append, and harmless).
+    for seq, digest in sorted(anchors.anchored.items()):
+        if seq <= base_seq:
+            have = AuditCheckpoint.objects.exclude(key_id="").filter(seq=seq).values_list("hash", flat=True).first()
+            if have != digest:
+                report.add("anchor", "checkpoint", seq, "anchored anew with another digest: the chain was rewound")
+    _check_anchor_log(report, chain, anchors, floor=base_seq)
+    _check_new_events(ring, report, base.resume_after, progress)
+    report.seconds = time.monotonic() - started
+    if report.ok:
+        _save_state(report, chain, anchors)
+    return report
+
+
+def _check_new_events(ring: Keyring, report: Report, since: int, progress: Progress | None) -> None:
+    """Events after `since`, stream by stream: each checked as in the full walk, the first of each
+    stream against the event before it; then the latest recorded head and the record of every
+    stream that moved."""
+    walk = _StreamWalk(ring, report)
+    firsts: list[tuple[str, int, str, int]] = []  # stream, seq, prev_hash, event id
+    tails: dict[str, tuple[int, str]] = {}
+    first_keys: dict[str, str] = {}
+    done = 0
+    for stream, rows in groupby(_event_rows(Q(id__gt=since)), key=lambda r: r[1]):
+        for n, row in enumerate(rows):
+            if n == 0:
+                # Its link to the event before is checked with one look-up per batch, below.
+                firsts.append((stream, row[2], row[14], row[0]))
+                first_keys[stream] = row[13]
+                walk.start(stream, seq=row[2], prev=row[14])
+            walk.check(row)
+            done += 1
+            if progress is not None and not done % 20000:
+                progress(done, done)
+        if walk.last is not None:
+            tails[stream] = (walk.last[0], walk.last[1])
+    report.events, report.streams = done, len(tails)
+    _check_predecessors(ring, report, firsts, first_keys)
+    _check_latest_recorded(report, list(tails))
+    _check_moved_records(report, tails)
+
+
+def _lookup(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str]]:
+    """(stream, seq) -> (digest, key id) of those events that exist."""
+    found: dict[tuple[str, int], tuple[str, str]] = {}
+    for i in range(0, len(pairs), BATCH):
+        where = Q()
+        for stream, seq in pairs[i : i + BATCH]:
+            where |= Q(stream=stream, seq=seq)
+        for stream, seq, digest, key_id in AuditEvent.objects.filter(where).values_list(
+            "stream", "seq", "hash", "key_id"
+        ):
+            found[(stream, seq)] = (digest, key_id)
+    return found
+
+
+def _check_predecessors(
+    ring: Keyring, report: Report, firsts: list[tuple[str, int, str, int]], keys: dict[str, str]
+) -> None:
+    wanted = [(stream, seq - 1) for stream, seq, _prev, _id in firsts if seq > 1]
+    found = _lookup(wanted)
+    for stream, seq, prev, event_id in firsts:
+        if seq == 1:
+            if prev != GENESIS:
+                report.add("link", stream, seq, "prev_hash does not match the event before", event_id)
+            continue
+        before = found.get((stream, seq - 1))
+        if before is None:
+            report.add("gap", stream, seq, f"expected seq {seq - 1} before it: events missing", event_id)
+        elif before[0] != prev:
+            report.add("link", stream, seq, "prev_hash does not match the event before", event_id)
+        else:
+            older, newer = ring.get(before[1]), ring.get(keys[stream])
+            if older is not None and newer is not None and newer.rank < older.rank:
+                report.add("key", stream, seq, f"signed with key {keys[stream]}, older than the event before", event_id)
+            elif keys[stream] == "" and before[1]:
+                report.add("key", stream, seq, "an unkeyed event after keyed ones", event_id)
+
+
+def _check_latest_recorded(report: Report, streams: list[str]) -> None:
+    """The latest head a checkpoint recorded for each moved stream still exists as recorded: a
+    stream cut back below it and then written on is named here."""
+    latest: dict[str, tuple[int, int, str, int]] = {}  # stream -> checkpoint id, seq, digest, checkpoint seq
+    for i in range(0, len(streams), BATCH):
+        rows = AuditCheckpointHead.objects.filter(stream__in=streams[i : i + BATCH]).values_list(
+            "stream", "checkpoint_id", "seq", "digest", "checkpoint__seq"
+        )
+        for stream, checkpoint_id, seq, digest, cseq in rows:
+            have = latest.get(stream)
+            if have is None or have[0] < checkpoint_id:
+                latest[stream] = (checkpoint_id, seq, digest, cseq)
+    found = _lookup([(stream, seq) for stream, (_c, seq, _d, _s) in latest.items()])
+    for stream, (_c, seq, digest, cseq) in sorted(latest.items()):
+        event = found.get((stream, seq))
+        if event is None or event[0] != digest:
+            _tail_break(report, cseq, stream, seq, digest, event[0] if event else None)
+
+
+def _check_moved_records(report: Report, tails: dict[str, tuple[int, str]]) -> None:
+    """The record of each moved stream keeps that stream's last event as its head."""
+    by_model: dict[Any, dict[Any, str]] = {}
+    for stream in tails:
+        model, pk = stream_owner(stream)
+        by_model.setdefault(model, {})[pk if pk is not None else stream] = stream
+    for model, keys in by_model.items():
+        field_name = "name" if model is AuditStream else "id"
+        values = list(keys)
+        seen: set[str] = set()
+        for i in range(0, len(values), BATCH):
+            for key, seq, head in model.objects.filter(**{f"{field_name}__in": values[i : i + BATCH]}).values_list(
+                field_name, "audit_seq", "audit_head"
+            ):
+                stream = keys[key]
+                seen.add(stream)
+                last_seq, last_digest = tails[stream]
+                if seq < last_seq:
+                    report.add(
+                        "head", stream, seq + 1, f"the stream goes on past the head its record keeps (seq {seq})"
+                    )
+                elif seq > last_seq:
+                    report.add("head", stream, seq, f"its record's head names seq {seq}, which is gone (tail deleted)")
+                elif head != last_digest:
+                    report.add("head", stream, seq, "its record's head digest differs from the event (tail replaced)")
+        for stream in sorted(set(keys.values()) - seen):
+            report.add("head", stream, 1, "the stream's record is gone")
