@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
-from . import views
+from . import audit_views, views
 
 app_name = "api"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("queues/<int:committee_id>/claim-next/", views.QueueClaimNextView.as_view(), name="queue-claim-next"),
     path("tasks/mine/", views.MyTasksView.as_view(), name="my-tasks"),
     path("outputs/<int:output_id>/outcome/", views.OutputOutcomeView.as_view(), name="output-outcome"),
+    path("audit/alerts/", audit_views.AuditAlertsView.as_view(), name="audit-alerts"),
 ]

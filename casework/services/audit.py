@@ -17,7 +17,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from casework.choices import Role
+from casework.errors import PermissionDenied
 from casework.models import (
     AuditCheckpoint,
     AuditCheckpointHead,
@@ -28,6 +32,7 @@ from casework.models import (
     Output,
     User,
 )
+from casework.services import access
 from casework.services.audit_anchor import anchor_checkpoint, repair_anchors
 from casework.services.audit_crypto import (
     ALGORITHM,
@@ -72,7 +77,7 @@ STREAM_OWNERS: dict[str, type[AuditedRecord]] = {"case": Case, "output": Output}
 
 def stream_owner(stream: str) -> tuple[type[AuditedRecord], int | None]:
     """The model whose row owns `stream`, and that row's id (None: the AuditStream named so)."""
-    prefix, _, rest = stream.partition(":")
+    prefix, _sep, rest = stream.partition(":")
     model = STREAM_OWNERS.get(prefix)
     if model is not None and rest.isdigit():
         return model, int(rest)
@@ -432,11 +437,48 @@ def audit_alert(*, mode: str, breaks: list[Break]) -> AuditEvent | None:
 
 def alerts(*, limit: int = 50) -> list[AuditEvent]:
     """The latest verification alerts, newest first (they are on the no-organisation streams)."""
-    return list(
-        AuditEvent.objects.filter(stream__startswith=f"system:{NO_ORGANISATION}:", action=ALERT_ACTION).order_by("-id")[
-            :limit
-        ]
-    )
+    latest = AuditEvent.objects.filter(stream__startswith=f"system:{NO_ORGANISATION}:", action=ALERT_ACTION)
+    return list(latest.order_by("-id")[:limit])
+
+
+# What each kind of break means, for the people who read alerts.
+BREAK_LABELS = {
+    "hash": gettext_lazy("事件内容被改动"),
+    "gap": gettext_lazy("事件缺失或被插入"),
+    "link": gettext_lazy("事件链接断裂"),
+    "key": gettext_lazy("签名密钥不符"),
+    "head": gettext_lazy("记录上的链头与事件不符"),
+    "tail": gettext_lazy("检查点记录过的事件缺失或被替换"),
+    "checkpoint": gettext_lazy("检查点链被改动"),
+    "anchor": gettext_lazy("检查点与外部锚点不符"),
+    "unsealed": gettext_lazy("未经封存的无密钥事件"),
+}
+
+
+def alerts_for(user: User, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Verification alerts as auditors see them. Province-wide: a broken chain is everyone's."""
+    if Role.AUDITOR not in access.roles_of(user):
+        raise PermissionDenied(_("只有审计管理员可以查看审计告警。"), code="not_auditor")
+    rows = []
+    for event in alerts(limit=limit):
+        first = event.changes.get("first") or {}
+        kind = str(first.get("kind", ""))
+        rows.append(
+            {
+                "id": event.pk,
+                "occurred_at": event.occurred_at,
+                "mode": event.changes.get("mode", ""),
+                "breaks": event.changes.get("breaks", 0),
+                "message": _("审计链校验失败：%(n)d 处异常，第一处为「%(label)s」（%(stream)s）。")
+                % {
+                    "n": event.changes.get("breaks", 0),
+                    "label": BREAK_LABELS.get(kind, kind),
+                    "stream": first.get("stream", ""),
+                },
+                "first": first,
+            }
+        )
+    return rows
 
 
 def verify_chain() -> list[Break]:

@@ -52,6 +52,8 @@ from casework.services.audit_crypto import (
 
 Progress = Callable[[int, int], None]
 BATCH = 500
+# Older checkpoints whose recorded heads each incremental run re-checks (a rolling slice).
+ROLLING_CHECKPOINTS = 500
 MAX_BREAKS = 10000  # a wholesale rewrite would otherwise fill memory with breaks
 
 
@@ -80,13 +82,16 @@ class Report:
     seconds: float = 0.0
     verified_through: int | None = None  # the checkpoint seq the next incremental run starts from
     anchor_file: str = ""
+    _seen: set[tuple[str, str, int | None]] = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.breaks
 
     def add(self, kind: str, stream: str, seq: int | None, detail: str, event_id: int | None = None) -> None:
-        if len(self.breaks) < MAX_BREAKS:
+        # Two checks can find the same break (a recorded head, by its stream and by its checkpoint).
+        if len(self.breaks) < MAX_BREAKS and (kind, stream, seq) not in self._seen:
+            self._seen.add((kind, stream, seq))
             self.breaks.append(Break(kind, event_id, stream, seq, detail))
 
     def as_json(self, limit: int = 100) -> dict[str, Any]:
@@ -266,8 +271,10 @@ def _check_record_heads(report: Report) -> None:
     and no event follows it. Run in the database (two index look-ups a record)."""
     events = connection.ops.quote_name(AuditEvent._meta.db_table)
     for _label, name, table in _owner_sources():
+        # The count in the select list is evaluated for the rows found only.
         sql = (
-            f"SELECT {name}, {table}.audit_seq, {table}.audit_head, e.hash, nxt.id FROM {table} "
+            f"SELECT {name}, {table}.audit_seq, {table}.audit_head, e.hash, nxt.id, "
+            f"(SELECT count(*) FROM {events} one WHERE one.stream = {name} AND one.seq = 1) FROM {table} "
             f"LEFT JOIN {events} e ON e.stream = {name} AND e.seq = {table}.audit_seq "
             f"LEFT JOIN {events} nxt ON nxt.stream = {name} AND nxt.seq = {table}.audit_seq + 1 "
             f"WHERE ({table}.audit_seq > 0 AND (e.id IS NULL OR e.hash <> {table}.audit_head)) "
@@ -275,16 +282,18 @@ def _check_record_heads(report: Report) -> None:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql)
-            for stream, seq, head, have, after in cursor.fetchall():
-                _head_break(report, stream, seq, head, have, after is not None)
+            for stream, seq, head, have, after, first in cursor.fetchall():
+                _head_break(report, stream, seq, head, have, after is not None, whole=not first)
 
 
-def _head_break(report: Report, stream: str, seq: int, head: str, have: str | None, more: bool) -> None:
+def _head_break(
+    report: Report, stream: str, seq: int, head: str, have: str | None, more: bool, *, whole: bool = False
+) -> None:
     if more:
         report.add("head", stream, seq + 1, f"the stream goes on past the head its record keeps (seq {seq})")
     elif have is None:
-        detail = "the whole stream is missing" if seq else "no event"
-        report.add("head", stream, seq, f"its record's head names seq {seq}, which is gone: {detail} (tail deleted)")
+        gone = "the whole stream is missing" if whole else "tail deleted"
+        report.add("head", stream, seq, f"its record's head names seq {seq}, which is gone ({gone})")
     else:
         report.add("head", stream, seq, "its record's head digest differs from the event (tail replaced)")
 
@@ -527,10 +536,11 @@ def load_state() -> dict[str, Any] | None:
     return state
 
 
-def _save_state(report: Report, chain: _Chain, anchors: AnchorLog) -> None:
+def _save_state(report: Report, chain: _Chain, anchors: AnchorLog, *, rolling_after: int = 0) -> None:
     if chain.last is None:
         return
     state = {
+        "rolling_after": rolling_after,
         "checkpoint": chain.last["seq"],
         "hash": chain.last["hash"],
         "key_id": chain.key_id,
@@ -630,14 +640,34 @@ def verify_incremental(*, progress: Progress | None = None) -> Report:
             if have != digest:
                 report.add("anchor", "checkpoint", seq, "anchored anew with another digest: the chain was rewound")
     _check_anchor_log(report, chain, anchors, floor=base_seq)
-    _check_new_events(ring, report, base.resume_after, progress)
+    _check_new_events(ring, report, base_seq, base.resume_after, progress)
+    rolling = _check_rolling_slice(report, int(state.get("rolling_after", 0)), base_seq)
     report.seconds = time.monotonic() - started
     if report.ok:
-        _save_state(report, chain, anchors)
+        _save_state(report, chain, anchors, rolling_after=rolling)
     return report
 
 
-def _check_new_events(ring: Keyring, report: Report, since: int, progress: Progress | None) -> None:
+def _check_rolling_slice(report: Report, after: int, upto: int) -> int:
+    """The recorded heads of the next ROLLING_CHECKPOINTS checkpoints after `after`, up to the
+    verified one, wrapping round: older history is re-checked a slice a run, so a checkpointed
+    tail cut back on a stream that never moves again is named within a few runs, not only by the
+    daily full walk. Returns where the next run's slice starts."""
+    if after >= upto:
+        after = 0
+    ids = list(
+        AuditCheckpoint.objects.exclude(key_id="")
+        .filter(seq__gt=after, seq__lte=upto)
+        .order_by("seq")
+        .values_list("id", "seq")[:ROLLING_CHECKPOINTS]
+    )
+    if not ids:
+        return 0
+    _check_recorded_heads(report, [i for i, _s in ids])
+    return ids[-1][1]
+
+
+def _check_new_events(ring: Keyring, report: Report, base_seq: int, since: int, progress: Progress | None) -> None:
     """Events after `since`, stream by stream: each checked as in the full walk, the first of each
     stream against the event before it; then the latest recorded head and the record of every
     stream that moved."""
@@ -661,7 +691,7 @@ def _check_new_events(ring: Keyring, report: Report, since: int, progress: Progr
             tails[stream] = (walk.last[0], walk.last[1])
     report.events, report.streams = done, len(tails)
     _check_predecessors(ring, report, firsts, first_keys)
-    _check_latest_recorded(report, list(tails))
+    _check_latest_recorded(report, list(tails), base_seq)
     _check_moved_records(report, tails)
 
 
@@ -702,14 +732,15 @@ def _check_predecessors(
                 report.add("key", stream, seq, "an unkeyed event after keyed ones", event_id)
 
 
-def _check_latest_recorded(report: Report, streams: list[str]) -> None:
-    """The latest head a checkpoint recorded for each moved stream still exists as recorded: a
-    stream cut back below it and then written on is named here."""
+def _check_latest_recorded(report: Report, streams: list[str], base_seq: int) -> None:
+    """The latest head a checkpoint up to the verified one recorded for each moved stream still
+    exists as recorded: a stream cut back below it and then written on is named here. (Newer
+    checkpoints' heads were checked with them; they may well record the rewritten stream.)"""
     latest: dict[str, tuple[int, int, str, int]] = {}  # stream -> checkpoint id, seq, digest, checkpoint seq
     for i in range(0, len(streams), BATCH):
-        rows = AuditCheckpointHead.objects.filter(stream__in=streams[i : i + BATCH]).values_list(
-            "stream", "checkpoint_id", "seq", "digest", "checkpoint__seq"
-        )
+        rows = AuditCheckpointHead.objects.filter(
+            stream__in=streams[i : i + BATCH], checkpoint__seq__lte=base_seq
+        ).values_list("stream", "checkpoint_id", "seq", "digest", "checkpoint__seq")
         for stream, checkpoint_id, seq, digest, cseq in rows:
             have = latest.get(stream)
             if have is None or have[0] < checkpoint_id:
