@@ -17,8 +17,11 @@ What it writes, per case, is what ``workflows.actions`` writes when a case goes 
 contacts, the ``viewflow_process`` row and the ``workflows_caseprocess`` row, the viewflow task
 rows with their ``flow_task`` strings and ``viewflow_task_previous`` links, the stage clocks
 (running ones for open human tasks, with queue, assignee and task id; stopped or paused ones for
-past stages), outputs for converted cases, and the audit events, hash-chained per stream with
-``casework.services.audit``'s own payload and digest functions, so ``verify_chain()`` passes.
+past stages), outputs for converted cases, and the audit events, chained per stream with keyed
+digests made by ``casework.services.audit_crypto``'s own functions under the deployment's audit key
+(``MINQING_AUDIT_KEY_FILE``, generated in var/ if missing), each stream's head on its case or output
+row, one checkpoint per chunk recording every stream's head, and their anchors appended to the
+database's anchor file, so ``verify_audit --full`` passes.
 
 Statuses: draft, review (unclaimed, claimed, and back from needs-info), needs_info, conversion
 (unclaimed, claimed), outcome, feedback (after a decision or an outcome), closed (both ways)
@@ -60,6 +63,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -68,6 +72,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from casework.choices import OrgLevel, Role  # noqa: E402
 from casework.models import (  # noqa: E402
+    AuditCheckpoint,
     CaseCategory,
     Committee,
     Contact,
@@ -80,7 +85,18 @@ from casework.models import (  # noqa: E402
     User,
 )
 from casework.services import clocks  # noqa: E402
-from casework.services.audit import ALGORITHM, GENESIS, _digest, _event_payload  # noqa: E402
+from casework.services.audit_anchor import anchor_line, anchor_path, database_label  # noqa: E402
+from casework.services.audit_crypto import (  # noqa: E402
+    ALGORITHM,
+    GENESIS,
+    AuditKey,
+    checkpoint_message,
+    event_message,
+    heads_digest,
+    keyring,
+    mac,
+    micros,
+)
 
 PASSWORD = "Pass-word-123"
 RESULTS = BASE_DIR / "bench" / "results"
@@ -105,7 +121,7 @@ MIX = [
 OUTPUT_PATHS = ("outcome", "feedback_outcome", "closed_outcome")
 
 # Id blocks per case (upper bounds of rows per case), so chunks can be made in parallel.
-PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1}
+PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1, "head": 2}
 
 FLOW_CLASS = "workflows/flows.CaseFlow"
 FT = {
@@ -173,6 +189,8 @@ COLUMNS = {
         "organisation_id",
         "session_id",
         "term_id",
+        "audit_seq",  # the head of its stream: filled in when the chunk's streams are chained
+        "audit_head",
     ],
     "casework_case": [
         "id",
@@ -204,6 +222,8 @@ COLUMNS = {
         "output_id",
         "reject_reason_id",
         "township_id",
+        "audit_seq",
+        "audit_head",
     ],
     "casework_case_contacts": ["id", "case_id", "contact_id"],
     "viewflow_process": ["id", "flow_class", "status", "created", "finished", "data"],
@@ -252,13 +272,16 @@ COLUMNS = {
         "success",
         "changes",
         "algorithm",
+        "key_id",
         "prev_hash",
         "hash",
         "actor_id",
         "organisation_id",
     ],
+    # One checkpoint per chunk records the head of every stream of the chunk.
+    "casework_auditcheckpointhead": ["id", "checkpoint_id", "stream", "seq", "digest"],
 }
-BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint"]
+BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint", "casework_auditstream"]
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -289,52 +312,6 @@ def _n(value: object) -> str:
 def _s(value: str) -> str:
     """Text made here is free of tabs, newlines and backslashes; escape only if not."""
     return value.translate(_ESC) if ("\\" in value or "\t" in value or "\n" in value or "\r" in value) else value
-
-
-class _Ev:
-    """The attributes `_event_payload` reads, without the cost of a model instance."""
-
-    __slots__ = (
-        "stream",
-        "seq",
-        "organisation_id",
-        "actor_id",
-        "action",
-        "target_type",
-        "target_id",
-        "occurred_at",
-        "source_ip",
-        "success",
-        "changes",
-        "prev_hash",
-    )
-
-    def __init__(
-        self,
-        stream,
-        seq,
-        organisation_id,
-        actor_id,
-        action,
-        target_type,
-        target_id,
-        occurred_at,
-        source_ip,
-        changes,
-        prev_hash,
-    ):
-        self.stream = stream
-        self.seq = seq
-        self.organisation_id = organisation_id
-        self.actor_id = actor_id
-        self.action = action
-        self.target_type = target_type
-        self.target_id = target_id
-        self.occurred_at = occurred_at
-        self.source_ip = source_ip
-        self.success = True
-        self.changes = changes
-        self.prev_hash = prev_hash
 
 
 # Deadlines depend on the start's Shanghai date only: cache them per (stage, date).
@@ -570,6 +547,7 @@ class Chunk:
 
     def __init__(self, index: int, first_case: int, n: int, ref: dict, now: datetime, seed: int):
         self.rng = random.Random(seed * 1_000_003 + index)
+        self.index = index
         self.ref = ref
         self.now = now
         self.out = {t: [] for t in COLUMNS}
@@ -578,6 +556,10 @@ class Chunk:
         self.first_case = first_case
         self.n = n
         self.streams: list[tuple[str, str, int, int, list]] = []  # (stream, type, target, org, events)
+        # Case and output rows wait for their stream's head, known once the chunk is chained.
+        self.records: dict[str, str] = {}
+        self.heads_digest = ""
+        self.last_event = 0
         self.masters: dict[int, list] = {}  # committee -> its open review cases, to merge into
         self.counts = {k: 0 for k in MIX_NAMES}
 
@@ -588,6 +570,10 @@ class Chunk:
 
     def row(self, table: str, *values: object) -> None:
         self.out[table].append("\t".join(map(_v, values)))
+
+    def record(self, stream: str, *values: object) -> None:
+        """A case or output row, kept until its stream's head is known."""
+        self.records[stream] = "\t".join(map(_v, values))
 
     # Rows of one kind ---------------------------------------------------------------------------
 
@@ -764,20 +750,24 @@ class Chunk:
                 {"outcome": outcome, "cases": sorted(c["id"] for c in group)},
                 None,
             )
-        self.row(
-            "casework_output",
-            oid,
-            otype,
-            "draft" if outcome is None else "outcome_recorded",
-            title,
-            outcome or "",
-            outcome_at,
-            created_at,
-            first["committee"],
-            staff,
-            first["org"],
-            None,
-            None,
+        self.records[f"output:{oid}"] = "\t".join(
+            map(
+                _v,
+                (
+                    oid,
+                    otype,
+                    "draft" if outcome is None else "outcome_recorded",
+                    title,
+                    outcome or "",
+                    outcome_at,
+                    created_at,
+                    first["committee"],
+                    staff,
+                    first["org"],
+                    None,
+                    None,
+                ),
+            )
         )
         self.streams.append((f"output:{oid}", "output", oid, first["org"], out_events))
         for c in group:
@@ -1161,8 +1151,8 @@ class Chunk:
 
     def write_case(self, c: dict) -> None:
         k = c["case"]
-        self.row(
-            "casework_case",
+        self.record(
+            f"case:{c['id']}",
             c["id"],
             c["title"],
             c["description"],
@@ -1195,25 +1185,110 @@ class Chunk:
         )
 
     def flush_streams(self) -> None:
-        """Chain every stream of the chunk: seq, prev_hash, hash with the app's own functions."""
+        """Chain every stream of the chunk with the app's own functions: seq, prev_hash and the
+        keyed digest; then each case and output row with its stream's head, and the chunk's
+        checkpoint heads."""
         out = self.out["casework_auditevent"]
         dumps = json.dumps
+        key: AuditKey = _REF["key"]
+        heads = []
         for stream, target_type, target_id, org, events in self.streams:
             prev = GENESIS
             if len(events) > 1:
                 events.sort(key=lambda e: e[0])
             for seq, (at, actor, action, changes, ip) in enumerate(events, 1):
-                e = _Ev(stream, seq, org, actor, action, target_type, target_id, at, ip, changes, prev)
-                digest = _digest(ALGORITHM, _event_payload(e))
-                out.append(
-                    f"{self.nid('event')}\t{stream}\t{seq}\t{action}\t{target_type}\t{target_id}\t"
-                    f"{at.isoformat()}\t{_n(ip)}\tt\t{_s(dumps(changes, ensure_ascii=False))}\t{ALGORITHM}\t"
-                    f"{prev}\t{digest}\t{_n(actor)}\t{org}"
+                message = event_message(
+                    key_id=key.id,
+                    stream=stream,
+                    seq=seq,
+                    organisation_id=org,
+                    actor_id=actor,
+                    action=action,
+                    target_type=target_type,
+                    target_id=target_id,
+                    at_us=micros(at),
+                    source_ip=ip,
+                    success=True,
+                    changes=changes,
+                    prev_hash=prev,
                 )
+                digest = mac(key, ALGORITHM, message)
+                event_id = self.nid("event")
+                out.append(
+                    f"{event_id}\t{stream}\t{seq}\t{action}\t{target_type}\t{target_id}\t"
+                    f"{at.isoformat()}\t{_n(ip)}\tt\t{_s(dumps(changes, ensure_ascii=False))}\t{ALGORITHM}\t"
+                    f"{key.id}\t{prev}\t{digest}\t{_n(actor)}\t{org}"
+                )
+                self.last_event = max(self.last_event, event_id)
                 prev = digest
+            table = "casework_case" if target_type == "case" else "casework_output"
+            self.out[table].append(f"{self.records.pop(stream)}\t{len(events)}\t{prev}")
+            heads.append((stream, len(events), prev))
+        assert not self.records, f"records without a stream: {list(self.records)[:3]}"
+        heads.sort()
+        checkpoint = self.index + 1
+        rows = self.out["casework_auditcheckpointhead"]
+        for stream, seq, digest in heads:
+            rows.append(f"{self.nid('head')}\t{checkpoint}\t{stream}\t{seq}\t{digest}")
+        self.heads_digest = heads_digest(ALGORITHM, heads)
+        self.n_heads = len(heads)
 
     def payload(self) -> dict:
         return {t: ("\n".join(rows) + "\n").encode() if rows else b"" for t, rows in self.out.items()}
+
+
+CHECKPOINT_COLUMNS = [
+    "id",
+    "seq",
+    "created_at",
+    "last_event_id",
+    "resume_after",
+    "n_heads",
+    "algorithm",
+    "key_id",
+    "next_key_id",
+    "prev_hash",
+    "hash",
+]
+
+
+def _checkpoints(key: AuditKey, chunks: list[tuple[str, int, int]]) -> list[AuditCheckpoint]:
+    """One checkpoint per chunk, chained and signed as `audit_checkpoint` signs them. Event ids
+    grow from chunk to chunk, so each one's events are after the last one's."""
+    made: list[AuditCheckpoint] = []
+    prev = GENESIS
+    start = datetime.now(UTC)
+    for i, (digest, n_heads, last_event) in enumerate(chunks):
+        c = AuditCheckpoint(
+            id=i + 1,
+            seq=i + 1,
+            created_at=start + timedelta(microseconds=i),
+            last_event_id=last_event,
+            resume_after=last_event,
+            n_heads=n_heads,
+            algorithm=ALGORITHM,
+            key_id=key.id,
+            next_key_id="",
+            prev_hash=prev,
+        )
+        c.hash = mac(
+            key,
+            ALGORITHM,
+            checkpoint_message(
+                key_id=key.id,
+                seq=c.seq,
+                prev_hash=prev,
+                created_us=micros(c.created_at),
+                last_event_id=last_event,
+                resume_after=last_event,
+                next_key_id="",
+                n_heads=n_heads,
+                heads=digest,
+            ),
+        )
+        made.append(c)
+        prev = c.hash
+    return made
 
 
 MIX_NAMES = [n for n, _w in MIX]
@@ -1221,12 +1296,12 @@ CHUNK_SIZE = 20_000
 _REF: dict = {}
 
 
-def _make_chunk(args: tuple) -> tuple[int, dict, dict, dict]:
+def _make_chunk(args: tuple) -> tuple[int, dict, dict, dict, tuple[str, int, int]]:
     index, first_case, n, now, seed = args
     chunk = Chunk(index, first_case, n, _REF, now, seed)
     chunk.build()
     rows = {t: len(r) for t, r in chunk.out.items()}
-    return index, chunk.payload(), rows, chunk.counts
+    return index, chunk.payload(), rows, chunk.counts, (chunk.heads_digest, chunk.n_heads, chunk.last_event)
 
 
 def _init_worker(ref: dict, targets: dict, chunk_size: int) -> None:
@@ -1288,6 +1363,17 @@ CHECKS = [
         "case without its first audit event",
         "SELECT count(*) FROM casework_case c WHERE NOT EXISTS "
         "(SELECT 1 FROM casework_auditevent e WHERE e.stream = 'case:' || c.id AND e.seq = 1)",
+    ),
+    (
+        "case whose head on record is not its stream's last event",
+        "SELECT count(*) FROM casework_case c LEFT JOIN casework_auditevent e ON e.stream = 'case:' || c.id "
+        "AND e.seq = c.audit_seq WHERE e.id IS NULL OR e.hash <> c.audit_head OR EXISTS (SELECT 1 FROM "
+        "casework_auditevent n WHERE n.stream = 'case:' || c.id AND n.seq = c.audit_seq + 1)",
+    ),
+    (
+        "stream whose head no checkpoint recorded",
+        "SELECT count(*) FROM casework_case c WHERE NOT EXISTS (SELECT 1 FROM casework_auditcheckpointhead h "
+        "WHERE h.stream = 'case:' || c.id AND h.seq = c.audit_seq AND h.digest = c.audit_head)",
     ),
     (
         "case contact not on file",
@@ -1369,6 +1455,15 @@ def main() -> None:
         flush=True,
     )
     targets = Organisation.objects.get(pk=ref["orgs"][0]["org_id"]).sla_targets
+    key = keyring().current  # the deployment's own audit key: verify_audit must find it
+    ref["key"] = key
+    anchors = anchor_path()
+    if anchors.exists():
+        # The anchors of a chain this load replaces: kept, out of the way.
+        aside = anchors.with_name(f"{anchors.name}.replaced-{datetime.now():%Y%m%d-%H%M%S}")
+        anchors.rename(aside)
+        print(f"anchors of the replaced chain moved to {aside}", flush=True)
+    (Path(settings.VAR_DIR) / f"audit-verified-{database_label()}.json").unlink(missing_ok=True)
     connection.close()
 
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
@@ -1401,6 +1496,7 @@ def main() -> None:
 
     totals = {t: 0 for t in COLUMNS}
     counts = {k: 0 for k in MIX_NAMES}
+    checkpoint_heads: list[tuple[str, int, int]] = []  # per chunk: heads digest, heads, last event id
     pending: queue_mod.Queue = queue_mod.Queue(maxsize=max(2, args.workers))
     errors: list[BaseException] = []
 
@@ -1425,10 +1521,11 @@ def main() -> None:
     done = 0
     ctx = mp.get_context("fork")
     with ctx.Pool(args.workers, initializer=_init_worker, initargs=(ref, targets, CHUNK_SIZE)) as pool:
-        for _index, payload, rows, chunk_counts in pool.imap(_make_chunk, jobs):
+        for _index, payload, rows, chunk_counts, chunk_heads in pool.imap(_make_chunk, jobs):
             if errors:
                 break
             pending.put(payload)
+            checkpoint_heads.append(chunk_heads)
             for t, n in rows.items():
                 totals[t] += n
             for k, n in chunk_counts.items():
@@ -1444,6 +1541,12 @@ def main() -> None:
         raise errors[0]
     t_copied = time.perf_counter()
     print(f"rows copied in {t_copied - t_load:.1f}s: " + ", ".join(f"{t} {n:,}" for t, n in totals.items()), flush=True)
+
+    checkpoints = _checkpoints(key, checkpoint_heads)
+    with cur.copy(f"COPY casework_auditcheckpoint ({', '.join(CHECKPOINT_COLUMNS)}) FROM STDIN") as cp:
+        for c in checkpoints:
+            cp.write_row([getattr(c, name) for name in CHECKPOINT_COLUMNS])
+    print(f"{len(checkpoints)} checkpoints chained (one per chunk), signed with audit key {key.id}", flush=True)
 
     for table, name, definition in secondary:
         t = time.perf_counter()
@@ -1465,6 +1568,11 @@ def main() -> None:
     conn.close()
     t_end = time.perf_counter()
     print(f"vacuum analyze: {t_end - t_indexed:.1f}s", flush=True)
+    # After commit, as the app does: the checkpoints' digests outside the database.
+    anchors.parent.mkdir(parents=True, exist_ok=True)
+    with open(anchors, "a") as out:
+        out.write("".join(anchor_line(c) + "\n" for c in checkpoints))
+    print(f"{len(checkpoints)} anchors appended to {anchors}", flush=True)
 
     # Checks that the load is what the application would have written.
     with connection.cursor() as c:

@@ -37,7 +37,7 @@ GENESIS = "0" * 64
 HASH = "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
 ALGORITHM = f"hmac-{HASH}"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _KEY_ID = re.compile(r"^k\d{8}-[0-9a-f]{8}$")
 _FINGERPRINT_TEXT = b"minqing audit key id"
@@ -207,15 +207,21 @@ def add_key() -> AuditKey:
     return ring.current
 
 
+_keyed: dict[tuple[str, bytes, str], Any] = {}
+
+
 def mac(key: AuditKey, algorithm: str, message: bytes) -> str:
-    if not algorithm.startswith("hmac-"):
-        raise AuditKeyError(f"not a keyed algorithm: {algorithm}")
-    return hmac.digest(key.secret, message, algorithm[5:]).hex()
+    """The HMAC of `message`. The key's inner and outer pads are computed once per key and copied
+    for each message: a third of the cost of an HMAC-SM3 of an event (measured)."""
+    h = keyed_base(key, algorithm).copy()
+    h.update(message)
+    digest: str = h.hexdigest()
+    return digest
 
 
 def micros(at: datetime) -> int:
     """An instant as integer microseconds since the epoch: exact, and the same from every database."""
-    return (at - _EPOCH) // _US
+    return (at - EPOCH) // _US
 
 
 def event_message(
@@ -236,6 +242,40 @@ def event_message(
 ) -> bytes:
     """What an event's HMAC is computed over: every column but its id and its own digest, the key
     id included, as one canonical JSON array (JSON escapes what could make fields run together)."""
+    return event_message_of(
+        key_id,
+        stream,
+        seq,
+        organisation_id,
+        actor_id,
+        action,
+        target_type,
+        target_id,
+        at_us,
+        source_ip,
+        success,
+        changes,
+        prev_hash,
+    )
+
+
+def event_message_of(
+    key_id: str,
+    stream: str,
+    seq: int,
+    organisation_id: int | None,
+    actor_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: int,
+    at_us: int,
+    source_ip: str | None,
+    success: bool,
+    changes: Any,
+    prev_hash: str,
+) -> bytes:
+    """`event_message` with positional arguments, for the verifier's loop (a keyword call costs
+    a microsecond an event there)."""
     return _ENCODE(
         [
             "minqing-audit-event/2",
@@ -254,6 +294,16 @@ def event_message(
             prev_hash,
         ]
     ).encode("ascii")
+
+
+def keyed_base(key: AuditKey, algorithm: str) -> Any:
+    """The HMAC state after the key, to copy for each message (see `mac`)."""
+    base = _keyed.get((key.id, key.secret, algorithm))
+    if base is None:
+        if not algorithm.startswith("hmac-"):
+            raise AuditKeyError(f"not a keyed algorithm: {algorithm}")
+        base = _keyed[(key.id, key.secret, algorithm)] = hmac.new(key.secret, digestmod=algorithm[5:])
+    return base
 
 
 def heads_digest(algorithm: str, heads: Iterable[tuple[str, int, str]]) -> str:

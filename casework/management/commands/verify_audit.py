@@ -1,4 +1,5 @@
 import json
+import os
 import sys
 from typing import Any
 
@@ -21,6 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="以 JSON 输出结果，供监控使用 (JSON for monitoring)")
         parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="全量校验时并行的进程数（PostgreSQL；默认为 CPU 数）(processes for --full)",
+        )
+        parser.add_argument(
             "--acknowledge-restore",
             metavar="REASON",
             help="数据库已从较早的备份恢复：确认后在锚文件中记下恢复点 (after restoring an older backup)",
@@ -32,7 +39,7 @@ class Command(BaseCommand):
         if options["acknowledge_restore"]:
             report = self._acknowledge_restore(options["acknowledge_restore"])
         elif options["full"]:
-            report = verify_full(progress=progress)
+            report = verify_full(progress=progress, workers=options["workers"])
         else:
             report = verify_incremental(progress=progress)
         if show:
