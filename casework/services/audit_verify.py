@@ -455,24 +455,38 @@ def _owner_sources() -> list[tuple[str, str, str]]:
     return sources
 
 
-def _check_record_heads(report: Report) -> None:
+def _check_record_heads(report: Report, only: dict[str, list[Any]] | None = None) -> None:
     """Every record's head is its stream's last event: the event it names exists with that digest,
-    and no event follows it. Run in the database (two index look-ups a record)."""
+    and no event follows it. In the database, one statement per kind of record (two index
+    look-ups a record), so a stream written meanwhile is seen consistently. `only` restricts it
+    to some records (by kind: ids, or names of AuditStream rows)."""
     events = connection.ops.quote_name(AuditEvent._meta.db_table)
-    for _label, name, table in _owner_sources():
+    for label, name, table in _owner_sources():
         # The count in the select list is evaluated for the rows found only.
         sql = (
             f"SELECT {name}, {table}.audit_seq, {table}.audit_head, e.hash, nxt.id, "
             f"(SELECT count(*) FROM {events} one WHERE one.stream = {name} AND one.seq = 1) FROM {table} "
             f"LEFT JOIN {events} e ON e.stream = {name} AND e.seq = {table}.audit_seq "
             f"LEFT JOIN {events} nxt ON nxt.stream = {name} AND nxt.seq = {table}.audit_seq + 1 "
-            f"WHERE ({table}.audit_seq > 0 AND (e.id IS NULL OR e.hash <> {table}.audit_head)) "
-            f"OR nxt.id IS NOT NULL ORDER BY 1"
+            f"WHERE (({table}.audit_seq > 0 AND (e.id IS NULL OR e.hash <> {table}.audit_head)) "
+            f"OR nxt.id IS NOT NULL)"
         )
+        key = f"{table}.name" if label == "stream" else f"{table}.id"
+        batches: list[list[Any] | None] = [None]
+        if only is not None:
+            keys = only.get(label, [])
+            size = 5000 if connection.vendor == "postgresql" else BATCH
+            batches = [keys[i : i + size] for i in range(0, len(keys), size)]
         with connection.cursor() as cursor:
-            cursor.execute(sql)
-            for stream, seq, head, have, after, first in cursor.fetchall():
-                _head_break(report, stream, seq, head, have, after is not None, whole=not first)
+            for batch in batches:
+                if batch is None:
+                    cursor.execute(sql + " ORDER BY 1")
+                elif connection.vendor == "postgresql":
+                    cursor.execute(sql + f" AND {key} = ANY(%s) ORDER BY 1", [batch])
+                else:
+                    cursor.execute(sql + f" AND {key} IN ({', '.join(['%s'] * len(batch))}) ORDER BY 1", batch)
+                for stream, seq, head, have, after, first in cursor.fetchall():
+                    _head_break(report, stream, seq, head, have, after is not None, whole=not first)
 
 
 def _head_break(
@@ -692,11 +706,8 @@ def _check_legacy_sealed(report: Report, legacy_tails: list[tuple[str, int, str]
     event is unkeyed must have that head recorded by a keyed checkpoint."""
     for i in range(0, len(legacy_tails), BATCH):
         batch = legacy_tails[i : i + BATCH]
-        where = Q()
-        for stream, seq, _digest in batch:
-            where |= Q(stream=stream, seq=seq)
         sealed = set(
-            AuditCheckpointHead.objects.filter(where)
+            AuditCheckpointHead.objects.filter(stream__in=[stream for stream, _s, _d in batch])
             .exclude(checkpoint__key_id="")
             .values_list("stream", "seq", "digest")
         )
@@ -897,16 +908,29 @@ def _check_new_events(ring: Keyring, report: Report, base_seq: int, since: int, 
 
 
 def _lookup(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str]]:
-    """(stream, seq) -> (digest, key id) of those events that exist."""
+    """(stream, seq) -> (digest, key id) of those events that exist: one index look-up a pair,
+    in batches (on PostgreSQL a join with the arrays of pairs; an OR of conditions per pair made
+    the planner take a millisecond a pair)."""
     found: dict[tuple[str, int], tuple[str, str]] = {}
-    for i in range(0, len(pairs), BATCH):
-        where = Q()
-        for stream, seq in pairs[i : i + BATCH]:
-            where |= Q(stream=stream, seq=seq)
-        for stream, seq, digest, key_id in AuditEvent.objects.filter(where).values_list(
-            "stream", "seq", "hash", "key_id"
-        ):
-            found[(stream, seq)] = (digest, key_id)
+    events = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        for i in range(0, len(pairs), 5000 if connection.vendor == "postgresql" else BATCH):
+            batch = pairs[i : i + 5000]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"SELECT e.stream, e.seq, e.hash, e.key_id FROM unnest(%s::text[], %s::int[]) AS w(stream, seq) "
+                    f"JOIN {events} e ON e.stream = w.stream AND e.seq = w.seq",
+                    [[s for s, _q in batch], [q for _s, q in batch]],
+                )
+            else:
+                batch = pairs[i : i + BATCH]
+                values = ", ".join(["(%s, %s)"] * len(batch))
+                cursor.execute(
+                    f"SELECT stream, seq, hash, key_id FROM {events} WHERE (stream, seq) IN (VALUES {values})",
+                    [v for pair in batch for v in pair],
+                )
+            for stream, seq, digest, key_id in cursor.fetchall():
+                found[(stream, seq)] = (digest, key_id)
     return found
 
 
@@ -938,14 +962,26 @@ def _check_latest_recorded(report: Report, streams: list[str], base_seq: int) ->
     exists as recorded: a stream cut back below it and then written on is named here. (Newer
     checkpoints' heads were checked with them; they may well record the rewritten stream.)"""
     latest: dict[str, tuple[int, int, str, int]] = {}  # stream -> checkpoint id, seq, digest, checkpoint seq
-    for i in range(0, len(streams), BATCH):
-        rows = AuditCheckpointHead.objects.filter(
-            stream__in=streams[i : i + BATCH], checkpoint__seq__lte=base_seq
-        ).values_list("stream", "checkpoint_id", "seq", "digest", "checkpoint__seq")
-        for stream, checkpoint_id, seq, digest, cseq in rows:
-            have = latest.get(stream)
-            if have is None or have[0] < checkpoint_id:
-                latest[stream] = (checkpoint_id, seq, digest, cseq)
+    heads = connection.ops.quote_name(AuditCheckpointHead._meta.db_table)
+    checkpoints = connection.ops.quote_name(AuditCheckpoint._meta.db_table)
+    size = 5000 if connection.vendor == "postgresql" else BATCH
+    with connection.cursor() as cursor:
+        for i in range(0, len(streams), size):
+            batch = streams[i : i + size]
+            params: list[Any]
+            if connection.vendor == "postgresql":
+                where, params = "h.stream = ANY(%s)", [batch]
+            else:
+                where, params = f"h.stream IN ({', '.join(['%s'] * len(batch))})", list(batch)
+            cursor.execute(
+                f"SELECT h.stream, h.checkpoint_id, h.seq, h.digest, c.seq FROM {heads} h "
+                f"JOIN {checkpoints} c ON c.id = h.checkpoint_id WHERE {where} AND c.seq <= %s",
+                [*params, base_seq],
+            )
+            for stream, checkpoint_id, seq, digest, cseq in cursor.fetchall():
+                have = latest.get(stream)
+                if have is None or have[0] < checkpoint_id:
+                    latest[stream] = (checkpoint_id, seq, digest, cseq)
     found = _lookup([(stream, seq) for stream, (_c, seq, _d, _s) in latest.items()])
     for stream, (_c, seq, digest, cseq) in sorted(latest.items()):
         event = found.get((stream, seq))
@@ -954,29 +990,24 @@ def _check_latest_recorded(report: Report, streams: list[str], base_seq: int) ->
 
 
 def _check_moved_records(report: Report, tails: dict[str, tuple[int, str]]) -> None:
-    """The record of each moved stream keeps that stream's last event as its head."""
-    by_model: dict[Any, dict[Any, str]] = {}
+    """The record of each moved stream keeps that stream's last event as its head (checked as
+    the full walk checks every record, in one statement a batch), and exists."""
+    only: dict[str, list[Any]] = {}
     for stream in tails:
         model, pk = stream_owner(stream)
-        by_model.setdefault(model, {})[pk if pk is not None else stream] = stream
-    for model, keys in by_model.items():
-        field_name = "name" if model is AuditStream else "id"
-        values = list(keys)
-        seen: set[str] = set()
-        for i in range(0, len(values), BATCH):
-            for key, seq, head in model.objects.filter(**{f"{field_name}__in": values[i : i + BATCH]}).values_list(
-                field_name, "audit_seq", "audit_head"
-            ):
-                stream = keys[key]
-                seen.add(stream)
-                last_seq, last_digest = tails[stream]
-                if seq < last_seq:
-                    report.add(
-                        "head", stream, seq + 1, f"the stream goes on past the head its record keeps (seq {seq})"
-                    )
-                elif seq > last_seq:
-                    report.add("head", stream, seq, f"its record's head names seq {seq}, which is gone (tail deleted)")
-                elif head != last_digest:
-                    report.add("head", stream, seq, "its record's head digest differs from the event (tail replaced)")
-        for stream in sorted(set(keys.values()) - seen):
+        if model is AuditStream:
+            only.setdefault("stream", []).append(stream)
+        else:
+            only.setdefault(stream.partition(":")[0], []).append(pk)
+    _check_record_heads(report, only)
+    for label, keys in only.items():
+        owner: Any = STREAM_OWNERS.get(label, AuditStream)
+        field_name = "name" if owner is AuditStream else "id"
+        present: set[Any] = set()
+        for i in range(0, len(keys), BATCH):
+            present.update(
+                owner.objects.filter(**{f"{field_name}__in": keys[i : i + BATCH]}).values_list(field_name, flat=True)
+            )
+        for key in sorted(set(keys) - present, key=str):
+            stream = key if owner is AuditStream else f"{label}:{key}"
             report.add("head", stream, 1, "the stream's record is gone")
