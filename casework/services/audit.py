@@ -132,23 +132,41 @@ def _stream_record_head(stream: str, organisation_id: int | None, at: datetime) 
 
 def _record_head(model: type[AuditedRecord], pk: int) -> tuple[int, str]:
     """The head on a case or output row, locked (a transition holds that lock already)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    key = (connection.vendor, f"head:{model._meta.db_table}")
+    sql = _SQL.get(key)
+    if sql is None:
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        sql = _SQL[key] = (f"SELECT audit_seq, audit_head FROM {_q(model._meta.db_table)} WHERE id = %s{lock}", "")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT audit_seq, audit_head FROM {_q(model._meta.db_table)} WHERE id = %s{lock}", [pk])
+        cursor.execute(sql[0], [pk])
         row = cursor.fetchone()
     if row is None:
         raise AuditHeadConflict(f"{model._meta.label} {pk} does not exist: it cannot own an audit stream")
     return row[0], row[1]
 
 
+_SQL: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _insert_sql(owner: type[AuditedRecord]) -> tuple[str, str]:
+    """The event INSERT and the head UPDATE of `owner`'s table, built once per process (quoting
+    names through the connection proxy cost a fifth of a millisecond an event, measured)."""
+    key = (connection.vendor, owner._meta.db_table)
+    sql = _SQL.get(key)
+    if sql is None:
+        columns = ", ".join(_q(f.column or f.name) for f in _EVENT_FIELDS)
+        placeholders = ", ".join(["%s"] * len(_EVENT_FIELDS))
+        insert = f"INSERT INTO {_q(AuditEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) RETURNING id"
+        head = f"UPDATE {_q(owner._meta.db_table)} SET audit_seq = %s, audit_head = %s WHERE id = %s AND audit_seq = %s"
+        sql = _SQL[key] = (insert, head)
+    return sql
+
+
 def _insert(event: AuditEvent, owner: type[AuditedRecord], owner_pk: int, old_seq: int) -> int:
     """Insert the event and move its record's head from `old_seq` to it; one statement on
     PostgreSQL (a data-modifying CTE), two elsewhere. Returns the event's id."""
-    table = _q(AuditEvent._meta.db_table)
-    columns = ", ".join(_q(f.column or f.name) for f in _EVENT_FIELDS)
+    insert, head = _insert_sql(owner)
     params: list[Any] = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in _EVENT_FIELDS]
-    insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(params))}) RETURNING id"
-    head = f"UPDATE {_q(owner._meta.db_table)} SET audit_seq = %s, audit_head = %s WHERE id = %s AND audit_seq = %s"
     head_params: list[Any] = [event.seq, event.hash, owner_pk, old_seq]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
