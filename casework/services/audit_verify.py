@@ -58,8 +58,9 @@ from casework.services.audit_crypto import (
 
 Progress = Callable[[int, int], None]
 BATCH = 500
-# Older checkpoints whose recorded heads each incremental run re-checks (a rolling slice).
-ROLLING_CHECKPOINTS = 500
+# About how many recorded heads of older checkpoints each incremental run re-checks (a rolling
+# slice; 20,000 index look-ups take about 0.1 s): at 288 runs a day, 5.8 million heads a day.
+ROLLING_HEADS = 20000
 MAX_BREAKS = 10000  # a wholesale rewrite would otherwise fill memory with breaks
 
 
@@ -861,22 +862,29 @@ def verify_incremental(*, progress: Progress | None = None) -> Report:
 
 
 def _check_rolling_slice(report: Report, after: int, upto: int) -> int:
-    """The recorded heads of the next ROLLING_CHECKPOINTS checkpoints after `after`, up to the
-    verified one, wrapping round: older history is re-checked a slice a run, so a checkpointed
-    tail cut back on a stream that never moves again is named within a few runs, not only by the
-    daily full walk. Returns where the next run's slice starts."""
+    """The recorded heads of the next older checkpoints after `after`, about ROLLING_HEADS of them
+    (whole checkpoints, at least one), up to the verified one, wrapping round: older history is
+    re-checked a slice a run, so a checkpointed tail cut back on a stream that never moves again
+    is named within a few runs, not only by the daily full walk. Returns where the next run's
+    slice starts."""
     if after >= upto:
         after = 0
-    ids = list(
+    taken: list[tuple[int, int]] = []
+    heads = 0
+    for checkpoint_id, seq, n_heads in (
         AuditCheckpoint.objects.exclude(key_id="")
         .filter(seq__gt=after, seq__lte=upto)
         .order_by("seq")
-        .values_list("id", "seq")[:ROLLING_CHECKPOINTS]
-    )
-    if not ids:
+        .values_list("id", "seq", "n_heads")[:ROLLING_HEADS]
+    ):
+        if taken and heads + n_heads > ROLLING_HEADS:
+            break
+        taken.append((checkpoint_id, seq))
+        heads += n_heads
+    if not taken:
         return 0
-    _check_recorded_heads(report, [i for i, _s in ids])
-    return ids[-1][1]
+    _check_recorded_heads(report, [i for i, _s in taken])
+    return taken[-1][1]
 
 
 def _check_new_events(ring: Keyring, report: Report, base_seq: int, since: int, progress: Progress | None) -> None:

@@ -313,6 +313,20 @@ def test_a_failed_check_in_beat_is_an_alert_auditors_see(world):
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "not_auditor"
 
 
+def test_beat_checkpoints_every_minute_and_verifies_incrementally_and_daily():
+    from config.celery import app
+
+    schedule = django_settings.CELERY_BEAT_SCHEDULE
+    assert schedule["audit-checkpoint"] == {"task": "casework.audit_checkpoint", "schedule": 60}
+    assert schedule["audit-verify"] == {"task": "casework.audit_verify", "schedule": 300}
+    assert schedule["audit-verify-full"] == {
+        "task": "casework.audit_verify",
+        "schedule": 86400,
+        "kwargs": {"full": True},
+    }
+    assert {"casework.audit_checkpoint", "casework.audit_verify"} <= set(app.tasks)
+
+
 # System streams -------------------------------------------------------------------------------------
 
 
