@@ -473,3 +473,17 @@ def test_unkeyed_events_from_before_keys_verify_once_a_keyed_checkpoint_sealed_t
     actions.case_claim(case_id=case.pk, actor=world.staff)  # keyed events follow on
     assert verify_chain() == []
     assert verify_full().warnings == []
+
+
+def test_a_torn_anchor_append_is_a_warning_and_the_next_append_starts_afresh(world):
+    busy_world(world)
+    first = checkpoint()
+    with open(anchor_path(), "ab") as handle:
+        handle.write(b'{"anchor":1,"seq":2,"ha')  # a process died in the middle of its append
+    assert read_anchors().anchored == {1: first.hash}  # the torn line is not read yet
+
+    file_case(world)
+    second = checkpoint()
+    assert read_anchors().anchored == {1: first.hash, 2: second.hash}
+    report = verify_full()
+    assert report.ok and report.warnings == [f"{anchor_path()}: line 2 is not an anchor"]
