@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import transitions, views
+from . import audit_views, transitions, views
 
 app_name = "api"
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("redirect-channels/", views.RedirectChannelsView.as_view(), name="redirect-channels"),
     path("output-types/", views.OutputTypesView.as_view(), name="output-types"),
     path("contacts/", views.ContactsView.as_view(), name="contacts"),
+    path("audit/alerts/", audit_views.AuditAlertsView.as_view(), name="audit-alerts"),
 ]

@@ -198,3 +198,4 @@ class AuditAction(models.TextChoices):
     ACCOUNT_LOGIN = "account.login", _("登录")
     ACCOUNT_LOGOUT = "account.logout", _("退出登录")
     ACCOUNT_LOGIN_FAILED = "account.login_failed", _("登录失败")
+    AUDIT_VERIFY_FAILED = "audit.verify_failed", _("审计链校验失败")

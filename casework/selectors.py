@@ -8,10 +8,11 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
 
 from casework import access
-from casework.choices import CaseStatus, ClockState, Decision, OutputStatus
-from casework.errors import NotFound
+from casework.choices import CaseStatus, ClockState, Decision, OutputStatus, Role
+from casework.errors import NotFound, PermissionDenied
 from casework.models import (
     AuditEvent,
     Case,
@@ -24,6 +25,7 @@ from casework.models import (
     Township,
     User,
 )
+from casework.services import audit
 from casework.services.audit import case_stream, output_stream
 
 CASE_LIST_RELATED = ("category", "township", "committee", "member")
@@ -279,3 +281,32 @@ def output_events(output: Output, limit: int = 500) -> list[AuditEvent]:
     return list(
         AuditEvent.objects.filter(stream=output_stream(output.pk)).select_related("actor").order_by("seq")[:limit]
     )
+
+
+# The audit trail, as auditors read it ---------------------------------------------------------
+
+
+def audit_alerts(user: User, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Verification alerts as auditors see them. Province-wide: a broken chain is everyone's."""
+    if Role.AUDITOR not in access.roles_of(user):
+        raise PermissionDenied(_("只有审计管理员可以查看审计告警。"), code="not_auditor")
+    rows = []
+    for event in audit.alerts(limit=limit):
+        first = event.changes.get("first") or {}
+        kind = str(first.get("kind", ""))
+        rows.append(
+            {
+                "id": event.pk,
+                "occurred_at": event.occurred_at,
+                "mode": event.changes.get("mode", ""),
+                "breaks": event.changes.get("breaks", 0),
+                "message": _("审计链校验失败：%(n)d 处异常，第一处为「%(label)s」（%(stream)s）。")
+                % {
+                    "n": event.changes.get("breaks", 0),
+                    "label": audit.BREAK_LABELS.get(kind, kind),
+                    "stream": first.get("stream", ""),
+                },
+                "first": first,
+            }
+        )
+    return rows

@@ -168,14 +168,32 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {
-    "audit-checkpoint": {
-        "task": "casework.audit_checkpoint",
-        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 600),
-    },
-}
-# Events younger than this wait for the next checkpoint (see casework.services.audit.audit_checkpoint).
+# The audit trail (README "Audit"): keys and anchors live outside the database.
+# Keys: inline ("<id> <hex>" items, comma-separated, last one signs) or a file, generated (0600) if missing.
+AUDIT_KEYS = env_str("MINQING_AUDIT_KEYS", "")
+AUDIT_KEY_FILE = env_str("MINQING_AUDIT_KEY_FILE", str(VAR_DIR / "audit-keys"))
+# Every checkpoint's digest is appended here after commit; empty means var/audit-anchors-<database>.log.
+AUDIT_ANCHOR_FILE = env_str("MINQING_AUDIT_ANCHOR_FILE", "")
+AUDIT_ANCHOR_SYSLOG = env_str("MINQING_AUDIT_ANCHOR_SYSLOG", "")  # e.g. /dev/log or loghost:514
+AUDIT_ANCHOR_COMMAND = env_str("MINQING_AUDIT_ANCHOR_COMMAND", "")  # gets each anchor line on stdin
+# A committed event is anchored outside the database within this many seconds (plus the
+# checkpoint's own run time): the window README states.
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 60)
+# Where the next checkpoint starts scanning lags this far behind, so an event committed just
+# after a checkpoint read (its id handed out before a neighbour's) is still seen by the next.
 AUDIT_CHECKPOINT_SETTLE_SECONDS = env_int("AUDIT_CHECKPOINT_SETTLE_SECONDS", 60)
+AUDIT_VERIFY_SECONDS = env_int("AUDIT_VERIFY_SECONDS", 300)  # incremental verify_audit from beat
+AUDIT_VERIFY_FULL_SECONDS = env_int("AUDIT_VERIFY_FULL_SECONDS", 86400)  # full verify_audit; 0: never
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoint": {"task": "casework.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
+    "audit-verify": {"task": "casework.audit_verify", "schedule": AUDIT_VERIFY_SECONDS},
+}
+if AUDIT_VERIFY_FULL_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["audit-verify-full"] = {
+        "task": "casework.audit_verify",
+        "schedule": AUDIT_VERIFY_FULL_SECONDS,
+        "kwargs": {"full": True},
+    }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {

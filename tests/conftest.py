@@ -65,6 +65,32 @@ def world(db) -> World:
     return make_world()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_file(tmp_path_factory):
+    """One audit key file for the session, generated on first use as the embedded default does;
+    nothing of the tests' goes into the real var/ (module-scoped fixtures run before the
+    per-test ones below, so the session's settings are set here, for the whole run)."""
+    from django.conf import settings as django_settings
+
+    root = tmp_path_factory.mktemp("audit")
+    saved = {name: getattr(django_settings, name) for name in ("AUDIT_KEYS", "AUDIT_KEY_FILE", "AUDIT_ANCHOR_FILE")}
+    django_settings.AUDIT_KEYS = ""
+    django_settings.AUDIT_KEY_FILE = str(root / "audit-keys")
+    django_settings.AUDIT_ANCHOR_FILE = str(root / "session-anchors.log")
+    yield root / "audit-keys"
+    for name, value in saved.items():
+        setattr(django_settings, name, value)
+
+
+@pytest.fixture(autouse=True)
+def _audit_files_of_the_test(settings, audit_key_file, tmp_path):
+    # Anchors and verification state are per database; each test's database is its own, so are they.
+    settings.AUDIT_KEYS = ""
+    settings.AUDIT_KEY_FILE = str(audit_key_file)
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.log")
+    settings.VAR_DIR = tmp_path
+
+
 @pytest.fixture(autouse=True)
 def _checkpoint_without_settling(settings):
     # The tests checkpoint events they wrote a moment ago.

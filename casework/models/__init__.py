@@ -1,4 +1,4 @@
-from .audit import AuditCheckpoint, AuditEvent
+from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEvent, AuditStream
 from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCategory, CaseClock, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
@@ -18,7 +18,10 @@ from .output import Output
 
 __all__ = [
     "AuditCheckpoint",
+    "AuditCheckpointHead",
     "AuditEvent",
+    "AuditStream",
+    "AuditedRecord",
     "CalendarDay",
     "CalendarYear",
     "Case",

@@ -16,6 +16,7 @@ from casework.choices import (
     Urgency,
 )
 
+from .audit import AuditedRecord
 from .org import Committee, Contact, Member, Organisation, User
 
 
@@ -66,7 +67,7 @@ class RejectReason(models.Model):
         return self.text
 
 
-class Case(models.Model):
+class Case(AuditedRecord):
     organisation = models.ForeignKey(Organisation, verbose_name=_("所属组织"), on_delete=models.PROTECT)
     member = models.ForeignKey(Member, verbose_name=_("反映委员"), on_delete=models.PROTECT, related_name="cases")
     title = models.CharField(_("标题"), max_length=120)

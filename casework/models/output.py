@@ -7,10 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.choices import OutputStatus, OutputType
 
+from .audit import AuditedRecord
 from .org import Committee, Organisation, Session, Term, User
 
 
-class Output(models.Model):
+class Output(AuditedRecord):
     organisation = models.ForeignKey(Organisation, verbose_name=_("所属组织"), on_delete=models.PROTECT)
     output_type = models.CharField(_("成果类型"), max_length=20, choices=OutputType.choices)
     status = models.CharField(_("状态"), max_length=20, choices=OutputStatus.choices, default=OutputStatus.DRAFT)

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from casework.models import AuditCheckpoint
+from casework.services.audit_anchor import read_anchors
 from casework.tasks import audit_checkpoint_task
 from tests.workflows.test_case_flow import file_case
 
@@ -49,6 +50,8 @@ def test_a_real_worker_runs_the_audit_checkpoint(world):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "AUDIT_CHECKPOINT_SETTLE_SECONDS": "0",
+        "MINQING_AUDIT_KEY_FILE": settings.AUDIT_KEY_FILE,
+        "MINQING_AUDIT_ANCHOR_FILE": settings.AUDIT_ANCHOR_FILE,
     }
     celery = str(Path(sys.executable).parent / "celery")
     worker = subprocess.Popen(
@@ -79,7 +82,12 @@ def test_a_real_worker_runs_the_audit_checkpoint(world):
             assert worker.poll() is None, worker.stdout.read()
             time.sleep(0.5)
         checkpoint = AuditCheckpoint.objects.get()
-        assert f"case:{world.member.cases.get().pk}" in checkpoint.heads
+        assert list(checkpoint.head_rows.values_list("stream", flat=True)) == [f"case:{world.member.cases.get().pk}"]
+        # The worker appended the checkpoint's anchor after its commit.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and checkpoint.seq not in read_anchors().anchored:
+            time.sleep(0.2)
+        assert read_anchors().anchored == {checkpoint.seq: checkpoint.hash}
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -1,9 +1,12 @@
-"""Sign-ins, failed sign-ins and sign-outs are audited on the system stream, chained."""
+"""Sign-ins, failed sign-ins and sign-outs are audited on the system streams, chained: one stream
+per organisation and day (a failed sign-in names no account, so it goes to organisation 0's)."""
 
 from __future__ import annotations
 
-from casework.models import AuditEvent
-from casework.services.audit import SYSTEM_STREAM, verify_chain
+from django.utils import timezone
+
+from casework.models import AuditEvent, AuditStream
+from casework.services.audit import system_stream, verify_chain
 
 
 def test_sign_in_failure_and_sign_out_are_audited(world, client):
@@ -12,14 +15,26 @@ def test_sign_in_failure_and_sign_out_are_audited(world, client):
     assert client.post("/login/", {"username": user.username, "password": "Pass-word-123"}).status_code == 302
     assert client.post("/logout/").status_code == 302
 
+    today = timezone.localdate()
+    own, nobody = system_stream(user.organisation_id, today), system_stream(None, today)
     trail = list(
-        AuditEvent.objects.filter(stream=SYSTEM_STREAM)
-        .order_by("seq")
-        .values_list("seq", "action", "actor_id", "success", "changes", "source_ip")
+        AuditEvent.objects.filter(stream__startswith="system:")
+        .order_by("id")
+        .values_list("stream", "seq", "action", "actor_id", "success", "changes", "source_ip")
     )
     assert trail == [
-        (1, "account.login_failed", None, False, {"username": user.username}, "127.0.0.1"),
-        (2, "account.login", user.pk, True, {"username": user.username}, "127.0.0.1"),
-        (3, "account.logout", user.pk, True, {"username": user.username}, "127.0.0.1"),
+        (nobody, 1, "account.login_failed", None, False, {"username": user.username}, "127.0.0.1"),
+        (own, 1, "account.login", user.pk, True, {"username": user.username}, "127.0.0.1"),
+        (own, 2, "account.logout", user.pk, True, {"username": user.username}, "127.0.0.1"),
     ]
+    assert own == f"system:{user.organisation_id}:{today:%Y%m%d}" and nobody == f"system:0:{today:%Y%m%d}"
+    # Each stream's record carries its head.
+    record = AuditStream.objects.get(name=own)
+    last = AuditEvent.objects.get(stream=own, seq=2)
+    assert (record.organisation_id, record.day, record.audit_seq, record.audit_head) == (
+        user.organisation_id,
+        today,
+        2,
+        last.hash,
+    )
     assert verify_chain() == []
