@@ -139,8 +139,8 @@ class Chunk(Decided, Rows):
                 {"outcome": outcome, "cases": sorted(c["id"] for c in group)},
                 None,
             )
-        self.row(
-            "casework_output",
+        self.record(
+            f"output:{oid}",
             oid,
             otype,
             "draft" if outcome is None else "outcome_recorded",
@@ -315,14 +315,15 @@ CHUNK_SIZE = 20_000
 _REF: dict = {}
 
 
-def make_chunk(args: tuple) -> tuple[int, dict, dict, dict, list]:
-    """Make one chunk's rows (in a worker process): its COPY text per table, row counts, and
-    the paths its cases went down."""
+def make_chunk(args: tuple) -> tuple[int, dict, dict, dict, list, tuple[str, int, int]]:
+    """Make one chunk's rows (in a worker process): its COPY text per table, row counts, the
+    paths its cases went down, and what its checkpoint records (heads digest, heads, last event)."""
     index, first_case, n, now, seed = args
     chunk = Chunk(index, first_case, n, _REF, now, seed, CHUNK_SIZE)
     chunk.build()
     rows = {t: len(r) for t, r in chunk.out.items()}
-    return index, chunk.payload(), rows, chunk.counts, chunk.paths
+    heads = (chunk.heads_digest, chunk.n_heads, chunk.last_event)
+    return index, chunk.payload(), rows, chunk.counts, chunk.paths, heads
 
 
 def init_worker(ref: dict, targets: dict, chunk_size: int) -> None:

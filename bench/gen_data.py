@@ -36,7 +36,7 @@ MIX = [
 OUTPUT_PATHS = ("outcome", "feedback_outcome", "closed_outcome")
 
 # Id blocks per case (upper bounds of rows per case), so chunks can be made in parallel.
-PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1}
+PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1, "head": 2}
 
 # viewflow's references to the flow and its nodes, as it stores them (viewflow_process.flow_class,
 # viewflow_task.flow_task and flow_task_type), taken from the flow class itself.
@@ -95,6 +95,8 @@ COLUMNS = {
         "organisation_id",
         "session_id",
         "term_id",
+        "audit_seq",  # the head of its stream: filled in when the chunk's streams are chained
+        "audit_head",
     ],
     "casework_case": [
         "id",
@@ -126,6 +128,8 @@ COLUMNS = {
         "output_id",
         "reject_reason_id",
         "township_id",
+        "audit_seq",
+        "audit_head",
     ],
     "casework_case_contacts": ["id", "case_id", "contact_id"],
     "viewflow_process": ["id", "flow_class", "status", "created", "finished", "data"],
@@ -174,13 +178,16 @@ COLUMNS = {
         "success",
         "changes",
         "algorithm",
+        "key_id",
         "prev_hash",
         "hash",
         "actor_id",
         "organisation_id",
     ],
+    # One checkpoint per chunk records the head of every stream of the chunk.
+    "casework_auditcheckpointhead": ["id", "checkpoint_id", "stream", "seq", "digest"],
 }
-BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint"]
+BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint", "casework_auditstream"]
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -211,52 +218,6 @@ def _n(value: object) -> str:
 def _s(value: str) -> str:
     """Text made here is free of tabs, newlines and backslashes; escape only if not."""
     return value.translate(_ESC) if ("\\" in value or "\t" in value or "\n" in value or "\r" in value) else value
-
-
-class _Ev:
-    """The attributes `_event_payload` reads, without the cost of a model instance."""
-
-    __slots__ = (
-        "stream",
-        "seq",
-        "organisation_id",
-        "actor_id",
-        "action",
-        "target_type",
-        "target_id",
-        "occurred_at",
-        "source_ip",
-        "success",
-        "changes",
-        "prev_hash",
-    )
-
-    def __init__(
-        self,
-        stream,
-        seq,
-        organisation_id,
-        actor_id,
-        action,
-        target_type,
-        target_id,
-        occurred_at,
-        source_ip,
-        changes,
-        prev_hash,
-    ):
-        self.stream = stream
-        self.seq = seq
-        self.organisation_id = organisation_id
-        self.actor_id = actor_id
-        self.action = action
-        self.target_type = target_type
-        self.target_id = target_id
-        self.occurred_at = occurred_at
-        self.source_ip = source_ip
-        self.success = True
-        self.changes = changes
-        self.prev_hash = prev_hash
 
 
 # Deadlines depend on the start's Shanghai date only: cache them per (stage, date).

@@ -1,6 +1,7 @@
 """How bench/generate.py writes rows: the COPY text of a chunk's tables, id blocks per chunk, the
-viewflow task and previous-link rows, stage clocks, and the audit streams chained with
-casework.services.audit's own payload and digest (so verify_chain() passes)."""
+viewflow task and previous-link rows, stage clocks, and the audit streams chained and signed with
+casework.services.audit_crypto's own message and digest functions under the deployment's audit
+key, each stream's head on its case or output row (so verify_audit --full passes)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import json
 import random
 from datetime import datetime, timedelta
 
-from gen_data import COLUMNS, FLOW_CLASS, FT, FTT, MIX_NAMES, PER_CASE, _Ev, _n, _s, _t, _v, due
+from gen_data import COLUMNS, FLOW_CLASS, FT, FTT, MIX_NAMES, PER_CASE, _n, _s, _t, _v, due
 
 from casework.choices import AuditAction as A
-from casework.services.audit import ALGORITHM, GENESIS, _digest, _event_payload
+from casework.services.audit_crypto import ALGORITHM, GENESIS, AuditKey, event_message, heads_digest, mac, micros
 
 
 class Rows:
@@ -19,6 +20,7 @@ class Rows:
 
     def __init__(self, index: int, first_case: int, n: int, ref: dict, now: datetime, seed: int, chunk_size: int):
         self.rng = random.Random(seed * 1_000_003 + index)
+        self.index = index
         self.ref = ref
         self.now = now
         self.out = {t: [] for t in COLUMNS}
@@ -27,6 +29,11 @@ class Rows:
         self.first_case = first_case
         self.n = n
         self.streams: list[tuple[str, str, int, int, list]] = []  # (stream, type, target, org, events)
+        # Case and output rows wait for their stream's head, known once the chunk is chained.
+        self.records: dict[str, str] = {}
+        self.heads_digest = ""
+        self.n_heads = 0
+        self.last_event = 0
         self.masters: dict[int, list] = {}  # committee -> its open review cases, to merge into
         self.counts = {k: 0 for k in MIX_NAMES}
         self.paths: list[tuple[int, str]] = []  # (case id, the path it went down)
@@ -38,6 +45,10 @@ class Rows:
 
     def row(self, table: str, *values: object) -> None:
         self.out[table].append("\t".join(map(_v, values)))
+
+    def record(self, stream: str, *values: object) -> None:
+        """A case or output row, kept until its stream's head is known."""
+        self.records[stream] = "\t".join(map(_v, values))
 
     # Rows of one kind ---------------------------------------------------------------------------
 
@@ -107,8 +118,8 @@ class Rows:
 
     def write_case(self, c: dict) -> None:
         k = c["case"]
-        self.row(
-            "casework_case",
+        self.record(
+            f"case:{c['id']}",
             c["id"],
             c["title"],
             c["description"],
@@ -141,22 +152,53 @@ class Rows:
         )
 
     def flush_streams(self) -> None:
-        """Chain every stream of the chunk: seq, prev_hash, hash with the app's own functions."""
+        """Chain every stream of the chunk with the app's own functions: seq, prev_hash and the
+        keyed digest; then each case and output row with its stream's head, and the heads the
+        chunk's checkpoint records."""
         out = self.out["casework_auditevent"]
         dumps = json.dumps
+        key: AuditKey = self.ref["key"]
+        heads = []
         for stream, target_type, target_id, org, events in self.streams:
             prev = GENESIS
             if len(events) > 1:
                 events.sort(key=lambda e: e[0])
             for seq, (at, actor, action, changes, ip) in enumerate(events, 1):
-                e = _Ev(stream, seq, org, actor, action, target_type, target_id, at, ip, changes, prev)
-                digest = _digest(ALGORITHM, _event_payload(e))
-                out.append(
-                    f"{self.nid('event')}\t{stream}\t{seq}\t{action}\t{target_type}\t{target_id}\t"
-                    f"{at.isoformat()}\t{_n(ip)}\tt\t{_s(dumps(changes, ensure_ascii=False))}\t{ALGORITHM}\t"
-                    f"{prev}\t{digest}\t{_n(actor)}\t{org}"
+                message = event_message(
+                    key_id=key.id,
+                    stream=stream,
+                    seq=seq,
+                    organisation_id=org,
+                    actor_id=actor,
+                    action=action,
+                    target_type=target_type,
+                    target_id=target_id,
+                    at_us=micros(at),
+                    source_ip=ip,
+                    success=True,
+                    changes=changes,
+                    prev_hash=prev,
                 )
+                digest = mac(key, ALGORITHM, message)
+                event_id = self.nid("event")
+                out.append(
+                    f"{event_id}\t{stream}\t{seq}\t{action}\t{target_type}\t{target_id}\t"
+                    f"{at.isoformat()}\t{_n(ip)}\tt\t{_s(dumps(changes, ensure_ascii=False))}\t{ALGORITHM}\t"
+                    f"{key.id}\t{prev}\t{digest}\t{_n(actor)}\t{org}"
+                )
+                self.last_event = max(self.last_event, event_id)
                 prev = digest
+            table = "casework_case" if target_type == "case" else "casework_output"
+            self.out[table].append(f"{self.records.pop(stream)}\t{len(events)}\t{prev}")
+            heads.append((stream, len(events), prev))
+        assert not self.records, f"records without a stream: {list(self.records)[:3]}"
+        heads.sort()
+        checkpoint = self.index + 1
+        rows = self.out["casework_auditcheckpointhead"]
+        for stream, seq, digest in heads:
+            rows.append(f"{self.nid('head')}\t{checkpoint}\t{stream}\t{seq}\t{digest}")
+        self.heads_digest = heads_digest(ALGORITHM, heads)
+        self.n_heads = len(heads)
 
     def payload(self) -> dict:
         return {t: ("\n".join(rows) + "\n").encode() if rows else b"" for t, rows in self.out.items()}

@@ -22,10 +22,14 @@ clocks (running ones for open human tasks, with queue, assignee and task id; a r
 paused while the member is asked for information and resumed after the answer; stopped ones
 for past stages, with a verdict, or none for a stage undone by a send-back; the await_outcome
 task has no clock), outputs for converted cases, and the audit events with the actions of
-``casework.choices.AuditAction``, hash-chained per stream with ``casework.services.audit``'s own
-payload and digest functions, so ``verify_chain()`` passes. tests/bench/test_generate_matches_actions.py
-drives every path below through the actions and fails when what this script writes on a path
-has a shape the actions do not give it (statuses, tasks and links, clocks, audit actions).
+``casework.choices.AuditAction``, chained per stream with keyed digests made by
+``casework.services.audit_crypto``'s own functions under the deployment's audit key
+(``MINQING_AUDIT_KEY_FILE``, generated in var/ if missing), each stream's head on its case or
+output row, one checkpoint per chunk recording every stream's head, and their anchors appended to
+the database's anchor file, so ``verify_audit --full`` (and ``verify_chain()``) passes.
+tests/bench/test_generate_matches_actions.py drives every path below through the actions and
+fails when what this script writes on a path has a shape the actions do not give it (statuses,
+tasks and links, clocks, audit actions).
 
 Paths (``MIX``): draft; review (unclaimed, claimed, back from needs-info, transferred to another
 committee, sent back after acceptance); needs_info; conversion (unclaimed, claimed); outcome;
@@ -75,17 +79,82 @@ import django  # noqa: E402
 django.setup()
 
 import gen_chunk  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from gen_data import BULK_TABLES, COLUMNS, MIX, MIX_NAMES  # noqa: E402, F401
 from gen_reference import load_reference  # noqa: E402
 
-from casework.models import Organisation  # noqa: E402
+from casework.models import AuditCheckpoint, Organisation  # noqa: E402
+from casework.services.audit_anchor import anchor_line, anchor_path, database_label  # noqa: E402
+from casework.services.audit_crypto import (  # noqa: E402
+    ALGORITHM,
+    GENESIS,
+    AuditKey,
+    checkpoint_message,
+    keyring,
+    mac,
+    micros,
+)
 
 RESULTS = BASE_DIR / "bench" / "results"
 
 
 # Referential checks after the load (foreign-key triggers were off during it): each must be 0.
+CHECKPOINT_COLUMNS = [
+    "id",
+    "seq",
+    "created_at",
+    "last_event_id",
+    "resume_after",
+    "n_heads",
+    "algorithm",
+    "key_id",
+    "next_key_id",
+    "prev_hash",
+    "hash",
+]
+
+
+def _checkpoints(key: AuditKey, chunks: list[tuple[str, int, int]]) -> list[AuditCheckpoint]:
+    """One checkpoint per chunk, chained and signed as `audit_checkpoint` signs them. Event ids
+    grow from chunk to chunk, so each one's events are after the last one's."""
+    made: list[AuditCheckpoint] = []
+    prev = GENESIS
+    start = datetime.now(UTC)
+    for i, (digest, n_heads, last_event) in enumerate(chunks):
+        checkpoint = AuditCheckpoint(
+            id=i + 1,
+            seq=i + 1,
+            created_at=start + timedelta(microseconds=i),
+            last_event_id=last_event,
+            resume_after=last_event,
+            n_heads=n_heads,
+            algorithm=ALGORITHM,
+            key_id=key.id,
+            next_key_id="",
+            prev_hash=prev,
+        )
+        checkpoint.hash = mac(
+            key,
+            ALGORITHM,
+            checkpoint_message(
+                key_id=key.id,
+                seq=checkpoint.seq,
+                prev_hash=prev,
+                created_us=micros(checkpoint.created_at),
+                last_event_id=last_event,
+                resume_after=last_event,
+                next_key_id="",
+                n_heads=n_heads,
+                heads=digest,
+            ),
+        )
+        made.append(checkpoint)
+        prev = checkpoint.hash
+    return made
+
+
 CHECKS = [
     (
         "task without its process",
@@ -137,6 +206,17 @@ CHECKS = [
         "case without its first audit event",
         "SELECT count(*) FROM casework_case c WHERE NOT EXISTS "
         "(SELECT 1 FROM casework_auditevent e WHERE e.stream = 'case:' || c.id AND e.seq = 1)",
+    ),
+    (
+        "case whose head on record is not its stream's last event",
+        "SELECT count(*) FROM casework_case c LEFT JOIN casework_auditevent e ON e.stream = 'case:' || c.id "
+        "AND e.seq = c.audit_seq WHERE e.id IS NULL OR e.hash <> c.audit_head OR EXISTS (SELECT 1 FROM "
+        "casework_auditevent n WHERE n.stream = 'case:' || c.id AND n.seq = c.audit_seq + 1)",
+    ),
+    (
+        "stream whose head no checkpoint recorded",
+        "SELECT count(*) FROM casework_case c WHERE NOT EXISTS (SELECT 1 FROM casework_auditcheckpointhead h "
+        "WHERE h.stream = 'case:' || c.id AND h.seq = c.audit_seq AND h.digest = c.audit_head)",
     ),
     (
         "case contact not on file",
@@ -221,6 +301,15 @@ def main() -> None:
         flush=True,
     )
     targets = Organisation.objects.get(pk=ref["orgs"][0]["org_id"]).sla_targets
+    key = keyring().current  # the deployment's own audit key: verify_audit must find it
+    ref["key"] = key
+    anchors = anchor_path()
+    if anchors.exists():
+        # The anchors of a chain this load replaces: kept, out of the way.
+        aside = anchors.with_name(f"{anchors.name}.replaced-{datetime.now():%Y%m%d-%H%M%S}")
+        anchors.rename(aside)
+        print(f"anchors of the replaced chain moved to {aside}", flush=True)
+    (Path(settings.VAR_DIR) / f"audit-verified-{database_label()}.json").unlink(missing_ok=True)
     connection.close()
 
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
@@ -252,6 +341,7 @@ def main() -> None:
     )
 
     totals = {t: 0 for t in COLUMNS}
+    checkpoint_heads: list[tuple[str, int, int]] = []  # per chunk: heads digest, heads, last event id
     paths: dict[int, str] = {}
     counts = {k: 0 for k in MIX_NAMES}
     pending: queue_mod.Queue = queue_mod.Queue(maxsize=max(2, args.workers))
@@ -278,10 +368,11 @@ def main() -> None:
     done = 0
     ctx = mp.get_context("fork")
     with ctx.Pool(args.workers, initializer=gen_chunk.init_worker, initargs=(ref, targets, chunk_size)) as pool:
-        for _index, payload, rows, chunk_counts, chunk_paths in pool.imap(gen_chunk.make_chunk, jobs):
+        for _index, payload, rows, chunk_counts, chunk_paths, chunk_heads in pool.imap(gen_chunk.make_chunk, jobs):
             if errors:
                 break
             pending.put(payload)
+            checkpoint_heads.append(chunk_heads)
             for t, n in rows.items():
                 totals[t] += n
             for k, n in chunk_counts.items():
@@ -299,6 +390,12 @@ def main() -> None:
         raise errors[0]
     t_copied = time.perf_counter()
     print(f"rows copied in {t_copied - t_load:.1f}s: " + ", ".join(f"{t} {n:,}" for t, n in totals.items()), flush=True)
+
+    checkpoints = _checkpoints(key, checkpoint_heads)
+    with cur.copy(f"COPY casework_auditcheckpoint ({', '.join(CHECKPOINT_COLUMNS)}) FROM STDIN") as cp:
+        for checkpoint in checkpoints:
+            cp.write_row([getattr(checkpoint, name) for name in CHECKPOINT_COLUMNS])
+    print(f"{len(checkpoints)} checkpoints chained (one per chunk), signed with audit key {key.id}", flush=True)
 
     for table, name, definition in secondary:
         t = time.perf_counter()
@@ -320,6 +417,11 @@ def main() -> None:
     conn.close()
     t_end = time.perf_counter()
     print(f"vacuum analyze: {t_end - t_indexed:.1f}s", flush=True)
+    # After commit, as the app does: the checkpoints' digests outside the database.
+    anchors.parent.mkdir(parents=True, exist_ok=True)
+    with open(anchors, "a") as out:
+        out.write("".join(anchor_line(checkpoint) + "\n" for checkpoint in checkpoints))
+    print(f"{len(checkpoints)} anchors appended to {anchors}", flush=True)
 
     # Checks that the load is what the application would have written.
     with connection.cursor() as c:

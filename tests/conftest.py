@@ -36,6 +36,11 @@ def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     redis_ok = None
     for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            # A transactional test ends with a flush, which takes the data the migrations seeded
+            # (roles, the calendar) and, unless it is serialized, breaks the next serialized one.
+            raise pytest.UsageError(f"{item.nodeid}: a transactional test needs serialized_rollback=True")
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://… (CI does)"))
         if "redis" in item.keywords:

@@ -367,7 +367,7 @@ def test_system_events_go_to_their_organisations_stream_of_the_day(world):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_clean_database_after_a_restore_passes(world, tmp_path):
     """pg_dump the database, pg_restore it into another one, verify that one with the same keys
     and anchors: nothing is lost, so everything verifies."""
