@@ -29,6 +29,8 @@ class AuditAlertOut(serializers.Serializer):
 
 
 class AuditAlertsView(APIView):
+    one_role_only = True  # auditors; anyone else is refused (403, documented)
+
     @extend_schema(
         operation_id="audit_alerts",
         summary="审计链校验告警（审计管理员）",

@@ -63,6 +63,8 @@ class MinqingAutoSchema(AutoSchema):
             codes += ["400", "403", "409", "413", "415"]
         elif self._get_parameters() or self._is_list_view():
             codes.append("400")
+        if getattr(self.view, "one_role_only", False) and "403" not in codes:
+            codes.append("403")  # a list of one role's, refused to every other role
         if not self._requires_auth():
             codes.remove("401")
         return sorted(codes)

@@ -23,3 +23,15 @@ def test_swagger_ui_is_served_from_local_assets(client, db):
     for asset in assets:
         if asset.startswith("/static/"):
             assert client.get(asset).status_code == 200, asset
+
+
+def test_a_list_of_one_roles_documents_that_it_refuses_the_others(tmp_path, db, world, client_for):
+    """Before: the auditors' alerts answered 403 to everyone else, undocumented (schemathesis's
+    status_code_conformance found it)."""
+    import yaml
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--file", str(target))
+    responses = yaml.safe_load(target.read_text())["paths"]["/api/v1/audit/alerts/"]["get"]["responses"]
+    refused = client_for(world.staff).get("/api/v1/audit/alerts/")
+    assert refused.status_code == 403 and str(refused.status_code) in responses
