@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -67,6 +68,42 @@ def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[st
 IntakeIn = s.request_serializer("CaseFileIn", Intake.input)
 
 
+def _at(moment: Any, zone: Any) -> str | None:
+    return moment.astimezone(zone).isoformat() if moment is not None else None
+
+
+# The two hot answers are built as plain dicts, in the shape of their serializers (a test holds
+# them to it): a member filing from a phone and a staff member clearing a queue wait on them, and
+# the serializer cost a tenth of the request.
+def created_body(case: Case) -> dict[str, Any]:
+    """`CaseCreatedOut`, from the row just written."""
+    zone = get_current_timezone()
+    return {
+        "id": case.pk,
+        "title": case.title,
+        "status": case.status,
+        "status_display": case.get_status_display(),
+        "urgency": case.urgency,
+        "category": case.category_id,
+        "township": case.township_id,
+        "committee": case.committee_id,
+        "created_at": _at(case.created_at, zone),
+        "submitted_at": _at(case.submitted_at, zone),
+    }
+
+
+def claimed_body(clock: Any) -> dict[str, Any]:
+    """`ClaimOut`, from the rows the claim holds: the full case detail costs as much again."""
+    case = clock.case
+    return {
+        "task": clock.task_id,
+        "stage": clock.stage,
+        "due_at": _at(clock.due_at, get_current_timezone()),
+        "owner": clock.assignee_id,
+        "case": {"id": case.pk, "title": case.title, "status": case.status, "urgency": case.urgency},
+    }
+
+
 class CaseListView(APIView):
     @extend_schema(
         operation_id="cases_list",
@@ -105,7 +142,7 @@ class CaseListView(APIView):
     )
     def post(self, request: Request) -> Response:
         case = actions.file_case(actor=_user(request), data=request.data, source_ip=client_ip(request))
-        return Response(s.CaseCreatedOut(case).data, status=status.HTTP_201_CREATED)
+        return Response(created_body(case), status=status.HTTP_201_CREATED)
 
 
 class CaseDetailView(APIView):
@@ -264,9 +301,7 @@ class QueueClaimNextView(APIView):
         claimed = actions.claim_next(committee_id=committee_id, actor=_user(request), source_ip=client_ip(request))
         if claimed is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        # Built from the rows the claim holds: a staff member clearing a queue wants the next
-        # task now, and the full case detail costs as much again as the claim.
-        return Response(s.ClaimOut(claimed).data)
+        return Response(claimed_body(claimed))
 
 
 class MyTasksView(APIView):

@@ -8,8 +8,8 @@ Usage (from the project root, after bench/generate.py)::
 Options: ``--duration S`` (seconds of appends, default 10), ``--writers N`` (append processes,
 default 4), ``--workers N`` (verify --full processes, default the CPU count), ``--day N`` (the
 events of a day, which the incremental check covers; default the data set's mean day: its events
-over the days they span; its busiest calendar day is printed too), ``--idle-wait S`` (wait up to S seconds before each
-phase for other work to leave the CPUs, default 180), ``--out PATH``.
+over the days they span; its busiest calendar day is printed too), ``--out PATH``. It does not
+wait for quiet CPUs: the machine's load as each phase starts is kept with the figures.
 
 What it measures:
 
@@ -51,7 +51,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.run import IDLE, cpu_busy, git_state, wait_idle  # noqa: E402
+from bench.harness import cpu_busy, git_state, load  # noqa: E402
 from casework.models import AuditCheckpoint, AuditEvent, Case  # noqa: E402
 from casework.services.audit import audit_record, case_stream, run_checkpoint  # noqa: E402
 from casework.services.audit_crypto import ALGORITHM, keyring  # noqa: E402
@@ -175,10 +175,10 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--day", type=int, default=0, help="events in a day (default: the data set's mean day)")
-    parser.add_argument("--idle-wait", type=float, default=180.0)
     parser.add_argument("--out", default=str(RESULTS / "audit-latest.json"))
     args = parser.parse_args()
-    IDLE["max_wait"] = args.idle_wait
+    # No waiting for quiet CPUs: the machine's load as each phase starts is kept with the figures.
+    loads: dict[str, dict] = {}
     # Everything here is seconds old: a checkpoint's resume point, which lags this far behind the
     # newest events in operation (adding the last minute's events to every incremental run), would
     # otherwise put all of the appends into the day's incremental check.
@@ -198,7 +198,7 @@ def main() -> None:
     print(f"{res['cases']:,} cases, {res['events_before']:,} audit events ({ALGORITHM})", flush=True)
     run_checkpoint()
 
-    wait_idle("verify_full")
+    loads["verify_full"] = load()
     report = verify_full(workers=args.workers)
     assert report.ok, report.breaks[:5]
     res["verify_full"] = {
@@ -208,7 +208,7 @@ def main() -> None:
         "per_second": round(report.events / report.seconds),
     }
     print(f"verify --full, {args.workers} processes: {report.events:,} events in {report.seconds:.2f}s", flush=True)
-    wait_idle("verify_full_1")
+    loads["verify_full_1"] = load()
     one = verify_full(workers=1)
     res["verify_full_1"] = {
         "events": one.events,
@@ -216,14 +216,14 @@ def main() -> None:
         "per_second": round(one.events / one.seconds),
     }
     print(f"verify --full, 1 process: {one.seconds:.2f}s", flush=True)
-    wait_idle("read_only")
+    loads["read_only"] = load()
     res["read_only"] = read_only_rate()
     base_checkpoint = load_state()["checkpoint"]
 
     mean_day, busiest = days_of_events()
     day = args.day or mean_day
     res["day"] = {"events": day, "mean_day": mean_day, "busiest_day": busiest}
-    wait_idle("appends")
+    loads["appends"] = load()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")
         cursor.execute(f"CREATE TABLE {BASELINE_TABLE} (LIKE casework_auditevent INCLUDING ALL)")
@@ -233,11 +233,11 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {BASELINE_TABLE}")
     print(f"bare INSERT, {args.writers} processes: {res['append_baseline']['per_second']:,} /s", flush=True)
-    wait_idle("appends_app")
+    loads["appends_app"] = load()
     res["appends"] = appends(args.writers, args.duration, baseline=False)
     print(f"audit_record, {args.writers} processes: {res['appends']['per_second']:,} events/s", flush=True)
 
-    wait_idle("checkpoint")
+    loads["checkpoint"] = load()
     since = AuditCheckpoint.objects.get(seq=base_checkpoint).resume_after
     start = time.perf_counter()
     checkpoint = run_checkpoint()
@@ -247,18 +247,18 @@ def main() -> None:
         "events_scanned": checkpoint.last_event_id - since if checkpoint else 0,
     }
     print(f"checkpoint: {res['checkpoint']}", flush=True)
-    wait_idle("verify_after_appends")
+    loads["verify_after_appends"] = load()
     res["verify_after_appends"] = incremental_figures()
     print(f"verify (incremental) after the appends: {res['verify_after_appends']}", flush=True)
 
     # A day's events, then the incremental check over exactly them.
     res["day_appends"] = appends(args.writers, 3600, baseline=False, count=day)
     run_checkpoint()
-    wait_idle("verify_incremental")
+    loads["verify_incremental"] = load()
     res["verify_incremental"] = incremental_figures()
     print(f"verify (incremental) over a day's {day:,} events: {res['verify_incremental']}", flush=True)
     res["cpu_busy_at_end_percent"] = cpu_busy()
-    res["idle"] = IDLE["log"]
+    res["load"] = loads
     print(table(res))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({**res, "table": table(res)}, ensure_ascii=False, indent=1))

@@ -120,6 +120,7 @@ class Transition:
     button: Promise | str = ""
     tone: str = ""  # how a page draws the button: "primary", "danger" or plain
     cascade: Cascade | None = None
+    _takes_ip: bool = field(init=False, repr=False, default=False)
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -140,13 +141,14 @@ class Transition:
         """The transition as clients read it in a record's `available_transitions`."""
         return {"name": self.name, "label": str(self.label), "fields": self.input.describe()}
 
-    def takes_ip(self) -> bool:
-        return "source_ip" in inspect.signature(self.effect).parameters
+    def __post_init__(self) -> None:
+        # Read once: inspecting the effect's signature on every call cost more than the call.
+        object.__setattr__(self, "_takes_ip", "source_ip" in inspect.signature(self.effect).parameters)
 
     def apply_effect(
         self, record_kw: dict[str, Any], values: dict[str, Any], source_ip: str | None
     ) -> dict[str, Any] | None:
-        extra = {"source_ip": source_ip} if self.takes_ip() else {}
+        extra = {"source_ip": source_ip} if self._takes_ip else {}
         return self.effect(**record_kw, **values, **extra)
 
 

@@ -146,3 +146,24 @@ def test_pages_are_right_when_many_tasks_share_one_due_time(world, client_for):
         seen += [item["case"]["id"] for item in page["results"]]
         url = page["next"]
     assert seen == expected
+
+
+def test_the_hot_answers_are_what_their_serializers_would_say(world, client_for):
+    """The intake and claim-next answers are built by hand for speed; they must be exactly what
+    `CaseCreatedOut` and `ClaimOut` say of the same rows."""
+    from api import serializers as s
+    from casework.models import Case, CaseClock
+
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    filed = member.post(
+        "/api/v1/cases/",
+        {"title": "t", "description": "d", "category": world.category.pk, "contacts": world.contact_ids()},
+        format="json",
+    )
+    case = Case.objects.get(pk=filed.json()["id"])
+    assert filed.json() == dict(s.CaseCreatedOut(case).data)
+
+    claimed = staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json()
+    clock = CaseClock.objects.select_related("case").get(case=case, stage="review")
+    assert claimed == dict(s.ClaimOut(clock).data)
+    assert claimed["due_at"].endswith("+08:00") and filed.json()["created_at"].endswith("+08:00")
