@@ -36,6 +36,8 @@ def _part(value: Any, kind: type) -> Any:
             raise _bad_cursor()
         return value
     if kind is datetime:
+        if value is None:
+            return None  # past the dated rows: a clock whose due time could not be reckoned
         if not isinstance(value, str) or len(value) > 40:
             raise _bad_cursor()
         try:

@@ -65,7 +65,11 @@ class ClockOut(serializers.Serializer):
     stage = serializers.CharField()
     state = serializers.CharField()
     started_at = serializers.DateTimeField()
-    due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True, help_text=_("截止时刻（最后一日 24:00）；无法计算时为 null"))
+    last_day = serializers.DateField(allow_null=True, help_text=_("期限的最后一日"))
+    due_error = serializers.CharField(help_text=_("到期时间无法计算的原因，如 calendar_missing:2027"))
+    working_days_left = serializers.IntegerField(allow_null=True, help_text=_("剩余工作日；负数为已超期的工作日"))
+    words = serializers.CharField(help_text=_("给人看的说法：剩余 2 个工作日 / 已超期 1 个工作日 / 暂停中"))
     stopped_at = serializers.DateTimeField(allow_null=True)
     is_met = serializers.BooleanField(allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
@@ -156,7 +160,7 @@ class QueueItemOut(serializers.Serializer):
     clock = serializers.IntegerField(source="pk")
     task = serializers.IntegerField(source="task_id")
     stage = serializers.CharField()
-    due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
     started_at = serializers.DateTimeField()
     case = QueueCaseOut()
 
@@ -171,7 +175,7 @@ class ClaimedCaseOut(serializers.Serializer):
 class ClaimOut(serializers.Serializer):
     task = serializers.IntegerField(source="task_id")
     stage = serializers.CharField()
-    due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
     owner = serializers.IntegerField(source="assignee_id")
     case = ClaimedCaseOut()
 

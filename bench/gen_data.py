@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from viewflow.workflow.fields import get_flow_ref, get_task_ref
 
 from casework.choices import AuditAction as A
-from casework.services import clocks
+from casework.services import deadlines
 from workflows.engine.flows import CaseFlow
 
 # How the cases are spread over the flow (percent). Paths, not only statuses: a case in
@@ -161,6 +161,8 @@ COLUMNS = {
         "claimed_at",
         "stopped_at",
         "is_met",
+        "due_error",
+        "days_left_at_pause",
         "assignee_id",
         "case_id",
         "queue_id",
@@ -225,18 +227,66 @@ _DUE_CACHE: dict = {}
 _SH = timedelta(hours=8)
 
 
-def due(stage: str, start: datetime) -> datetime:
+def due(stage: str, start: datetime) -> datetime | None:
+    """The stage's deadline as the app reckons it (`casework.services.deadlines`, on the calendar
+    in the database), or None when it reaches a year with no published calendar."""
+    return due_and_error(stage, start)[0]
+
+
+def due_and_error(stage: str, start: datetime) -> tuple[datetime | None, str]:
+    """The deadline, or None and why (`CaseClock.due_error`)."""
     key = (stage, (start + _SH).date())
-    hit = _DUE_CACHE.get(key)
-    if hit is None:
+    if key not in _DUE_CACHE:
         target = settings_targets[stage]
-        if "working_days" in target:
-            hit = clocks.add_working_days(start, int(target["working_days"]))
-        else:
-            hit = clocks.add_days(start, int(target["days"]))
-        hit = hit.astimezone(UTC)
-        _DUE_CACHE[key] = hit
-    return hit
+        cal = _calendar()
+        try:
+            if "working_days" in target:
+                hit = deadlines.add_working_days(cal, start, int(target["working_days"]))
+            elif "months" in target:
+                hit = deadlines.add_months(cal, start, int(target["months"]))
+            else:
+                hit = deadlines.add_days(cal, start, int(target["days"]))
+            _DUE_CACHE[key] = (hit.astimezone(UTC), "")
+        except deadlines.CalendarMissing as missing:
+            _DUE_CACHE[key] = (None, f"{missing.code}:{missing.year}")
+    return _DUE_CACHE[key]
+
+
+def met(at: datetime, due_at: datetime | None) -> bool | None:
+    """A clock's verdict as the app gives it: none without a due time."""
+    return None if due_at is None else at <= due_at
+
+
+def resumed_due(due_at: datetime | None, paused_at: datetime, resumed_at: datetime) -> datetime | None:
+    """The review clock's due time when it resumes, as `clocks._resumed_due` reckons it."""
+    left = days_left(paused_at, due_at)
+    if due_at is None or left is None:
+        return None if due_at is None else due_at + (resumed_at - paused_at)
+    if left < 0:
+        return due_at
+    cal = _calendar()
+    if left == 0:
+        return deadlines.end_of(cal.next_working(deadlines.local_day(resumed_at))).astimezone(UTC)
+    return deadlines.add_working_days(cal, resumed_at, left).astimezone(UTC)
+
+
+def days_left(paused_at: datetime, due_at: datetime | None) -> int | None:
+    """What a paused review clock kept: its working days left when it paused."""
+    if due_at is None:
+        return None
+    try:
+        return deadlines.working_days_left(_calendar(), paused_at, due_at)
+    except deadlines.CalendarMissing:
+        return None
+
+
+_CAL: list = []
+
+
+def _calendar() -> deadlines.WorkCalendar:
+    if not _CAL:
+        _CAL.append(deadlines.WorkCalendar())
+    return _CAL[0]
 
 
 settings_targets: dict = {}

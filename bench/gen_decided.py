@@ -16,6 +16,8 @@ from gen_data import (
     SATISFACTIONS,
     SEND_BACK_REASONS,
     due,
+    met,
+    resumed_due,
 )
 
 from casework.choices import AuditAction as A
@@ -85,7 +87,7 @@ class Decided:
                 t_review,
                 task_id=tid,
                 queue=committee,
-                due_at=review_due + pause,
+                due_at=resumed_due(review_due, td, t_again),
                 paused_seconds=int(pause.total_seconds()),
             )
             self.clock(
@@ -97,7 +99,7 @@ class Decided:
                 claimed_at=t_next,
                 state="stopped",
                 stopped_at=ta,
-                is_met=ta <= due("needs_info", t_next),
+                is_met=met(ta, due("needs_info", t_next)),
             )
             case.update(status="review", decision="", info_answer=answer, updated_at=ta)
             self.ev(
@@ -117,7 +119,7 @@ class Decided:
             state="stopped",
             due_at=review_due,
             stopped_at=td,
-            is_met=td <= review_due,
+            is_met=met(td, review_due),
         )
 
         if path == "review_transferred":
@@ -235,7 +237,7 @@ class Decided:
             state="stopped",
             due_at=conv_due,
             stopped_at=td2,
-            is_met=td2 <= conv_due,
+            is_met=met(td2, conv_due),
         )
         self.ev(ev, tc2, staff, A.CASE_CLAIMED, {"stage": "conversion"}, c["ip"])
         c["convert_ev_at"] = td2
@@ -301,7 +303,7 @@ class Decided:
             state="stopped",
             due_at=fb_due,
             stopped_at=tf,
-            is_met=tf <= fb_due,
+            is_met=met(tf, fb_due),
         )
         t_end = tf + timedelta(microseconds=1000)
         self.task(pid, "end", "DONE", t_end, started=t_end, finished=t_end + timedelta(microseconds=2000), prev=fb)

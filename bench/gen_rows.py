@@ -9,7 +9,7 @@ import json
 import random
 from datetime import datetime, timedelta
 
-from gen_data import COLUMNS, FLOW_CLASS, FT, FTT, MIX_NAMES, PER_CASE, _n, _s, _t, _v, due
+from gen_data import COLUMNS, FLOW_CLASS, FT, FTT, MIX_NAMES, PER_CASE, _n, _s, _t, _v, days_left, due_and_error
 
 from casework.choices import AuditAction as A
 from casework.services.audit_crypto import ALGORITHM, GENESIS, AuditKey, event_message, heads_digest, mac, micros
@@ -93,10 +93,14 @@ class Rows:
         is_met=None,
     ) -> None:
         met = "\\N" if is_met is None else ("t" if is_met else "f")
+        error = ""
+        if due_at is None:
+            due_at, error = due_and_error(stage, started)
+        left = days_left(paused_at, due_at) if state == "paused" else None
         self.out["casework_caseclock"].append(
             f"{self.nid('clock')}\t{stage}\t{_n(task_id)}\t{state}\t{started.isoformat()}\t"
-            f"{(due_at or due(stage, started)).isoformat()}\t{_t(paused_at)}\t{paused_seconds}\t{_t(claimed_at)}\t"
-            f"{_t(stopped_at)}\t{met}\t{_n(assignee)}\t{case_id}\t{_n(queue)}\t{org}"
+            f"{_t(due_at)}\t{_t(paused_at)}\t{paused_seconds}\t{_t(claimed_at)}\t"
+            f"{_t(stopped_at)}\t{met}\t{error}\t{_n(left)}\t{_n(assignee)}\t{case_id}\t{_n(queue)}\t{org}"
         )
 
     # Timeline helpers ---------------------------------------------------------------------------

@@ -6,3 +6,14 @@ class CaseworkConfig(AppConfig):
     name = "casework"
     verbose_name = _("民情案件")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from casework.models import CalendarDay, CalendarYear
+        from casework.services.deadlines import forget_calendar
+
+        # Not domain logic: a cache of the calendar, dropped when an administrator edits it.
+        for model in (CalendarDay, CalendarYear):
+            post_save.connect(forget_calendar, sender=model, dispatch_uid=f"calendar-{model.__name__}-saved")
+            post_delete.connect(forget_calendar, sender=model, dispatch_uid=f"calendar-{model.__name__}-deleted")

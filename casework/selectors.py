@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
+from django.utils import timezone
 from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ from casework.models import (
     Township,
     User,
 )
-from casework.services import audit
+from casework.services import audit, deadlines
 from casework.services.audit import case_stream, output_stream
 
 CASE_LIST_RELATED = ("category", "township", "committee", "member")
@@ -66,8 +67,54 @@ def case_events(user: User, case_id: int, *, after_seq: int = 0, limit: int = 10
     )
 
 
-def case_clocks(case: Case) -> list[CaseClock]:
-    return list(case.clocks.order_by("id"))
+def case_clocks(case: Case, now: datetime | None = None) -> list[CaseClock]:
+    """A case's clocks, oldest first, each told in plain words (`describe_clock`)."""
+    clocks = list(case.clocks.order_by("id"))
+    calendar = deadlines.WorkCalendar()
+    moment = now or timezone.now()
+    for clock in clocks:
+        describe_clock(clock, moment, calendar)
+    return clocks
+
+
+def describe_clock(clock: CaseClock, now: datetime, calendar: deadlines.WorkCalendar) -> CaseClock:
+    """Set on the clock what a person reads of it: `last_day` (its deadline's last day, which
+    ends at 24:00), `working_days_left` (negative: overdue by that many), `words` (剩余 2 个工作日 /
+    今日 24:00 到期 / 已超期 1 个工作日 / 暂停中 …) and `tone` (ok, soon, overdue, paused, done,
+    late, error)."""
+    clock.last_day = deadlines.last_day(clock.due_at) if clock.due_at else None  # type: ignore[attr-defined]
+    clock.working_days_left = None  # type: ignore[attr-defined]
+    if clock.due_at is None and clock.state != ClockState.STOPPED:
+        year = clock.due_error.rpartition(":")[2] if clock.due_error else "?"
+        words, tone = _("到期时间无法计算：%(y)s 年节假日安排尚未录入") % {"y": year}, "error"
+    elif clock.state == ClockState.STOPPED:
+        words, tone = {
+            True: (_("按时完成"), "done"),
+            False: (_("超时完成"), "late"),
+            None: (_("已停止"), "done"),
+        }[clock.is_met]
+    elif clock.state == ClockState.PAUSED:
+        left = clock.days_left_at_pause
+        words = _("暂停中（剩余 %(n)d 个工作日）") % {"n": left} if left is not None and left > 0 else _("暂停中")
+        tone = "paused"
+    else:
+        assert clock.due_at is not None
+        try:
+            left = deadlines.working_days_left(calendar, now, clock.due_at)
+        except deadlines.CalendarMissing as missing:
+            words, tone = str(missing.message), "error"
+        else:
+            clock.working_days_left = left  # type: ignore[attr-defined]
+            if left > 0:
+                words = _("剩余 %(n)d 个工作日") % {"n": left}
+                tone = "soon" if left <= 2 else "ok"
+            elif left == 0 and now < clock.due_at:
+                words, tone = _("今日 24:00 到期"), "soon"
+            else:
+                words = _("已超期 %(n)d 个工作日") % {"n": max(-left, 0)} if left < 0 else _("已超期")
+                tone = "overdue"
+    clock.words, clock.tone = words, tone  # type: ignore[attr-defined]
+    return clock
 
 
 QUEUE_RELATED = ("case", "case__category", "case__township", "case__member")
@@ -149,7 +196,7 @@ def _queue_item(row: tuple, zone: tzinfo) -> dict:
         "clock": clock_id,
         "task": task_id,
         "stage": stage,
-        "due_at": due_at.astimezone(zone).isoformat(),
+        "due_at": due_at.astimezone(zone).isoformat() if due_at is not None else None,
         "started_at": started_at.astimezone(zone).isoformat(),
         "case": {
             "id": case_id,
@@ -164,33 +211,51 @@ def _queue_item(row: tuple, zone: tzinfo) -> dict:
     }
 
 
+# Most urgent first; a clock whose due time could not be reckoned (a year with no published
+# calendar) after every dated one, in the order its tasks opened.
+DUE_ORDER = (F("due_at").asc(nulls_last=True), "id")
+
+
 def queue_page(
-    user: User, committee_id: int, *, after: tuple[datetime, int] | None = None, limit: int = 50
+    user: User, committee_id: int, *, after: tuple[datetime | None, int] | None = None, limit: int = 50
 ) -> list[dict]:
     """Unclaimed tasks of one queue, most urgent first, by keyset (no COUNT, no OFFSET): one
-    query whatever the size of the queue or the page."""
+    query whatever the size of the queue or the page (two on a later page where the dated tasks
+    run out and the undated ones begin)."""
     if not access.is_committee_staff(user, committee_id):
         raise NotFound(code="queue_not_found")
-    qs = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
-    if after is not None:
+    queue = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
+    rows: list[tuple] = []
+    if after is None:
+        # The index's own order (due_at ascending, nulls last): one walk for the first page.
+        rows = list(queue.order_by(*DUE_ORDER).values_list(*QUEUE_COLUMNS)[:limit])
+    elif after[0] is not None:
         # A row-value comparison, (due_at, id) > (cursor): PostgreSQL walks the (queue, due_at,
         # id) index from the cursor on. The OR form sorted every row sharing the cursor's due
         # time, and deadlines end at 24:00, so tens of thousands share one (a deep page took
         # 170 ms instead of 15). Django has no public row-value lookup yet; this is the one its
         # composite primary keys use.
-        qs = qs.filter(TupleGreaterThan((F("due_at"), F("id")), tuple(after)))
-    rows = qs.order_by("due_at", "id").values_list(*QUEUE_COLUMNS)[:limit]
+        dated = queue.filter(TupleGreaterThan((F("due_at"), F("id")), tuple(after)))
+        rows = list(dated.order_by("due_at", "id").values_list(*QUEUE_COLUMNS)[:limit])
+    if after is not None and len(rows) < limit:
+        undated = queue.filter(due_at__isnull=True)
+        if after[0] is None:
+            undated = undated.filter(id__gt=after[1])
+        rows += undated.order_by("id").values_list(*QUEUE_COLUMNS)[: limit - len(rows)]
     # The zone read once a page: looking it up for each of 150 times cost 1.5 ms a page.
     zone = get_current_timezone()
     return [_queue_item(row, zone) for row in rows]
 
 
 def my_tasks(user: User, *, limit: int = 100) -> list[CaseClock]:
-    return list(
+    """The user's claimed tasks, most urgent first, each clock told in plain words."""
+    clocks = list(
         CaseClock.objects.filter(assignee=user, state=ClockState.RUNNING)
         .select_related(*QUEUE_RELATED)
-        .order_by("due_at", "id")[:limit]
+        .order_by(*DUE_ORDER)[:limit]
     )
+    calendar, now = deadlines.WorkCalendar(), timezone.now()
+    return [describe_clock(clock, now, calendar) for clock in clocks]
 
 
 # Reference data: what a user's forms and clients choose from, scoped to their organisation -----

@@ -182,6 +182,9 @@ AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 60)
 # Where the next checkpoint starts scanning lags this far behind, so an event committed just
 # after a checkpoint read (its id handed out before a neighbour's) is still seen by the next.
 AUDIT_CHECKPOINT_SETTLE_SECONDS = env_int("AUDIT_CHECKPOINT_SETTLE_SECONDS", 60)
+# How long a process keeps the working-day calendar it read: an edit made elsewhere reaches it
+# within this many seconds (`calendar_import` and the admin clear it in their own process at once).
+MINQING_CALENDAR_CACHE_SECONDS = env_int("MINQING_CALENDAR_CACHE_SECONDS", 300)
 AUDIT_VERIFY_SECONDS = env_int("AUDIT_VERIFY_SECONDS", 300)  # incremental verify_audit from beat
 AUDIT_VERIFY_FULL_SECONDS = env_int("AUDIT_VERIFY_FULL_SECONDS", 86400)  # full verify_audit; 0: never
 CELERY_BEAT_SCHEDULE = {

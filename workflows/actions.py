@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from casework import access
+from casework import access, selectors
 from casework.choices import STAGE_OF_STATUS, ClockState
 from casework.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
 from casework.models import Case, CaseClock, Output, User
@@ -251,7 +251,7 @@ def claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) 
                 .select_related("case")
                 .filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
                 .exclude(id__in=skipped)
-                .order_by("due_at", "id")
+                .order_by(*selectors.DUE_ORDER)
                 .first()
             )
             if clock is None:

@@ -148,9 +148,14 @@ class CaseClock(models.Model):
     )
     state = models.CharField(_("状态"), max_length=16, choices=ClockState.choices, default=ClockState.RUNNING)
     started_at = models.DateTimeField(_("开始时间"))
-    due_at = models.DateTimeField(_("到期时间"))
+    # 24:00 of the deadline's last day. Null when it cannot be reckoned (`due_error` says why: a
+    # year with no published calendar), never a guess.
+    due_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
+    due_error = models.CharField(_("到期时间无法计算的原因"), max_length=40, blank=True)
     paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
     paused_seconds = models.PositiveIntegerField(_("累计暂停秒数"), default=0)
+    # Working days that were left when the clock paused; resuming gives them back in full.
+    days_left_at_pause = models.SmallIntegerField(_("暂停时剩余工作日"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("停止时间"), null=True, blank=True)
     is_met = models.BooleanField(_("按时完成"), null=True, blank=True)

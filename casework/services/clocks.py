@@ -1,32 +1,32 @@
 """Stage clocks: the whole lifecycle of a clock is here (open, hold, pause, resume, stop).
 
-A stage with a target (`DEFAULT_SLA_TARGETS`, overridden per organisation) gets a clock when its
-task opens and loses it when the task ends; the workflow layer reports each step of a case with
-`follow` (a task ended and, perhaps, another opened) and `hold` (a staff task was claimed or
-released). Nothing else writes a clock.
+A stage with a target (`DEFAULT_SLA_TARGETS`, overridden per organisation: working days, days or
+months) gets a clock when its task opens and loses it when the task ends; the workflow layer
+reports each step of a case with `follow` (a task ended and, perhaps, another opened) and `hold`
+(a staff task was claimed or released). Nothing else writes a clock.
 
+- Deadlines are reckoned on the working-day calendar (`casework.services.deadlines`) and end at
+  24:00 of their last day. When the calendar of a year the deadline reaches is not published,
+  the clock runs without a due time and says why (`due_error`): never a guess.
 - A decision ends the stage's clock with a verdict: met if before its due time, else breached.
-  An undo (send back) ends it with none.
-- Asking the member for information pauses the review clock; when review reopens, the paused
-  clock resumes instead of starting afresh.
+  An undo (send back) ends it with none, as does a clock that had no due time.
+- Asking the member for information pauses the review clock, keeping the working days it had
+  left; when review reopens the clock resumes with those days in full, however long the pause
+  and whatever holidays it spanned.
 - Review reopened any other way (send back, transfer to another committee) starts a new clock;
-  the old one stays in history.
-
-Working days here skip weekends only; the statutory holiday calendar (调休 as data) replaces
-`add_working_days` without changing its callers."""
+  the old one stays in history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.utils import timezone
 
 from casework.choices import DEFAULT_SLA_TARGETS, QUEUED_STAGES, STAGE_OF_STATUS, CaseStatus, ClockState, Stage
 from casework.models import Case, CaseClock
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from casework.services import deadlines
+from casework.services.deadlines import CalendarMissing, WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -38,38 +38,29 @@ class TaskRef:
     owner_id: int | None
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """Civil Code art. 201: the start day does not count; the deadline is the end (24:00) of
-    the last working day."""
-    day = start.astimezone(SHANGHAI).date()
-    remaining = days
-    while remaining > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            remaining -= 1
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=SHANGHAI)
-
-
-def add_days(start: datetime, days: int) -> datetime:
-    day = start.astimezone(SHANGHAI).date() + timedelta(days=days)
-    while day.weekday() >= 5:  # a deadline on a rest day rolls to the next working day
-        day += timedelta(days=1)
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=SHANGHAI)
-
-
 def target_of(case: Case, stage: Stage) -> dict | None:
     """The stage's target for the case's organisation, or None when the stage has no clock."""
     targets = case.organisation.sla_targets or {}
     return targets.get(stage) or DEFAULT_SLA_TARGETS.get(stage)
 
 
-def due_for(case: Case, stage: Stage, start: datetime) -> datetime | None:
+def due_for(case: Case, stage: Stage, start: datetime, cal: WorkCalendar | None = None) -> datetime | None:
+    """The deadline of `stage` started at `start`, or None when the stage has no target. Raises
+    CalendarMissing when it reaches a year with no published calendar."""
     target = target_of(case, stage)
     if target is None:
         return None
+    cal = cal or WorkCalendar()
     if "working_days" in target:
-        return add_working_days(start, int(target["working_days"]))
-    return add_days(start, int(target["days"]))
+        return deadlines.add_working_days(cal, start, int(target["working_days"]))
+    if "months" in target:
+        return deadlines.add_months(cal, start, int(target["months"]))
+    return deadlines.add_days(cal, start, int(target["days"]))
+
+
+def _counts_working_days(case: Case, stage: Stage) -> bool:
+    target = target_of(case, stage)
+    return target is not None and "working_days" in target
 
 
 def live_clock(case: Case, stage: Stage) -> CaseClock | None:
@@ -79,44 +70,85 @@ def live_clock(case: Case, stage: Stage) -> CaseClock | None:
 def _stop(clock: CaseClock, now: datetime, *, judged: bool) -> None:
     clock.state = ClockState.STOPPED
     clock.stopped_at = now
-    clock.is_met = (now <= clock.due_at) if judged else None
+    clock.is_met = (now <= clock.due_at) if judged and clock.due_at is not None else None
     clock.task_id = None
     clock.save(update_fields=["state", "stopped_at", "is_met", "task_id"])
 
 
-def _pause(clock: CaseClock, now: datetime) -> None:
+def _pause(clock: CaseClock, case: Case, now: datetime) -> None:
     clock.state = ClockState.PAUSED
     clock.paused_at = now
     clock.task_id = None
     clock.assignee = None
-    clock.save(update_fields=["state", "paused_at", "task_id", "assignee"])
+    if clock.due_at is not None and _counts_working_days(case, Stage(clock.stage)):
+        try:
+            clock.days_left_at_pause = deadlines.working_days_left(WorkCalendar(), now, clock.due_at)
+        except CalendarMissing:
+            clock.days_left_at_pause = None  # resumed by the wall clock instead
+    clock.save(update_fields=["state", "paused_at", "task_id", "assignee", "days_left_at_pause"])
 
 
 def _queue_of(case: Case, stage: Stage) -> int | None:
     return case.committee_id if stage in QUEUED_STAGES else None
 
 
+def _resumed_due(clock: CaseClock, case: Case, now: datetime) -> datetime | None:
+    """The due time of a clock resuming now: the working days it had left when it paused, in
+    full (none left: the end of the day it resumes, or of the next working day); still overdue if
+    it was overdue. A stage counted in calendar days moves by the pause instead."""
+    assert clock.paused_at is not None
+    if clock.due_at is None:
+        return None
+    left = clock.days_left_at_pause
+    if left is None:
+        return clock.due_at + (now - clock.paused_at)
+    if left < 0:
+        return clock.due_at
+    cal = WorkCalendar()
+    if left == 0:
+        return deadlines.end_of(cal.next_working(deadlines.local_day(now)))
+    return deadlines.add_working_days(cal, now, left)
+
+
 def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseClock:
     assert clock.paused_at is not None
-    pause = now - clock.paused_at
-    clock.paused_seconds += int(pause.total_seconds())
-    clock.due_at = clock.due_at + pause
+    try:
+        clock.due_at = _resumed_due(clock, case, now)
+    except CalendarMissing as missing:
+        clock.due_at, clock.due_error = None, f"{missing.code}:{missing.year}"
+    clock.paused_seconds += int((now - clock.paused_at).total_seconds())
     clock.paused_at = None
+    clock.days_left_at_pause = None
     clock.state = ClockState.RUNNING
     clock.task_id = task.id
     clock.queue_id = _queue_of(case, task.stage)
     clock.assignee_id = task.owner_id
     clock.claimed_at = now if task.owner_id else None
     clock.save(
-        update_fields=["paused_seconds", "due_at", "paused_at", "state", "task_id", "queue", "assignee", "claimed_at"]
+        update_fields=[
+            "due_at",
+            "due_error",
+            "paused_seconds",
+            "paused_at",
+            "days_left_at_pause",
+            "state",
+            "task_id",
+            "queue",
+            "assignee",
+            "claimed_at",
+        ]
     )
     return clock
 
 
 def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
-    due = due_for(case, task.stage, now)
-    if due is None:
+    if target_of(case, task.stage) is None:
         return None
+    error = ""
+    try:
+        due = due_for(case, task.stage, now)
+    except CalendarMissing as missing:
+        due, error = None, f"{missing.code}:{missing.year}"
     return CaseClock.objects.create(
         organisation_id=case.organisation_id,
         case=case,
@@ -127,6 +159,7 @@ def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
         claimed_at=now if task.owner_id else None,
         started_at=now,
         due_at=due,
+        due_error=error,
     )
 
 
@@ -140,7 +173,7 @@ def follow(case: Case, *, left: str | None, opened: TaskRef | None, undone: bool
         clock = live_clock(case, old_stage)
         if clock is not None and clock.state == ClockState.RUNNING:
             if old_stage == Stage.REVIEW and opened is not None and opened.stage == Stage.NEEDS_INFO:
-                _pause(clock, now)
+                _pause(clock, case, now)
             else:
                 _stop(clock, now, judged=not undone)
     if opened is None:

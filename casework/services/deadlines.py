@@ -11,9 +11,11 @@ on weekends (`casework.models.CalendarDay`). A day in a year with no published c
 from __future__ import annotations
 
 import calendar as gregorian
+import time as clock
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from casework.errors import DomainError
@@ -34,10 +36,31 @@ class CalendarMissing(DomainError):
         )
 
 
+# year → (when read, its days that differ from Monday–Friday, or None: not published). Each
+# process keeps what it read for MINQING_CALENDAR_CACHE_SECONDS, so reckoning a deadline costs no
+# query on the hot path (intake, decisions); an edit in this process clears it at once (the
+# models' signals), and reaches the other processes within that many seconds.
+_READ: dict[int, tuple[float, dict[date, bool] | None]] = {}
+
+
+def _read_year(year: int) -> dict[date, bool] | None:
+    hit = _READ.get(year)
+    if hit is not None and clock.monotonic() - hit[0] < settings.MINQING_CALENDAR_CACHE_SECONDS:
+        return hit[1]
+    days: dict[date, bool] | None = None
+    if CalendarYear.objects.filter(year=year).exists():
+        days = dict(CalendarDay.objects.filter(day__year=year).values_list("day", "is_working"))
+    _READ[year] = (clock.monotonic(), days)
+    return days
+
+
+def forget_calendar(*args: object, **kwargs: object) -> None:
+    """The calendar changed: read it again (connected to the calendar models' signals)."""
+    _READ.clear()
+
+
 class WorkCalendar:
-    """Which days are working days. Reads the database a year at a time, when first asked, and
-    keeps what it read for its own life only (one request, one sweep): an administrator's edit
-    is seen by the next one, in every process."""
+    """Which days are working days, read a year at a time when first asked (see `_read_year`)."""
 
     def __init__(self, known: dict[int, dict[date, bool]] | None = None) -> None:
         # year → its days that differ from Monday–Friday (True: a make-up working day);
@@ -52,11 +75,7 @@ class WorkCalendar:
 
     def _exceptions(self, year: int) -> dict[date, bool]:
         if year not in self._years and self._load:
-            if CalendarYear.objects.filter(year=year).exists():
-                rows = CalendarDay.objects.filter(day__year=year).values_list("day", "is_working")
-                self._years[year] = dict(rows)
-            else:
-                self._years[year] = None
+            self._years[year] = _read_year(year)
         exceptions = self._years.get(year)
         if exceptions is None:
             raise CalendarMissing(year)

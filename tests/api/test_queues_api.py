@@ -167,3 +167,30 @@ def test_the_hot_answers_are_what_their_serializers_would_say(world, client_for)
     clock = CaseClock.objects.select_related("case").get(case=case, stage="review")
     assert claimed == dict(s.ClaimOut(clock).data)
     assert claimed["due_at"].endswith("+08:00") and filed.json()["created_at"].endswith("+08:00")
+
+
+def test_a_task_without_a_due_time_comes_after_every_dated_one_and_is_reached_by_paging(world, client_for):
+    """A clock whose deadline reaches a year with no published calendar has no due time (null):
+    the queue shows it after the dated tasks, paging reaches it, and claim-next takes it last."""
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    cases = make_queue(world, member, 4)
+    undated = cases[1]
+    CaseClock.objects.filter(case=undated).update(due_at=None, due_error="calendar_missing:2098")
+
+    seen, url = [], f"/api/v1/queues/{world.committee.pk}/tasks/?limit=1"
+    while url:
+        body = staff.get(url).json()
+        seen += [(item["case"]["id"], item["due_at"]) for item in body["results"]]
+        url = body["next"]
+    assert [case_id for case_id, _due in seen][-1] == undated.pk and seen[-1][1] is None
+    assert sorted(case_id for case_id, _due in seen) == sorted(c.pk for c in cases)
+
+    claimed = [staff.post(f"/api/v1/queues/{world.committee.pk}/claim-next/").json() for _ in cases]
+    assert claimed[-1]["case"]["id"] == undated.pk and claimed[-1]["due_at"] is None
+    detail = staff.get(f"/api/v1/cases/{undated.pk}/").json()
+    review = next(c for c in detail["clocks"] if c["stage"] == "review")
+    assert (review["due_at"], review["due_error"], review["words"]) == (
+        None,
+        "calendar_missing:2098",
+        "到期时间无法计算：2098 年节假日安排尚未录入",
+    )

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from casework import selectors
 from casework.choices import CaseStatus, ClockState, Stage
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import AuditEvent, Case, CaseClock, User
@@ -105,7 +106,7 @@ def test_home_of_staff_shows_queues_and_claimed_tasks_with_overdue_in_red(world)
     assert "社会和法制委员会" in html
     assert '<td class="num">1</td>\n            <td class="num">1</td>' in html  # unclaimed 1, mine 1
     assert "我已认领" in html
-    assert 'class="case-row overdue"' in html and "已超期" in html
+    assert 'class="case-row clock-overdue"' in html and "已超期" in html
     assert "第一件" in html and "第二件" in html  # the committee's cases
 
 
@@ -140,7 +141,10 @@ def test_case_page_shows_details_clocks_and_the_audit_timeline(world):
 
     assert case.title in html and "放学时段车辆排队" in html
     assert "王委员-群众1" in html  # the member sees their own contacts' names
-    assert "办理时限" in html and "审核" in html and "计时中" in html
+    clock = selectors.case_clocks(case)[0]
+    assert "办理时限" in html and "审核" in html and clock.words in html
+    if clock.last_day:  # deadlines end at 24:00 of their last day, and say so
+        assert f"{clock.last_day:%Y-%m-%d} 24:00" in html
     assert "提交反映" in html and "认领" in html and "张干事" in html
     for event in events:
         assert event.hash[:12] in html

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from casework.models import CalendarDay, CalendarYear
+from casework.services.deadlines import forget_calendar
 
 
 def _days(notice: dict[str, Any]) -> tuple[int, list[CalendarDay]]:
@@ -74,4 +75,5 @@ class Command(BaseCommand):
                 year=year,
                 defaults={"source": str(notice.get("source", ""))[:200], "published_on": notice.get("published_on")},
             )
+        forget_calendar()
         self.stdout.write(self.style.SUCCESS(f"{year} 年节假日安排已录入：{len(days)} 天"))

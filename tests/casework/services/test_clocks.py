@@ -1,18 +1,18 @@
-"""The clock arithmetic and the clock lifecycle, on their own: deadlines end at 24:00 of their
-last (working) day, a pause keeps the time already used, an undone stage gets no verdict."""
+"""The clock lifecycle on its own: deadlines on the working-day calendar end at 24:00 of their last
+day, a pause keeps the working days left, an undone stage gets no verdict, a year with no
+published calendar leaves the clock without a due time and says why. (The arithmetic itself:
+test_deadlines.py.)"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from unittest import mock
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from casework.choices import ClockState, Stage
-from casework.models import CaseClock
+from casework.models import CalendarYear, CaseClock
 from casework.services import clocks
-from casework.services.clocks import TaskRef, add_days, add_working_days
+from casework.services.clocks import TaskRef
 from tests.workflows.test_case_flow import file_case
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -22,53 +22,50 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SH)
 
 
-@pytest.mark.parametrize(
-    ("start", "days", "due"),
-    [
-        ("2026-11-27 10:00", 5, "2026-12-05 00:00"),  # Friday + 5 working days: the end of Friday 4 Dec
-        ("2026-11-28 23:59", 1, "2026-12-01 00:00"),  # filed on a Saturday: Monday is the first day
-        ("2026-11-30 00:00", 0, "2026-12-01 00:00"),  # zero days: the end of the start day
-    ],
-)
-def test_working_days_skip_weekends_and_end_at_midnight(start, days, due):
-    assert add_working_days(at(start), days) == at(due)
-
-
-def test_a_day_count_that_ends_on_a_weekend_rolls_to_monday():
-    assert add_days(at("2026-11-20 09:00"), 15) == at("2026-12-08 00:00")  # 5 Dec is a Saturday
-    assert add_days(at("2026-11-20 09:00"), 14) == at("2026-12-05 00:00")  # 4 Dec is a Friday
-
-
-def test_the_start_day_is_read_in_shanghai_time():
-    utc_evening = datetime(2026, 11, 26, 17, 30, tzinfo=ZoneInfo("UTC"))  # Friday 01:30 in Shanghai
-    assert add_working_days(utc_evening, 1) == at("2026-12-01 00:00")
-
-
 def _now(moment: datetime):
     return mock.patch("django.utils.timezone.now", return_value=moment)
 
 
-def test_a_pause_keeps_the_time_used_and_moves_the_deadline_by_the_pause(world):
-    with _now(at("2026-11-23 09:00")):
+def test_a_pause_over_the_spring_festival_resumes_with_the_working_days_it_had_left(world):
+    with _now(at("2026-02-09 09:00")):  # a Monday; 5 working days: 10–13 Feb and Saturday 14 (worked)
         case = file_case(world)
     review = CaseClock.objects.get(case=case)
-    due = review.due_at
+    assert review.due_at == at("2026-02-15 00:00")
 
-    with _now(at("2026-11-24 09:00")):
+    with _now(at("2026-02-11 09:00")):  # asked for information on Wednesday: 12, 13 and 14 Feb left
         clocks.follow(case, left="review", opened=TaskRef(1001, Stage.NEEDS_INFO, world.member.user.pk))
     review.refresh_from_db()
-    assert (review.state, review.task_id, review.paused_at) == (ClockState.PAUSED, None, at("2026-11-24 09:00"))
+    assert (review.state, review.task_id, review.days_left_at_pause) == (ClockState.PAUSED, None, 3)
     asked = CaseClock.objects.get(case=case, stage=Stage.NEEDS_INFO)
     assert (asked.state, asked.queue_id, asked.assignee_id) == (ClockState.RUNNING, None, world.member.user.pk)
 
-    with _now(at("2026-11-26 09:00")):
+    with _now(at("2026-02-25 09:00")):  # answered after the holiday week (15–23 Feb off)
         clocks.follow(case, left="needs_info", opened=TaskRef(1002, Stage.REVIEW, None))
     review.refresh_from_db()
     asked.refresh_from_db()
     assert (review.state, review.task_id, review.queue_id) == (ClockState.RUNNING, 1002, world.committee.pk)
-    assert review.paused_seconds == 2 * 86400 and review.due_at == due + timedelta(days=2)
-    assert (asked.state, asked.is_met) == (ClockState.STOPPED, True)
+    # The same three working days: 26, 27 and Saturday 28 Feb (worked), to 24:00.
+    assert review.due_at == at("2026-03-01 00:00") and review.days_left_at_pause is None
+    assert review.paused_seconds == 14 * 86400
+    assert asked.state == ClockState.STOPPED
     assert CaseClock.objects.filter(case=case, stage=Stage.REVIEW).count() == 1
+
+
+def test_a_year_with_no_calendar_leaves_the_clock_without_a_due_time_and_says_why(world):
+    CalendarYear.objects.get_or_create(year=2097, defaults={"source": "测试：只有周末"})
+    with _now(at("2097-12-28 10:00")):  # 5 working days reach into 2098, which has no notice
+        case = file_case(world)
+    clock = CaseClock.objects.get(case=case)
+    assert (clock.state, clock.due_at, clock.due_error) == (ClockState.RUNNING, None, "calendar_missing:2098")
+
+    from casework import selectors
+
+    described = selectors.case_clocks(case, at("2097-12-29 10:00"))[0]
+    assert (described.tone, described.words) == ("error", "到期时间无法计算：2098 年节假日安排尚未录入")
+    with _now(at("2097-12-30 10:00")):  # decided without a deadline: no verdict either way
+        clocks.follow(case, left="review", opened=TaskRef(3002, Stage.CONVERSION, None))
+    clock.refresh_from_db()
+    assert (clock.state, clock.is_met) == (ClockState.STOPPED, None)
 
 
 def test_a_decision_judges_the_clock_and_an_undo_does_not(world):

@@ -81,14 +81,15 @@ def test_days_that_end_on_a_rest_day_roll_to_the_next_working_day(cal):
 
 
 def test_a_year_with_no_published_calendar_is_an_error_not_a_guess(cal):
+    CalendarYear.objects.get_or_create(year=2097, defaults={"source": "测试：只有周末"})
     with pytest.raises(CalendarMissing) as missing:
-        add_working_days(cal, at("2026-12-28 10:00"), 5)
-    assert missing.value.code == "calendar_missing" and missing.value.details == {"year": 2027}
-    assert "2027 年的节假日安排尚未录入" in str(missing.value.message)
+        add_working_days(cal, at("2097-12-28 10:00"), 5)  # reaches 2098, which has no notice
+    assert missing.value.code == "calendar_missing" and missing.value.details == {"year": 2098}
+    assert "2098 年的节假日安排尚未录入" in str(missing.value.message)
 
-    CalendarYear.objects.create(year=2027, source="国务院办公厅关于2027年部分节假日安排的通知")
-    CalendarDay.objects.create(day=date(2027, 1, 1), is_working=False, name="元旦")
-    assert last_day(add_working_days(WorkCalendar(), at("2026-12-28 10:00"), 5)) == date(2027, 1, 5)
+    CalendarYear.objects.create(year=2098, source="国务院办公厅关于2098年部分节假日安排的通知")
+    CalendarDay.objects.create(day=date(2098, 1, 1), is_working=False, name="元旦")
+    assert last_day(add_working_days(WorkCalendar(), at("2097-12-28 10:00"), 5)) == date(2098, 1, 6)
 
 
 def test_remaining_and_overdue_working_days(cal):
