@@ -1,4 +1,4 @@
-"""The audit benchmark (issue 6): appends, the checkpoint, and verification full and incremental,
+"""The audit benchmark: appends, the checkpoint, and verification full and incremental,
 each beside a baseline measured in the same run, on the data set of bench/generate.py.
 
 Usage (from the project root, after bench/generate.py)::

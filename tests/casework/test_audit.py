@@ -1,7 +1,7 @@
-"""The audit trail proves itself: a clean trail verifies, and each attack of issue 6, made as an
+"""The audit trail proves itself: a clean trail verifies, and each attack on it, made as an
 attacker with full database access but without the audit key would make it (raw SQL, user
 triggers off with `session_replication_role = replica` on PostgreSQL), is named by
-`verify_audit`. Each docstring says whether the attack passed verification before issue 6."""
+`verify_audit`. Each docstring says whether the attack passed verification before the keyed chain (HMAC digests, heads on records, anchors)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def kinds(breaks) -> list[tuple[str, str, int | None]]:
 
 
 def legacy_hash(event: AuditEvent) -> str:
-    """The digest as the code before issue 6 computed it: no key, anyone can recompute it."""
+    """The digest as the code before the keyed chain computed it: no key, anyone can recompute it."""
     payload = legacy_payload(
         event.stream,
         event.seq,
@@ -120,7 +120,7 @@ def test_a_stale_copy_of_a_case_saved_later_does_not_rewind_its_head(world):
 
 
 def test_an_edited_field_is_named(world):
-    """Would have passed before issue 6 too (the digest no longer matched): kept."""
+    """Would have passed before the keyed chain too (the digest no longer matched): kept."""
     busy_world(world)
     victim = AuditEvent.objects.filter(action="case.rejected").get()
     tamper("UPDATE casework_auditevent SET changes = %s WHERE id = %s", ['{"reason": "无"}', victim.pk])
@@ -133,7 +133,7 @@ def test_an_edited_field_is_named(world):
 
 
 def test_an_edit_with_its_unkeyed_digest_recomputed_is_named(world):
-    """Would have FAILED before issue 6: the digest was unkeyed, so the attacker recomputed it,
+    """Would have FAILED before the keyed chain: the digest was unkeyed, so the attacker recomputed it,
     and the next event's link, and so on to the head, and verify passed."""
     case = busy_world(world)[0]
     events = stream_of(case)
@@ -152,7 +152,7 @@ def test_an_edit_with_its_unkeyed_digest_recomputed_is_named(world):
 
 
 def test_a_deleted_middle_event_is_named(world):
-    """Would have passed before issue 6 too (a gap in the seqs): kept."""
+    """Would have passed before the keyed chain too (a gap in the seqs): kept."""
     case = busy_world(world)[0]
     middle = stream_of(case)[1]
     tamper("DELETE FROM casework_auditevent WHERE id = %s", [middle.pk])
@@ -161,7 +161,7 @@ def test_a_deleted_middle_event_is_named(world):
 
 
 def test_a_deleted_tail_before_any_checkpoint_is_named_by_the_head_on_its_case(world):
-    """Would have FAILED before issue 6: nothing recorded the head until a checkpoint, up to 11
+    """Would have FAILED before the keyed chain: nothing recorded the head until a checkpoint, up to 11
     minutes later, and that checkpoint then sealed the shortened stream."""
     case = busy_world(world)[0]
     tail = stream_of(case)[-1]
@@ -174,7 +174,7 @@ def test_a_deleted_tail_before_any_checkpoint_is_named_by_the_head_on_its_case(w
 
 
 def test_a_deleted_checkpointed_tail_followed_by_ordinary_work_is_named(world):
-    """Would have FAILED before issue 6: a checkpointed head was compared only while it was
+    """Would have FAILED before the keyed chain: a checkpointed head was compared only while it was
     still the stream's current head, and ordinary work moved the head on."""
     case = busy_world(world)[0]
     checkpoint()
@@ -193,7 +193,7 @@ def test_a_deleted_checkpointed_tail_followed_by_ordinary_work_is_named(world):
 
 
 def test_a_tail_replaced_with_the_apps_own_function_but_without_the_key_is_named(world, settings, tmp_path):
-    """Would have FAILED before issue 6: the app's audit function needed no secret, so a forged
+    """Would have FAILED before the keyed chain: the app's audit function needed no secret, so a forged
     tail written with it was indistinguishable from a real one."""
     case = busy_world(world)[0]
     checkpoint()
@@ -223,7 +223,7 @@ def test_a_tail_replaced_with_the_apps_own_function_but_without_the_key_is_named
 
 
 def test_a_forged_event_under_the_real_key_id_but_another_secret_is_named(world):
-    """Would have FAILED before issue 6 in its unkeyed form (the attacker recomputed the digest)."""
+    """Would have FAILED before the keyed chain in its unkeyed form (the attacker recomputed the digest)."""
     case = busy_world(world)[0]
     tail = stream_of(case)[-1]
     impostor = audit_crypto.AuditKey(audit_crypto.keyring().current.id, b"x" * 32)
@@ -256,7 +256,7 @@ def test_a_forged_event_under_the_real_key_id_but_another_secret_is_named(world)
 
 
 def test_a_consistently_rewound_database_is_named_by_the_anchors(world):
-    """Would have FAILED before issue 6 (there were no anchors). The attacker takes the trail back to
+    """Would have FAILED before the keyed chain (there were no anchors). The attacker takes the trail back to
     an earlier checkpoint, consistently: the later checkpoint and its heads, the events after it
     and the heads on the records are removed together. Inside the database everything agrees;
     only the anchor file outside it remembers the later checkpoint."""
@@ -284,7 +284,7 @@ def test_a_consistently_rewound_database_is_named_by_the_anchors(world):
 
 
 def test_a_rewritten_checkpoint_is_named_by_its_key_and_its_anchor(world):
-    """Would have FAILED before issue 6 with the checkpoint's unkeyed digest recomputed; here it
+    """Would have FAILED before the keyed chain with the checkpoint's unkeyed digest recomputed; here it
     is not even recomputed, and both the key and the anchor name it."""
     case = busy_world(world)[0]
     first = checkpoint()
@@ -296,7 +296,7 @@ def test_a_rewritten_checkpoint_is_named_by_its_key_and_its_anchor(world):
 
 
 def test_two_swapped_events_are_named(world):
-    """Would have passed before issue 6 too (the links no longer matched): kept."""
+    """Would have passed before the keyed chain too (the links no longer matched): kept."""
     case = busy_world(world)[0]
     one, two = stream_of(case)[:2]
     tamper("UPDATE casework_auditevent SET seq = 1000 WHERE id = %s", [one.pk])
@@ -309,7 +309,7 @@ def test_two_swapped_events_are_named(world):
 
 
 def test_an_inserted_event_is_named(world):
-    """Would have FAILED before issue 6: appended with its unkeyed digest recomputed (and, now,
+    """Would have FAILED before the keyed chain: appended with its unkeyed digest recomputed (and, now,
     the head on the case moved to it), only a key tells it from a real one."""
     case = busy_world(world)[0]
     tail = stream_of(case)[-1]
@@ -343,7 +343,7 @@ def test_an_inserted_event_is_named(world):
 
 
 def test_an_event_inserted_in_the_middle_is_named(world):
-    """Would have passed before issue 6 too as made here (a wrong digest), but not with every
+    """Would have passed before the keyed chain too as made here (a wrong digest), but not with every
     later digest recomputed, which the key now prevents."""
     case = busy_world(world)[0]
     events = stream_of(case)
@@ -362,7 +362,7 @@ def test_an_event_inserted_in_the_middle_is_named(world):
 
 
 def test_a_whole_stream_deleted_while_its_case_remains_is_named(world):
-    """Would have FAILED before issue 6: until a checkpoint had recorded the stream, nothing
+    """Would have FAILED before the keyed chain: until a checkpoint had recorded the stream, nothing
     said it had existed."""
     case = busy_world(world)[2]
     tamper("DELETE FROM casework_auditevent WHERE stream = %s", [case_stream(case.pk)])
@@ -373,7 +373,7 @@ def test_a_whole_stream_deleted_while_its_case_remains_is_named(world):
 
 
 def test_a_whole_checkpointed_stream_deleted_while_its_case_remains_is_named(world):
-    """Would have passed before issue 6 too once checkpointed (the checkpoint named the missing
+    """Would have passed before the keyed chain too once checkpointed (the checkpoint named the missing
     head): kept, and now the case's head names it as well."""
     case = busy_world(world)[2]
     checkpoint()
