@@ -1,7 +1,8 @@
 """The audit trail proves itself: a clean trail verifies, and each attack on it, made as an
 attacker with full database access but without the audit key would make it (raw SQL, user
 triggers off with `session_replication_role = replica` on PostgreSQL), is named by
-`verify_audit`. Each docstring says whether the attack passed verification before the keyed chain (HMAC digests, heads on records, anchors)."""
+`verify_audit`. Each docstring says whether the attack passed verification before the keyed
+chain (HMAC digests, heads on records, anchors)."""
 
 from __future__ import annotations
 
