@@ -1,22 +1,109 @@
+"""Token sign-in for the API, in one statement per request.
+
+Every API request needs the token's user, the user's organisation and member profile, their roles
+and the committees they work: read through the ORM that was three queries and about 2 ms of
+compiling on each request (a fifth of a queue page). Here it is one SQL statement, written once per
+process from the models' own fields, and the rows become model instances as the ORM would make
+them (`Model.from_db`)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from casework import access
+from casework.models import Committee, Member, Organisation, User
+
+
+def _columns(model: Any, alias: str) -> tuple[list[str], str]:
+    names = [f.attname for f in model._meta.concrete_fields]
+    quote = connection.ops.quote_name
+    return names, ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+@cache
+def _converters(model: Any, vendor: str) -> list[tuple[list[Any], Any]]:
+    """What the ORM does to each column's raw value (SQLite hands back text for a time, 0/1 for
+    a boolean): the backend's and the field's converters, as the compiler applies them."""
+    made = []
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
+        made.append((connection.ops.get_db_converters(column) + column.get_db_converters(connection), column))
+    return made
+
+
+def _instance(model: Any, names: list[str], values: list[Any]) -> Any:
+    converted = []
+    for value, (functions, column) in zip(values, _converters(model, connection.vendor), strict=True):
+        for function in functions:
+            value = function(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)
+
+
+@cache
+def _statement(vendor: str) -> tuple[str, list[str], list[str], list[str]]:
+    """The statement and the field names of each model's columns in it (per database vendor:
+    the list aggregate is spelled differently)."""
+    agg = "string_agg(CAST({} AS text), ',')" if vendor == "postgresql" else "group_concat({}, ',')"
+    user_names, user_cols = _columns(User, "u")
+    org_names, org_cols = _columns(Organisation, "o")
+    member_names, member_cols = _columns(Member, "m")
+    staff = Committee.staff.through._meta.db_table
+    groups = User.groups.through._meta.db_table
+    sql = f"""
+        SELECT t.key, {user_cols}, {org_cols}, {member_cols},
+            (SELECT {agg.format("g.name")} FROM auth_group g JOIN {groups} ug ON ug.group_id = g.id
+                WHERE ug.user_id = u.id) AS roles,
+            (SELECT {agg.format("c.id")} FROM {Committee._meta.db_table} c
+                WHERE c.organisation_id = u.organisation_id AND (c.head_id = u.id OR EXISTS (
+                    SELECT 1 FROM {staff} s WHERE s.committee_id = c.id AND s.user_id = u.id))) AS committees
+        FROM {Token._meta.db_table} t
+        JOIN {User._meta.db_table} u ON u.id = t.user_id
+        LEFT JOIN {Organisation._meta.db_table} o ON o.id = u.organisation_id
+        LEFT JOIN {Member._meta.db_table} m ON m.user_id = u.id
+        WHERE t.key = %s
+    """
+    return sql, user_names, org_names, member_names
+
+
+def _split(text: str | None) -> list[str]:
+    return [part for part in (text or "").split(",") if part]
+
 
 class ProfileTokenAuthentication(TokenAuthentication):
-    """Token auth that loads the user with the rows every request needs (organisation, member
-    profile) in the same query as the token."""
+    """`Authorization: Token <key>`, the user and everything the request needs of them read at once."""
 
     keyword = "Token"
 
-    def authenticate_credentials(self, key):  # type: ignore[no-untyped-def]
-        from django.utils.translation import gettext_lazy as _
-        from rest_framework import exceptions
-
-        # get(), not first(): first() adds an ORDER BY whose compilation cost 0.7 ms a request.
-        try:
-            token = Token.objects.select_related("user", "user__organisation", "user__member").get(key=key)
-        except Token.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("令牌无效。")) from None
-        if not token.user.is_active:
+    def authenticate_credentials(self, key: str) -> tuple[User, Token]:  # type: ignore[override]
+        sql, user_names, org_names, member_names = _statement(connection.vendor)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key])
+            row = cursor.fetchone()
+        if row is None:
+            raise exceptions.AuthenticationFailed(_("令牌无效。"))
+        rest = list(row[1:])
+        user_values, rest = rest[: len(user_names)], rest[len(user_names) :]
+        org_values, rest = rest[: len(org_names)], rest[len(org_names) :]
+        member_values, (roles, committees) = rest[: len(member_names)], rest[len(member_names) :]
+        user = _instance(User, user_names, user_values)
+        if not user.is_active:
             raise exceptions.AuthenticationFailed(_("账号已停用。"))
-        return (token.user, token)
+        organisation = _instance(Organisation, org_names, org_values) if org_values[0] is not None else None
+        member = _instance(Member, member_names, member_values) if member_values[0] is not None else None
+        User.organisation.field.set_cached_value(user, organisation)  # type: ignore[attr-defined]
+        User.member.related.set_cached_value(user, member)  # type: ignore[attr-defined]
+        access.remember(
+            user, roles=frozenset(_split(roles)), committee_ids=frozenset(int(c) for c in _split(committees))
+        )
+        # The token as request.auth: its key and user are what anyone reads of it.
+        token = Token(key=key, user=user)
+        token._state.adding = False
+        return user, token
