@@ -85,7 +85,7 @@ from django.db import connection  # noqa: E402
 from gen_data import BULK_TABLES, COLUMNS, MIX, MIX_NAMES  # noqa: E402, F401
 from gen_reference import load_reference  # noqa: E402
 
-from casework.models import AuditCheckpoint, Organisation  # noqa: E402
+from casework.models import AuditCheckpoint  # noqa: E402
 from casework.services.audit_anchor import anchor_line, anchor_path, database_label  # noqa: E402
 from casework.services.audit_crypto import (  # noqa: E402
     ALGORITHM,
@@ -96,6 +96,7 @@ from casework.services.audit_crypto import (  # noqa: E402
     mac,
     micros,
 )
+from casework.services.policies import policies_of  # noqa: E402
 
 RESULTS = BASE_DIR / "bench" / "results"
 
@@ -289,8 +290,8 @@ def main() -> None:
                 "OR tablename LIKE 'viewflow\\_%%' OR tablename LIKE 'workflows\\_%%' "
                 "OR tablename IN ('authtoken_token', 'django_admin_log', 'django_session'))"
             )
-            # The working-day calendar is the migrations' reference data, not the load's: it stays.
-            keep = ("casework_calendarday", "casework_calendaryear")
+            # The calendar and the clock policies are the migrations' reference data, not the load's: they stay.
+            keep = ("casework_calendarday", "casework_calendaryear", "casework_clockpolicy")
             tables = [r[0] for r in cur.fetchall() if r[0] not in keep]
             cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
 
@@ -302,7 +303,7 @@ def main() -> None:
         f"members, {ref['contacts']} roster contacts ({time.perf_counter() - t0:.1f}s)",
         flush=True,
     )
-    targets = Organisation.objects.get(pk=ref["orgs"][0]["org_id"]).sla_targets
+    targets = {stage: {p.unit: p.amount} for stage, p in policies_of(ref["orgs"][0]["org_id"]).items()}
     key = keyring().current  # the deployment's own audit key: verify_audit must find it
     ref["key"] = key
     anchors = anchor_path()

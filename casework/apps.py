@@ -10,10 +10,14 @@ class CaseworkConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from casework.models import CalendarDay, CalendarYear
+        from casework.models import CalendarDay, CalendarYear, ClockPolicy
         from casework.services.deadlines import forget_calendar
+        from casework.services.policies import forget_policies
 
-        # Not domain logic: a cache of the calendar, dropped when an administrator edits it.
+        # Not domain logic: caches of the calendar and the clock policies, dropped when an
+        # administrator edits them.
         for model in (CalendarDay, CalendarYear):
             post_save.connect(forget_calendar, sender=model, dispatch_uid=f"calendar-{model.__name__}-saved")
             post_delete.connect(forget_calendar, sender=model, dispatch_uid=f"calendar-{model.__name__}-deleted")
+        post_save.connect(forget_policies, sender=ClockPolicy, dispatch_uid="clock-policy-saved")
+        post_delete.connect(forget_policies, sender=ClockPolicy, dispatch_uid="clock-policy-deleted")

@@ -159,12 +159,40 @@ class ServiceKind(models.TextChoices):
 
 
 # The default clock targets of docs/domain.md §5; an organisation overrides them in its own row.
+class ClockUnit(models.TextChoices):
+    WORKING_DAYS = "working_days", _("工作日")
+    DAYS = "days", _("自然日")
+    MONTHS = "months", _("个月")
+
+
+# The clock policies a new deployment starts with (stage → target and unit); administrators
+# change them as data (`ClockPolicy`), for every organisation or for one.
 DEFAULT_SLA_TARGETS = {
     "review": {"working_days": 5},
     "needs_info": {"working_days": 5},
     "conversion": {"working_days": 10},
     "feedback": {"days": 15},
 }
+
+
+class NotificationKind(models.TextChoices):
+    CLOCK_WARNING = "clock_warning", _("即将超期")
+    CLOCK_BREACH = "clock_breach", _("已超期")
+    ESCALATION_HEAD = "escalation_head", _("超期提级（主任）")
+    ESCALATION_LEADERSHIP = "escalation_leader", _("超期提级（主席会议）")
+
+
+class NotificationChannel(models.TextChoices):
+    """Channels besides in-app, which every notification is."""
+
+    EMAIL = "email", _("电子邮件")
+    DINGTALK = "dingtalk", _("钉钉/浙政钉")
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
 
 
 class AuditAction(models.TextChoices):

@@ -120,13 +120,17 @@ def _calendar_for_now(request):
 
     from casework.models import CalendarYear
     from casework.services.deadlines import forget_calendar
+    from casework.services.policies import forget_policies
 
     this_year = tz.localdate().year
     for year in (this_year, this_year + 1):
         CalendarYear.objects.get_or_create(year=year, defaults={"source": "测试：只有周末（该年通知尚未录入）"})
+    # A rolled-back test's edits send no signal: each test reads the calendar and policies afresh.
     forget_calendar()
+    forget_policies()
     yield
     forget_calendar()
+    forget_policies()
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEvent, AuditStream
 from .calendar import CalendarDay, CalendarYear
-from .case import Case, CaseCategory, CaseClock, RejectReason, Township
+from .case import Case, CaseCategory, CaseClock, ClockPolicy, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
+from .notification import Notification, NotificationDelivery
 from .org import (
     Committee,
     Contact,
@@ -27,11 +28,14 @@ __all__ = [
     "Case",
     "CaseCategory",
     "CaseClock",
+    "ClockPolicy",
     "Committee",
     "Contact",
     "Department",
     "Engagement",
     "Member",
+    "Notification",
+    "NotificationDelivery",
     "Organisation",
     "Output",
     "RejectReason",

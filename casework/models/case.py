@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import (
     CaseStatus,
     ClockState,
+    ClockUnit,
     Decision,
     FeedbackMethod,
     RedirectChannel,
@@ -126,6 +128,60 @@ class Case(AuditedRecord):
         return f"#{self.pk} {self.title}"
 
 
+class ClockPolicy(models.Model):
+    """The target of one stage's clock, when to warn and whom to escalate a breach to. A row with
+    no organisation is the default for all; an organisation's own row overrides it."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("所属组织"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("留空：适用于所有组织的默认设置"),
+    )
+    stage = models.CharField(_("环节"), max_length=16, choices=Stage.choices)
+    amount = models.PositiveSmallIntegerField(_("时限"), validators=[MinValueValidator(1)])
+    unit = models.CharField(_("单位"), max_length=16, choices=ClockUnit.choices, default=ClockUnit.WORKING_DAYS)
+    # Warn at whichever comes first; both empty: no warning.
+    warn_percent = models.PositiveSmallIntegerField(
+        _("用时达到百分之几时预警"),
+        null=True,
+        blank=True,
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+    )
+    warn_days_before = models.PositiveSmallIntegerField(
+        _("到期前几个工作日预警"), null=True, blank=True, default=2, validators=[MaxValueValidator(60)]
+    )
+    # The escalation chain: the committee head this many working days after the breach, then
+    # leadership a further number of working days after that (empty: never).
+    escalate_head_after = models.PositiveSmallIntegerField(
+        _("超期后几个工作日提级至主任"), default=0, validators=[MaxValueValidator(60)]
+    )
+    escalate_leadership_after = models.PositiveSmallIntegerField(
+        _("再过几个工作日提级至主席会议"),
+        null=True,
+        blank=True,
+        default=5,
+        validators=[MaxValueValidator(120)],
+    )
+
+    class Meta:
+        verbose_name = _("时限规则")
+        verbose_name_plural = _("时限规则")
+        ordering = ["organisation_id", "stage"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "stage"], name="clock_policy_one_per_stage"),
+            models.UniqueConstraint(
+                fields=["stage"], condition=models.Q(organisation__isnull=True), name="clock_policy_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.amount} {self.get_unit_display()}"
+
+
 class CaseClock(models.Model):
     """The clock of one stage of one case. A running clock of an unclaimed task is also the
     task's place in its committee's queue, so the queue is sorted by due time for free."""
@@ -159,6 +215,13 @@ class CaseClock(models.Model):
     claimed_at = models.DateTimeField(_("认领时间"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("停止时间"), null=True, blank=True)
     is_met = models.BooleanField(_("按时完成"), null=True, blank=True)
+    # The sweep's marks, each set once (a conditional update), which is what makes a warning or an
+    # escalation go out exactly once however many sweeps run.
+    warn_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("已预警"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("已超期"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("提级次数"), default=0)
+    next_escalation_at = models.DateTimeField(_("下次提级时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("时限")
@@ -177,6 +240,24 @@ class CaseClock(models.Model):
                 fields=["queue", "due_at", "id"],
                 condition=models.Q(state="running", assignee__isnull=True, queue__isnull=False),
                 name="clock_queue_unclaimed",
+            ),
+            # The sweep: running clocks whose warning, deadline or next escalation has come. Each
+            # holds only the clocks still waiting for that mark, so a sweep with nothing due reads
+            # nothing, however many clocks are open.
+            models.Index(
+                fields=["warn_at"],
+                condition=models.Q(state="running", warned_at__isnull=True, warn_at__isnull=False),
+                name="clock_sweep_warn",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(state="running", breached_at__isnull=True, due_at__isnull=False),
+                name="clock_sweep_breach",
+            ),
+            models.Index(
+                fields=["next_escalation_at"],
+                condition=models.Q(state="running", next_escalation_at__isnull=False),
+                name="clock_sweep_escalate",
             ),
             # A staff member's own claimed work.
             models.Index(

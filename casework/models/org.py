@@ -10,6 +10,7 @@ from casework.choices import DEFAULT_SLA_TARGETS, OrgLevel
 
 
 def default_sla_targets() -> dict:
+    """The default of a field the first migration created (clock targets are `ClockPolicy` rows now)."""
     return {stage: dict(target) for stage, target in DEFAULT_SLA_TARGETS.items()}
 
 
@@ -22,7 +23,6 @@ class Organisation(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("上级组织"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    sla_targets = models.JSONField(_("时限设置"), default=default_sla_targets)
 
     class Meta:
         verbose_name = _("政协组织")
@@ -47,6 +47,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="liaisons",
     )
+    # Channels besides in-app (which every notification is), chosen in the user's profile.
+    notify_by_email = models.BooleanField(_("邮件通知"), default=True)
+    notify_by_dingtalk = models.BooleanField(_("钉钉通知"), default=False)
 
     class Meta:
         verbose_name = _("用户")

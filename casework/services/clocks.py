@@ -1,13 +1,16 @@
 """Stage clocks: the whole lifecycle of a clock is here (open, hold, pause, resume, stop).
 
-A stage with a target (`DEFAULT_SLA_TARGETS`, overridden per organisation: working days, days or
-months) gets a clock when its task opens and loses it when the task ends; the workflow layer
+A stage with a clock policy (`casework.services.policies`: a target in working days, days or
+months, a warning threshold and an escalation chain) gets a clock when its task opens and loses
+it when the task ends; the workflow layer
 reports each step of a case with `follow` (a task ended and, perhaps, another opened) and `hold`
 (a staff task was claimed or released). Nothing else writes a clock.
 
 - Deadlines are reckoned on the working-day calendar (`casework.services.deadlines`) and end at
   24:00 of their last day. When the calendar of a year the deadline reaches is not published,
   the clock runs without a due time and says why (`due_error`): never a guess.
+- A clock's warning time is set with its due time; the sweep (`casework.services.sweep`) marks
+  the warning, the breach and each escalation once.
 - A decision ends the stage's clock with a verdict: met if before its due time, else breached.
   An undo (send back) ends it with none, as does a clock that had no due time.
 - Asking the member for information pauses the review clock, keeping the working days it had
@@ -23,10 +26,11 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from casework.choices import DEFAULT_SLA_TARGETS, QUEUED_STAGES, STAGE_OF_STATUS, CaseStatus, ClockState, Stage
+from casework.choices import QUEUED_STAGES, STAGE_OF_STATUS, CaseStatus, ClockState, Stage
 from casework.models import Case, CaseClock
 from casework.services import deadlines
 from casework.services.deadlines import CalendarMissing, WorkCalendar
+from casework.services.policies import Policy, policy_for
 
 
 @dataclass(frozen=True)
@@ -38,29 +42,31 @@ class TaskRef:
     owner_id: int | None
 
 
-def target_of(case: Case, stage: Stage) -> dict | None:
-    """The stage's target for the case's organisation, or None when the stage has no clock."""
-    targets = case.organisation.sla_targets or {}
-    return targets.get(stage) or DEFAULT_SLA_TARGETS.get(stage)
+def policy_of(case: Case, stage: Stage) -> Policy | None:
+    """The stage's policy for the case's organisation, or None when the stage has no clock."""
+    return policy_for(case.organisation_id, stage)
 
 
 def due_for(case: Case, stage: Stage, start: datetime, cal: WorkCalendar | None = None) -> datetime | None:
-    """The deadline of `stage` started at `start`, or None when the stage has no target. Raises
+    """The deadline of `stage` started at `start`, or None when the stage has no clock. Raises
     CalendarMissing when it reaches a year with no published calendar."""
-    target = target_of(case, stage)
-    if target is None:
-        return None
-    cal = cal or WorkCalendar()
-    if "working_days" in target:
-        return deadlines.add_working_days(cal, start, int(target["working_days"]))
-    if "months" in target:
-        return deadlines.add_months(cal, start, int(target["months"]))
-    return deadlines.add_days(cal, start, int(target["days"]))
+    policy = policy_of(case, stage)
+    return None if policy is None else policy.due(cal or WorkCalendar(), start)
 
 
 def _counts_working_days(case: Case, stage: Stage) -> bool:
-    target = target_of(case, stage)
-    return target is not None and "working_days" in target
+    policy = policy_of(case, stage)
+    return policy is not None and policy.counts_working_days
+
+
+def _warn_at(case: Case, stage: Stage, start: datetime, due: datetime | None) -> datetime | None:
+    policy = policy_of(case, stage)
+    if policy is None or due is None:
+        return None
+    try:
+        return policy.warn_at(WorkCalendar(), start, due)
+    except CalendarMissing:
+        return None  # the deadline is known; only its warning reaches an unpublished year
 
 
 def live_clock(case: Case, stage: Stage) -> CaseClock | None:
@@ -72,7 +78,8 @@ def _stop(clock: CaseClock, now: datetime, *, judged: bool) -> None:
     clock.stopped_at = now
     clock.is_met = (now <= clock.due_at) if judged and clock.due_at is not None else None
     clock.task_id = None
-    clock.save(update_fields=["state", "stopped_at", "is_met", "task_id"])
+    clock.next_escalation_at = None
+    clock.save(update_fields=["state", "stopped_at", "is_met", "task_id", "next_escalation_at"])
 
 
 def _pause(clock: CaseClock, case: Case, now: datetime) -> None:
@@ -116,6 +123,9 @@ def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseC
         clock.due_at = _resumed_due(clock, case, now)
     except CalendarMissing as missing:
         clock.due_at, clock.due_error = None, f"{missing.code}:{missing.year}"
+    if clock.warned_at is None:
+        # The warning moves with the deadline; one already given is not given again.
+        clock.warn_at = _warn_at(case, Stage(clock.stage), now, clock.due_at)
     clock.paused_seconds += int((now - clock.paused_at).total_seconds())
     clock.paused_at = None
     clock.days_left_at_pause = None
@@ -128,6 +138,7 @@ def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseC
         update_fields=[
             "due_at",
             "due_error",
+            "warn_at",
             "paused_seconds",
             "paused_at",
             "days_left_at_pause",
@@ -142,7 +153,7 @@ def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseC
 
 
 def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
-    if target_of(case, task.stage) is None:
+    if policy_of(case, task.stage) is None:
         return None
     error = ""
     try:
@@ -160,6 +171,7 @@ def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
         started_at=now,
         due_at=due,
         due_error=error,
+        warn_at=_warn_at(case, task.stage, now, due),
     )
 
 

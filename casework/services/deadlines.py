@@ -141,6 +141,25 @@ def add_months(cal: WorkCalendar, start: datetime, months: int) -> datetime:
     return end_of(cal.next_working(day))
 
 
+def back_working_days(cal: WorkCalendar, deadline: datetime, days: int) -> datetime:
+    """The moment `days` working days before a deadline: the end of the working day that leaves
+    exactly that many working days (2 before a Friday deadline: Wednesday 24:00)."""
+    day = last_day(deadline)
+    while days:
+        day -= DAY
+        if cal.is_working(day):
+            days -= 1
+    return end_of(day)
+
+
+def extend_working_days(cal: WorkCalendar, deadline: datetime, days: int) -> datetime:
+    """The end of the `days`-th working day after a deadline's last day (the deadline itself
+    for 0)."""
+    if days == 0:
+        return deadline
+    return add_working_days(cal, datetime.combine(last_day(deadline), time.min, tzinfo=SHANGHAI), days)
+
+
 def working_days_between(cal: WorkCalendar, after: date, through: date) -> int:
     """How many working days there are after `after`, up to and including `through`."""
     count, day = 0, after + DAY

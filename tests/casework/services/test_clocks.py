@@ -9,8 +9,8 @@ from datetime import datetime
 from unittest import mock
 from zoneinfo import ZoneInfo
 
-from casework.choices import ClockState, Stage
-from casework.models import CalendarYear, CaseClock
+from casework.choices import ClockState, ClockUnit, Stage
+from casework.models import CalendarYear, CaseClock, ClockPolicy
 from casework.services import clocks
 from casework.services.clocks import TaskRef
 from tests.workflows.test_case_flow import file_case
@@ -93,8 +93,7 @@ def test_a_stage_without_a_target_has_no_clock(world):
 
 
 def test_an_organisations_own_target_wins(world):
-    world.org.sla_targets = {"review": {"working_days": 2}}
-    world.org.save()
+    ClockPolicy.objects.create(organisation=world.org, stage=Stage.REVIEW, amount=2, unit=ClockUnit.WORKING_DAYS)
     with _now(at("2026-11-27 10:00")):
         case = file_case(world)
     assert CaseClock.objects.get(case=case).due_at == at("2026-12-02 00:00")
