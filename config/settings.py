@@ -187,7 +187,10 @@ AUDIT_CHECKPOINT_SETTLE_SECONDS = env_int("AUDIT_CHECKPOINT_SETTLE_SECONDS", 60)
 MINQING_CALENDAR_CACHE_SECONDS = env_int("MINQING_CALENDAR_CACHE_SECONDS", 300)
 AUDIT_VERIFY_SECONDS = env_int("AUDIT_VERIFY_SECONDS", 300)  # incremental verify_audit from beat
 AUDIT_VERIFY_FULL_SECONDS = env_int("AUDIT_VERIFY_FULL_SECONDS", 86400)  # full verify_audit; 0: never
+# The clock sweep (warnings, breaches, escalations; viewflow's due timers): how often beat runs it.
+SLA_SWEEP_SECONDS = env_int("MINQING_SLA_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
+    "sla-sweep": {"task": "workflows.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
     "audit-checkpoint": {"task": "casework.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
     "audit-verify": {"task": "casework.audit_verify", "schedule": AUDIT_VERIFY_SECONDS},
 }

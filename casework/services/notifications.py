@@ -121,7 +121,7 @@ def _drain_soon() -> None:
     """Ask a worker to send the outbox now; the periodic drain is the backstop if the broker is
     down, so a failure to ask is not an error of the case."""
     try:
-        from casework.tasks import drain_outbox_task
+        from casework.tasks import drain_outbox_task  # type: ignore[attr-defined]
 
         drain_outbox_task.delay()
     except Exception:
