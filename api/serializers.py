@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from casework.choices import SlaState, Stage
 from workflows.inputs import MAX_ID, Choice, Flag, Input, Ref, Refs, Text
 
 
@@ -70,6 +71,11 @@ class ClockOut(serializers.Serializer):
     due_error = serializers.CharField(help_text=_("到期时间无法计算的原因，如 calendar_missing:2027"))
     working_days_left = serializers.IntegerField(allow_null=True, help_text=_("剩余工作日；负数为已超期的工作日"))
     words = serializers.CharField(help_text=_("给人看的说法：剩余 2 个工作日 / 已超期 1 个工作日 / 暂停中"))
+    sla = serializers.ChoiceField(choices=SlaState.choices, help_text=_("时限状态"))
+    warn_at = serializers.DateTimeField(allow_null=True, help_text=_("预警时刻"))
+    warned_at = serializers.DateTimeField(allow_null=True, help_text=_("已发出预警的时刻"))
+    breached_at = serializers.DateTimeField(allow_null=True, help_text=_("巡检记为超期的时刻"))
+    escalation_level = serializers.IntegerField(help_text=_("已提级次数：1 主任，2 主席会议"))
     stopped_at = serializers.DateTimeField(allow_null=True)
     is_met = serializers.BooleanField(allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
@@ -102,7 +108,8 @@ class CaseOut(CaseListOut):
     decided_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     task = TaskOut(source="task_row", allow_null=True)
-    clocks = ClockOut(many=True, source="clock_rows")
+    clock = ClockOut(source="open_clock", allow_null=True, help_text=_("当前环节的时限（计时中或暂停中）；无则为 null"))
+    clocks = ClockOut(many=True, source="clock_rows", help_text=_("全部时限，含历史，按开始先后"))
     available_transitions = TransitionOut(many=True, source="transition_rows")
 
 
@@ -161,6 +168,10 @@ class QueueItemOut(serializers.Serializer):
     task = serializers.IntegerField(source="task_id")
     stage = serializers.CharField()
     due_at = serializers.DateTimeField(allow_null=True)
+    sla = serializers.ChoiceField(
+        choices=[SlaState.OK, SlaState.WARNING, SlaState.BREACHED, SlaState.ERROR],
+        help_text=_("正常 / 即将超期 / 已超期 / 到期时间无法计算"),
+    )
     started_at = serializers.DateTimeField()
     case = QueueCaseOut()
 
@@ -259,3 +270,25 @@ def request_serializer(name: str, spec: Input) -> type[serializers.Serializer]:
     fields: dict[str, Any] = {field.name: _field(field, spec.partial) for field in spec.fields}
     fields["min_properties"] = 1 if spec.partial else 0
     return type(name, (serializers.Serializer,), fields)
+
+
+class SlaCountsOut(serializers.Serializer):
+    judged = serializers.IntegerField(help_text=_("期间内结束并有结论的时限数"))
+    met = serializers.IntegerField(help_text=_("按时完成"))
+    late = serializers.IntegerField(help_text=_("超时完成"))
+    compliance = serializers.FloatField(allow_null=True, help_text=_("按时率 met/judged；无结论时为 null"))
+    open = serializers.IntegerField(help_text=_("现在计时中的"))
+    warning = serializers.IntegerField(help_text=_("现在即将超期的"))
+    overdue = serializers.IntegerField(help_text=_("现在已超期的"))
+
+
+class SlaRowOut(SlaCountsOut):
+    committee = RefOut()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+
+
+class SlaReportOut(serializers.Serializer):
+    first = serializers.DateField()
+    last = serializers.DateField()
+    rows = SlaRowOut(many=True)
+    totals = SlaCountsOut()

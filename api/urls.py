@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, transitions, views
+from . import audit_views, report_views, transitions, views
 
 app_name = "api"
 
@@ -24,5 +24,6 @@ urlpatterns = [
     path("redirect-channels/", views.RedirectChannelsView.as_view(), name="redirect-channels"),
     path("output-types/", views.OutputTypesView.as_view(), name="output-types"),
     path("contacts/", views.ContactsView.as_view(), name="contacts"),
+    path("reports/sla/", report_views.SlaReportView.as_view(), name="report-sla"),
     path("audit/alerts/", audit_views.AuditAlertsView.as_view(), name="audit-alerts"),
 ]

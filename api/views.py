@@ -18,7 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from casework import access, selectors
-from casework.choices import CaseStatus, OutputType, RedirectChannel
+from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChannel
 from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
 from config.http import client_ip
@@ -58,6 +58,7 @@ def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[st
     show_names = access.may_see_contact_names(user, case)
     case.task_row = task  # type: ignore[attr-defined]
     case.clock_rows = selectors.case_clocks(case)  # type: ignore[attr-defined]
+    case.open_clock = selectors.open_clock(case.clock_rows)  # type: ignore[attr-defined]
     case.contact_rows = [  # type: ignore[attr-defined]
         {"id": c.pk, "name": c.name if show_names else None} for c in case.contacts.all()
     ]
@@ -104,12 +105,28 @@ def claimed_body(clock: Any) -> dict[str, Any]:
     }
 
 
+SLA = OpenApiParameter(
+    "sla",
+    OpenApiTypes.STR,
+    enum=list(SLA_FILTERS),
+    description=_("只看时限即将超期（warning）或已超期（breached）的"),
+)
+
+
+def _sla_param(request: Request) -> str | None:
+    value = request.query_params.get("sla") or None
+    if value is not None and value not in SLA_FILTERS:
+        raise InvalidInput(_("sla 取值无效，应为 warning 或 breached。"), code="invalid_sla", details={"field": "sla"})
+    return value
+
+
 class CaseListView(APIView):
     @extend_schema(
         operation_id="cases_list",
         summary="我能看到的案件",
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=CaseStatus.values, description=_("按状态筛选")),
+            SLA,
             CURSOR,
             LIMIT,
         ],
@@ -124,7 +141,11 @@ class CaseListView(APIView):
         if status_filter is not None and status_filter not in CaseStatus.values:
             raise InvalidInput(_("状态取值无效。"), code="invalid_status", details={"field": "status"})
         rows = selectors.case_list(
-            _user(request), status=status_filter, before_id=cursor[0] if cursor else None, limit=limit
+            _user(request),
+            status=status_filter,
+            sla=_sla_param(request),
+            before_id=cursor[0] if cursor else None,
+            limit=limit,
         )
         return Response(
             {
@@ -271,7 +292,7 @@ class QueueListView(APIView):
 class QueueTasksView(APIView):
     @extend_schema(
         summary="队列中待认领的任务（按到期时间）",
-        parameters=[CURSOR, LIMIT],
+        parameters=[SLA, CURSOR, LIMIT],
         responses=inline_serializer(
             "QueuePage", {"results": s.QueueItemOut(many=True), "next": serializers.CharField(allow_null=True)}
         ),
@@ -281,7 +302,8 @@ class QueueTasksView(APIView):
 
         limit = page_limit(request)
         cursor = decode_cursor(request, datetime, int)
-        rows = selectors.queue_page(_user(request), committee_id, after=cursor, limit=limit)  # type: ignore[arg-type]
+        sla = _sla_param(request)
+        rows = selectors.queue_page(_user(request), committee_id, after=cursor, limit=limit, sla=sla)  # type: ignore[arg-type]
         return Response(
             {
                 "results": rows,  # already shaped as QueueItemOut by the selector

@@ -159,6 +159,21 @@ class ServiceKind(models.TextChoices):
 
 
 # The default clock targets of docs/domain.md §5; an organisation overrides them in its own row.
+class SlaState(models.TextChoices):
+    """Where a clock stands against its policy (derived, not stored)."""
+
+    OK = "ok", _("正常")
+    WARNING = "warning", _("即将超期")
+    BREACHED = "breached", _("已超期")
+    PAUSED = "paused", _("暂停中")
+    STOPPED = "stopped", _("已停止")
+    ERROR = "error", _("无法计算")
+
+
+# The filters a list offers: nearly due, overdue.
+SLA_FILTERS = (SlaState.WARNING, SlaState.BREACHED)
+
+
 class ClockUnit(models.TextChoices):
     WORKING_DAYS = "working_days", _("工作日")
     DAYS = "days", _("自然日")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils import timezone
 from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 
 from casework import access
-from casework.choices import CaseStatus, ClockState, Decision, OutputStatus, Role
+from casework.choices import CaseStatus, ClockState, Decision, OutputStatus, Role, SlaState, Stage
 from casework.errors import NotFound, PermissionDenied
 from casework.models import (
     AuditEvent,
@@ -32,10 +32,21 @@ from casework.services.audit import case_stream, output_stream
 CASE_LIST_RELATED = ("category", "township", "committee", "member")
 
 
-def case_list(user: User, *, status: str | None = None, before_id: int | None = None, limit: int = 50) -> list[Case]:
+def case_list(
+    user: User,
+    *,
+    status: str | None = None,
+    sla: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Case]:
+    """The cases the user may see, newest first; `sla`: only those with a clock running that is
+    overdue (breached) or nearly due (warning)."""
     qs = access.visible_cases(user).select_related(*CASE_LIST_RELATED).order_by("-id")
     if status:
         qs = qs.filter(status=status)
+    if sla:
+        qs = qs.filter(Exists(CaseClock.objects.filter(sla_filter(sla, timezone.now()), case_id=OuterRef("pk"))))
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
     return list(qs[:limit])
@@ -77,11 +88,20 @@ def case_clocks(case: Case, now: datetime | None = None) -> list[CaseClock]:
     return clocks
 
 
+def open_clock(clocks: list[CaseClock]) -> CaseClock | None:
+    """Of a case's clocks, the one of the stage it is in: the running one, else a paused one
+    (review waiting on the member's answer)."""
+    live = [c for c in clocks if c.state != ClockState.STOPPED]
+    return next((c for c in live if c.state == ClockState.RUNNING), live[0] if live else None)
+
+
 def describe_clock(clock: CaseClock, now: datetime, calendar: deadlines.WorkCalendar) -> CaseClock:
     """Set on the clock what a person reads of it: `last_day` (its deadline's last day, which
     ends at 24:00), `working_days_left` (negative: overdue by that many), `words` (剩余 2 个工作日 /
-    今日 24:00 到期 / 已超期 1 个工作日 / 暂停中 …) and `tone` (ok, soon, overdue, paused, done,
-    late, error)."""
+    今日 24:00 到期 / 已超期 1 个工作日 / 暂停中 …), `tone` (ok, soon, overdue, paused, done,
+    late, error: how a page colours it) and `sla` (`SlaState`: ok, warning, breached, paused,
+    stopped, error)."""
+    clock.sla = sla_state(clock, now)  # type: ignore[attr-defined]
     clock.last_day = deadlines.last_day(clock.due_at) if clock.due_at else None  # type: ignore[attr-defined]
     clock.working_days_left = None  # type: ignore[attr-defined]
     if clock.due_at is None and clock.state != ClockState.STOPPED:
@@ -107,7 +127,7 @@ def describe_clock(clock: CaseClock, now: datetime, calendar: deadlines.WorkCale
             clock.working_days_left = left  # type: ignore[attr-defined]
             if left > 0:
                 words = _("剩余 %(n)d 个工作日") % {"n": left}
-                tone = "soon" if left <= 2 else "ok"
+                tone = "soon" if clock.sla == SlaState.WARNING else "ok"  # type: ignore[attr-defined]
             elif left == 0 and now < clock.due_at:
                 words, tone = _("今日 24:00 到期"), "soon"
             else:
@@ -115,6 +135,33 @@ def describe_clock(clock: CaseClock, now: datetime, calendar: deadlines.WorkCale
                 tone = "overdue"
     clock.words, clock.tone = words, tone  # type: ignore[attr-defined]
     return clock
+
+
+def sla_state(clock: CaseClock, now: datetime) -> str:
+    """Where a clock stands against its policy. The sweep's marks count as soon as the time has
+    come, so a page does not wait for the next sweep to say a deadline has passed."""
+    if clock.state == ClockState.STOPPED:
+        return SlaState.STOPPED
+    if clock.state == ClockState.PAUSED:
+        return SlaState.PAUSED
+    if clock.due_at is None:
+        return SlaState.ERROR
+    if clock.breached_at is not None or now >= clock.due_at:
+        return SlaState.BREACHED
+    if clock.warned_at is not None or (clock.warn_at is not None and now >= clock.warn_at):
+        return SlaState.WARNING
+    return SlaState.OK
+
+
+def sla_filter(sla: str, now: datetime, prefix: str = "") -> Q:
+    """Running clocks that are overdue (`breached`) or nearly due (`warning`); `prefix` reaches
+    the clock from another model (e.g. "clocks__")."""
+    running = Q(**{f"{prefix}state": ClockState.RUNNING})
+    if sla == SlaState.BREACHED:
+        return running & Q(**{f"{prefix}due_at__lte": now})
+    if sla == SlaState.WARNING:
+        return running & Q(**{f"{prefix}warn_at__lte": now, f"{prefix}due_at__gt": now})
+    raise ValueError(sla)
 
 
 QUEUE_RELATED = ("case", "case__category", "case__township", "case__member")
@@ -170,10 +217,11 @@ QUEUE_COLUMNS = (
     "case__member_id",
     "case__member__name",
     "case__submitted_at",
+    "warn_at",
 )
 
 
-def _queue_item(row: tuple, zone: tzinfo) -> dict:
+def _queue_item(row: tuple, zone: tzinfo, now: datetime) -> dict:
     (
         clock_id,
         task_id,
@@ -191,12 +239,22 @@ def _queue_item(row: tuple, zone: tzinfo) -> dict:
         member_id,
         member,
         submitted_at,
+        warn_at,
     ) = row
+    if due_at is None:
+        sla = SlaState.ERROR
+    elif now >= due_at:
+        sla = SlaState.BREACHED
+    elif warn_at is not None and now >= warn_at:
+        sla = SlaState.WARNING
+    else:
+        sla = SlaState.OK
     return {
         "clock": clock_id,
         "task": task_id,
         "stage": stage,
         "due_at": due_at.astimezone(zone).isoformat() if due_at is not None else None,
+        "sla": sla.value,
         "started_at": started_at.astimezone(zone).isoformat(),
         "case": {
             "id": case_id,
@@ -217,14 +275,21 @@ DUE_ORDER = (F("due_at").asc(nulls_last=True), "id")
 
 
 def queue_page(
-    user: User, committee_id: int, *, after: tuple[datetime | None, int] | None = None, limit: int = 50
+    user: User,
+    committee_id: int,
+    *,
+    after: tuple[datetime | None, int] | None = None,
+    limit: int = 50,
+    sla: str | None = None,
 ) -> list[dict]:
     """Unclaimed tasks of one queue, most urgent first, by keyset (no COUNT, no OFFSET): one
     query whatever the size of the queue or the page (two on a later page where the dated tasks
-    run out and the undated ones begin)."""
+    run out and the undated ones begin). `sla`: only the overdue or the nearly due."""
     if not access.is_committee_staff(user, committee_id):
         raise NotFound(code="queue_not_found")
     queue = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
+    if sla:
+        queue = queue.filter(sla_filter(sla, timezone.now()))
     rows: list[tuple] = []
     if after is None:
         # The index's own order (due_at ascending, nulls last): one walk for the first page.
@@ -243,8 +308,8 @@ def queue_page(
             undated = undated.filter(id__gt=after[1])
         rows += undated.order_by("id").values_list(*QUEUE_COLUMNS)[: limit - len(rows)]
     # The zone read once a page: looking it up for each of 150 times cost 1.5 ms a page.
-    zone = get_current_timezone()
-    return [_queue_item(row, zone) for row in rows]
+    zone, now = get_current_timezone(), timezone.now()
+    return [_queue_item(row, zone, now) for row in rows]
 
 
 def my_tasks(user: User, *, limit: int = 100) -> list[CaseClock]:
@@ -377,3 +442,74 @@ def audit_alerts(user: User, *, limit: int = 50) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# SLA compliance --------------------------------------------------------------------------------
+
+REPORT_ROLES = frozenset({Role.LEADERSHIP, Role.COMMITTEE_HEAD, Role.COMMITTEE_STAFF, Role.PROPOSAL_OFFICE})
+
+
+def sla_report(user: User, *, first: date, last: date, committee_id: int | None = None) -> dict[str, Any]:
+    """SLA compliance per committee and stage: of the clocks that ended with a verdict between
+    `first` and `last` (local days, both included), how many met their deadline; and of the
+    clocks running now, how many are nearly due or overdue. Leadership and the proposal office
+    read every committee of their organisation; a committee's head and staff read theirs."""
+    roles = access.roles_of(user)
+    if not roles & REPORT_ROLES:
+        raise PermissionDenied(_("只有委办工作人员、主任和主席会议成员可以查看时限报表。"), code="not_report_reader")
+    org = access.organisation_id_of(user)
+    committees = Committee.objects.filter(organisation_id=org)
+    if not roles & {Role.LEADERSHIP, Role.PROPOSAL_OFFICE}:
+        committees = committees.filter(pk__in=access.committee_ids_of(user))
+    if committee_id is not None:
+        committees = committees.filter(pk=committee_id)
+        if not committees.exists():
+            raise NotFound(code="committee_not_found")
+    names = dict(committees.values_list("pk", "name"))
+    zone = get_current_timezone()
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last, time.min, tzinfo=zone) + timedelta(days=1)
+    now = timezone.now()
+    clocks = CaseClock.objects.filter(organisation_id=org, case__committee_id__in=list(names))
+    judged = (
+        clocks.filter(state=ClockState.STOPPED, is_met__isnull=False, stopped_at__gte=start, stopped_at__lt=end)
+        .values_list("case__committee_id", "stage")
+        .annotate(met=Count("pk", filter=Q(is_met=True)), late=Count("pk", filter=Q(is_met=False)))
+    )
+    running = (
+        clocks.filter(state=ClockState.RUNNING)
+        .values_list("case__committee_id", "stage")
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=Q(due_at__lte=now)),
+            warning=Count("pk", filter=Q(warn_at__lte=now, due_at__gt=now)),
+        )
+    )
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+
+    def row(committee: int, stage: str) -> dict[str, Any]:
+        return rows.setdefault(
+            (committee, stage),
+            {
+                "committee": {"id": committee, "name": names[committee]},
+                "stage": stage,
+                "met": 0,
+                "late": 0,
+                "open": 0,
+                "warning": 0,
+                "overdue": 0,
+            },
+        )
+
+    for committee, stage, met, late in judged:
+        row(committee, stage).update(met=met, late=late)
+    for committee, stage, count, overdue, warning in running:
+        row(committee, stage).update(open=count, overdue=overdue, warning=warning)
+    order = {stage: i for i, stage in enumerate(Stage.values)}
+    result = sorted(rows.values(), key=lambda r: (r["committee"]["name"], order.get(r["stage"], 99)))
+    totals = {k: sum(r[k] for r in result) for k in ("met", "late", "open", "warning", "overdue")}
+    for item in (*result, totals):
+        judged_count = item["met"] + item["late"]
+        item["judged"] = judged_count
+        item["compliance"] = round(item["met"] / judged_count, 4) if judged_count else None
+    return {"first": first, "last": last, "rows": result, "totals": totals}

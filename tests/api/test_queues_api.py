@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from api.serializers import QueueItemOut
 from casework.models import Case, CaseClock
+from casework.selectors import sla_state
 from tests.api.test_cases_api import file
 from tests.helpers import events
 
@@ -42,6 +44,7 @@ def test_queue_is_ordered_by_due_time_and_pages_by_cursor(world, client_for):
     clock = CaseClock.objects.select_related("case__category", "case__township", "case__member").get(
         case_id=expected[0]
     )
+    clock.sla = sla_state(clock, timezone.now())
     assert first == QueueItemOut(clock).data
 
     queues = staff.get("/api/v1/queues/").json()
