@@ -274,6 +274,20 @@ def _queue_item(row: tuple, zone: tzinfo, now: datetime) -> dict:
 DUE_ORDER = (F("due_at").asc(nulls_last=True), "id")
 
 
+def _unclaimed(user: User, committee_id: int, sla: str | None) -> QuerySet[CaseClock]:
+    if not access.is_committee_staff(user, committee_id):
+        raise NotFound(code="queue_not_found")
+    queue = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
+    return queue.filter(sla_filter(sla, timezone.now())) if sla else queue
+
+
+def queue_clocks(user: User, committee_id: int, *, sla: str | None = None, limit: int = 100) -> list[CaseClock]:
+    """The most urgent unclaimed tasks of a queue, each clock told in plain words (the queue page)."""
+    clocks = list(_unclaimed(user, committee_id, sla).select_related(*QUEUE_RELATED).order_by(*DUE_ORDER)[:limit])
+    calendar, now = deadlines.WorkCalendar(), timezone.now()
+    return [describe_clock(clock, now, calendar) for clock in clocks]
+
+
 def queue_page(
     user: User,
     committee_id: int,
@@ -285,11 +299,7 @@ def queue_page(
     """Unclaimed tasks of one queue, most urgent first, by keyset (no COUNT, no OFFSET): one
     query whatever the size of the queue or the page (two on a later page where the dated tasks
     run out and the undated ones begin). `sla`: only the overdue or the nearly due."""
-    if not access.is_committee_staff(user, committee_id):
-        raise NotFound(code="queue_not_found")
-    queue = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
-    if sla:
-        queue = queue.filter(sla_filter(sla, timezone.now()))
+    queue = _unclaimed(user, committee_id, sla)
     rows: list[tuple] = []
     if after is None:
         # The index's own order (due_at ascending, nulls last): one walk for the first page.

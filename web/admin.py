@@ -45,6 +45,25 @@ class CalendarDayAdmin(admin.ModelAdmin):
     date_hierarchy = "day"
 
 
+@admin.register(models.ClockPolicy)
+class ClockPolicyAdmin(admin.ModelAdmin):
+    """Each stage's target, warning and escalation chain: a row without an organisation is the
+    default for all, an organisation's own row overrides it. A change applies to clocks opened
+    from then on (and within the process cache's seconds elsewhere); running clocks keep theirs."""
+
+    list_display = (
+        "stage",
+        "organisation",
+        "amount",
+        "unit",
+        "warn_percent",
+        "warn_days_before",
+        "escalate_head_after",
+        "escalate_leadership_after",
+    )
+    list_filter = ("stage", "organisation")
+
+
 @admin.register(models.User)
 class UserAdmin(admin.ModelAdmin):
     list_display = ("username", "display_name", "organisation", "is_active")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import access, selectors
-from casework.choices import WAITING_ON_MEMBER, Role
+from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, Role
 from casework.errors import DomainError, InvalidInput, NotFound
 from casework.models import Case, Output, User
 from config.http import client_ip
@@ -26,6 +26,9 @@ from workflows.inputs import Ref
 from workflows.output_lifecycle import OUTPUT
 
 from .forms import add_domain_error, form_for, initial_of, posted
+
+# The queue page shows this many of the most urgent; claim-next takes from the top.
+QUEUE_PAGE_ROWS = 100
 
 
 def _user(request: HttpRequest) -> User:
@@ -260,3 +263,25 @@ def queue_claim_next(request: HttpRequest, committee_id: int) -> HttpResponse:
         return redirect("home")
     messages.success(request, _("已认领队列中最紧急的案件。"))
     return redirect("case-page", case_id=claimed.case_id)
+
+
+@login_required
+def queue_page(request: HttpRequest, committee_id: int) -> HttpResponse:
+    """A committee's unclaimed tasks, most urgent first, each clock in plain words; filtered to
+    the nearly due or the overdue."""
+    user = _user(request)
+    sla = request.GET.get("sla") or None
+    if sla not in (None, *SLA_FILTERS):
+        sla = None  # an unknown filter shows the whole queue rather than an error page
+    queue = next((q for q in selectors.queues_for(user) if q["id"] == committee_id), None)
+    if queue is None:
+        raise Http404
+    try:
+        tasks = selectors.queue_clocks(user, committee_id, sla=sla, limit=QUEUE_PAGE_ROWS)
+    except NotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "queue.html",
+        {"queue": queue, "tasks": tasks, "sla": sla, "limit": QUEUE_PAGE_ROWS, "full": len(tasks) == QUEUE_PAGE_ROWS},
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from casework.models import AuditEvent
+from casework.choices import Stage
+from casework.models import AuditEvent, CaseClock, ClockPolicy
+from casework.services import deadlines
 from tests.helpers import events, open_task
 from tests.workflows.test_case_flow import file_case
 
@@ -32,3 +34,35 @@ def test_the_calendar_is_edited_in_the_admin(world, client):
     days = client.get("/admin/casework/calendarday/?day__year=2026")
     assert days.status_code == 200 and "春节调休" in days.content.decode()
     assert client.get("/admin/casework/calendaryear/").status_code == 200
+
+
+def test_clock_policies_are_edited_in_the_admin_and_new_clocks_follow(world, client):
+    world.staff.is_staff = world.staff.is_superuser = True
+    world.staff.save()
+    client.force_login(world.staff)
+    default = ClockPolicy.objects.get(organisation=None, stage=Stage.REVIEW)
+    assert client.get("/admin/casework/clockpolicy/").status_code == 200
+    answer = client.post(
+        f"/admin/casework/clockpolicy/{default.pk}/change/",
+        {
+            "organisation": "",
+            "stage": "review",
+            "amount": "3",
+            "unit": "working_days",
+            "warn_percent": "",
+            "warn_days_before": "1",
+            "escalate_head_after": "0",
+            "escalate_leadership_after": "2",
+        },
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    case = file_case(world)
+    clock = CaseClock.objects.get(case=case)
+    # Three working days from the day it opened; the admin's save cleared the cached policies.
+    assert deadlines.working_days_left(deadlines.WorkCalendar(), clock.started_at, clock.due_at) == 3
+    # Nonsense is refused and changes nothing.
+    bad = client.post(
+        f"/admin/casework/clockpolicy/{default.pk}/change/",
+        {"stage": "review", "amount": "0", "unit": "working_days", "escalate_head_after": "0"},
+    )
+    assert bad.status_code == 200 and ClockPolicy.objects.get(pk=default.pk).amount == 3

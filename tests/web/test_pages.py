@@ -537,3 +537,37 @@ def test_the_output_page_lists_its_cases_and_records_the_outcome(world):
     for case in (first, second):
         case.refresh_from_db()
         assert (case.status, case.outcome) == (CaseStatus.FEEDBACK, "被市政协采用")
+
+
+# The queue page -----------------------------------------------------------------------------------
+
+
+def test_the_queue_page_lists_unclaimed_tasks_most_urgent_first_with_their_clocks_in_words(world):
+    calm, soon, late = (file_case(world, t) for t in ("还早", "快到期", "已过期"))
+    now = timezone.now()
+    clocks = CaseClock.objects.filter(stage=Stage.REVIEW)
+    clocks.filter(case=calm).update(due_at=now + timedelta(days=20), warn_at=now + timedelta(days=15))
+    clocks.filter(case=soon).update(due_at=now + timedelta(days=8), warn_at=now - timedelta(hours=1))
+    clocks.filter(case=late).update(due_at=now - timedelta(days=3), warn_at=now - timedelta(days=5))
+    staff = logged_in(world.staff)
+
+    html = page(staff.get(f"/queues/{world.committee.pk}/"))
+    assert html.index("已过期") < html.index("快到期") < html.index("还早")
+    assert html.count('class="case-row clock-overdue"') == 1 and "已超期" in html
+    assert html.count('class="case-row clock-soon"') == 1
+    assert html.count('class="case-row clock-ok"') == 1 and "剩余" in html
+
+    only_late = page(staff.get(f"/queues/{world.committee.pk}/?sla=breached"))
+    assert "已过期" in only_late and "快到期" not in only_late and "还早" not in only_late
+    only_soon = page(staff.get(f"/queues/{world.committee.pk}/?sla=warning"))
+    assert "快到期" in only_soon and "已过期" not in only_soon
+    assert "还早" in page(staff.get(f"/queues/{world.committee.pk}/?sla=nonsense"))
+
+    # Home links to it.
+    assert f'href="/queues/{world.committee.pk}/"' in page(staff.get("/"))
+
+
+@pytest.mark.parametrize("who", ["other_staff", "outsider", "member"])
+def test_the_queue_page_is_404_for_those_who_do_not_work_it(world, who):
+    user = world.member.user if who == "member" else getattr(world, who)
+    assert logged_in(user).get(f"/queues/{world.committee.pk}/").status_code == 404
