@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from gen_data import DESCRIPTIONS, MIX, OUTCOMES, OUTPUT_PATHS, OUTPUT_TYPES, TITLES, URGENCIES, settings_targets
+from gen_data import DESCRIPTIONS, MIX, OUTCOMES, OUTPUT_PATHS, OUTPUT_TYPES, TITLES, URGENCIES, policies
 from gen_decided import Decided
 from gen_reference import BENCH_ORG
 from gen_rows import Rows
@@ -329,5 +329,5 @@ def make_chunk(args: tuple) -> tuple[int, dict, dict, dict, list, tuple[str, int
 def init_worker(ref: dict, targets: dict, chunk_size: int) -> None:
     global CHUNK_SIZE
     _REF.update(ref)
-    settings_targets.update(targets)
+    policies.update(targets)
     CHUNK_SIZE = chunk_size

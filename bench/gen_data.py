@@ -167,6 +167,11 @@ COLUMNS = {
         "case_id",
         "queue_id",
         "organisation_id",
+        "warn_at",
+        "warned_at",
+        "breached_at",
+        "escalation_level",
+        "next_escalation_at",
     ],
     "casework_auditevent": [
         "id",
@@ -189,7 +194,13 @@ COLUMNS = {
     # One checkpoint per chunk records the head of every stream of the chunk.
     "casework_auditcheckpointhead": ["id", "checkpoint_id", "stream", "seq", "digest"],
 }
-BULK_TABLES = list(COLUMNS) + ["casework_auditcheckpoint", "casework_auditstream"]
+# Truncated with the loaded tables: they refer to cases (a load has no notifications).
+BULK_TABLES = list(COLUMNS) + [
+    "casework_auditcheckpoint",
+    "casework_auditstream",
+    "casework_notificationdelivery",
+    "casework_notification",
+]
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -237,19 +248,24 @@ def due_and_error(stage: str, start: datetime) -> tuple[datetime | None, str]:
     """The deadline, or None and why (`CaseClock.due_error`)."""
     key = (stage, (start + _SH).date())
     if key not in _DUE_CACHE:
-        target = settings_targets[stage]
         cal = _calendar()
         try:
-            if "working_days" in target:
-                hit = deadlines.add_working_days(cal, start, int(target["working_days"]))
-            elif "months" in target:
-                hit = deadlines.add_months(cal, start, int(target["months"]))
-            else:
-                hit = deadlines.add_days(cal, start, int(target["days"]))
+            hit = policies[stage].due(cal, start)
             _DUE_CACHE[key] = (hit.astimezone(UTC), "")
         except deadlines.CalendarMissing as missing:
             _DUE_CACHE[key] = (None, f"{missing.code}:{missing.year}")
     return _DUE_CACHE[key]
+
+
+def warn(stage: str, start: datetime, due_at: datetime | None) -> datetime | None:
+    """When a clock opened (or resumed) at `start` warns, as `clocks._warn_at` reckons it."""
+    if due_at is None:
+        return None
+    try:
+        hit = policies[stage].warn_at(_calendar(), start, due_at)
+    except deadlines.CalendarMissing:
+        return None
+    return hit.astimezone(UTC) if hit is not None else None
 
 
 def met(at: datetime, due_at: datetime | None) -> bool | None:
@@ -289,6 +305,7 @@ def _calendar() -> deadlines.WorkCalendar:
     return _CAL[0]
 
 
-settings_targets: dict = {}
+# stage → casework.services.policies.Policy: the default policies, as the app reads them.
+policies: dict = {}
 
 MIX_NAMES = [n for n, _w in MIX]

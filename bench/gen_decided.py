@@ -89,6 +89,7 @@ class Decided:
                 queue=committee,
                 due_at=resumed_due(review_due, td, t_again),
                 paused_seconds=int(pause.total_seconds()),
+                warn_from=t_again,
             )
             self.clock(
                 org,

@@ -9,7 +9,7 @@ import json
 import random
 from datetime import datetime, timedelta
 
-from gen_data import COLUMNS, FLOW_CLASS, FT, FTT, MIX_NAMES, PER_CASE, _n, _s, _t, _v, days_left, due_and_error
+from gen_data import COLUMNS, FLOW_CLASS, FT, FTT, MIX_NAMES, PER_CASE, _n, _s, _t, _v, days_left, due_and_error, warn
 
 from casework.choices import AuditAction as A
 from casework.services.audit_crypto import ALGORITHM, GENESIS, AuditKey, event_message, heads_digest, mac, micros
@@ -91,16 +91,21 @@ class Rows:
         claimed_at=None,
         stopped_at=None,
         is_met=None,
+        warn_from=None,
     ) -> None:
+        """One clock row as `casework.services.clocks` writes it; `warn_from`: when a paused clock
+        resumed (its warning is reckoned from then), else it opened."""
         met = "\\N" if is_met is None else ("t" if is_met else "f")
         error = ""
         if due_at is None:
             due_at, error = due_and_error(stage, started)
         left = days_left(paused_at, due_at) if state == "paused" else None
+        warn_at = warn(stage, warn_from or started, due_at)
         self.out["casework_caseclock"].append(
             f"{self.nid('clock')}\t{stage}\t{_n(task_id)}\t{state}\t{started.isoformat()}\t"
             f"{_t(due_at)}\t{_t(paused_at)}\t{paused_seconds}\t{_t(claimed_at)}\t"
-            f"{_t(stopped_at)}\t{met}\t{error}\t{_n(left)}\t{_n(assignee)}\t{case_id}\t{_n(queue)}\t{org}"
+            f"{_t(stopped_at)}\t{met}\t{error}\t{_n(left)}\t{_n(assignee)}\t{case_id}\t{_n(queue)}\t{org}\t"
+            f"{_t(warn_at)}\t\\N\t\\N\t0\t\\N"
         )
 
     # Timeline helpers ---------------------------------------------------------------------------

@@ -85,7 +85,7 @@ from django.db import connection  # noqa: E402
 from gen_data import BULK_TABLES, COLUMNS, MIX, MIX_NAMES  # noqa: E402, F401
 from gen_reference import load_reference  # noqa: E402
 
-from casework.models import AuditCheckpoint  # noqa: E402
+from casework.models import AuditCheckpoint, ClockPolicy  # noqa: E402
 from casework.services.audit_anchor import anchor_line, anchor_path, database_label  # noqa: E402
 from casework.services.audit_crypto import (  # noqa: E402
     ALGORITHM,
@@ -245,6 +245,18 @@ def _dsn() -> str:
     return " ".join(parts)
 
 
+# A default clock policy as the reset puts it back (a new id: the reset restarts the sequences).
+POLICY_FIELDS = (
+    "stage",
+    "amount",
+    "unit",
+    "warn_percent",
+    "warn_days_before",
+    "escalate_head_after",
+    "escalate_leadership_after",
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -290,10 +302,13 @@ def main() -> None:
                 "OR tablename LIKE 'viewflow\\_%%' OR tablename LIKE 'workflows\\_%%' "
                 "OR tablename IN ('authtoken_token', 'django_admin_log', 'django_session'))"
             )
-            # The calendar and the clock policies are the migrations' reference data, not the load's: they stay.
-            keep = ("casework_calendarday", "casework_calendaryear", "casework_clockpolicy")
+            # The calendar and the default clock policies are the migrations' reference data, not
+            # the load's: they stay (the policies refer to organisations, so they are put back).
+            keep = ("casework_calendarday", "casework_calendaryear")
             tables = [r[0] for r in cur.fetchall() if r[0] not in keep]
+            defaults = list(ClockPolicy.objects.filter(organisation__isnull=True).values(*POLICY_FIELDS))
             cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
+        ClockPolicy.objects.bulk_create(ClockPolicy(**row) for row in defaults)
 
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
@@ -303,7 +318,7 @@ def main() -> None:
         f"members, {ref['contacts']} roster contacts ({time.perf_counter() - t0:.1f}s)",
         flush=True,
     )
-    targets = {stage: {p.unit: p.amount} for stage, p in policies_of(ref["orgs"][0]["org_id"]).items()}
+    targets = policies_of(ref["orgs"][0]["org_id"])
     key = keyring().current  # the deployment's own audit key: verify_audit must find it
     ref["key"] = key
     anchors = anchor_path()

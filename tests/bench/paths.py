@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import product
 
+from django.db.models import Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from casework.choices import STAGE_OF_STATUS, ClockState
@@ -80,8 +82,9 @@ class Driver:
         case = Case.objects.get(pk=case_id)
         stage = STAGE_OF_STATUS.get(case.status)
         if stage in v.late:
+            late = timezone.now() - timedelta(hours=1)
             CaseClock.objects.filter(case_id=case_id, stage=stage).exclude(state=ClockState.STOPPED).update(
-                due_at=timezone.now() - timedelta(hours=1)
+                due_at=late, warn_at=Least("warn_at", Value(late))
             )
         actor = self.w.staff if staff else self.member
         if staff and v.claim_first and name != "claim":

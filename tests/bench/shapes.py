@@ -28,7 +28,7 @@ class CaseShape:
     # the open task: (node, whether someone holds it), or None
     open_task: Row | None
     # every clock in the order it started: (stage, state, queue, assignee, task, claimed_at set,
-    # paused_at set, stopped_at set, is_met)
+    # paused_at set, stopped_at set, is_met, warn_at set)
     clocks: tuple[Row, ...]
     # the case's audit stream in order: (action, keys of its changes, actor); a master's
     # merge_received events belong to the duplicate that caused them (see `merge_received`)
@@ -39,7 +39,7 @@ class CaseShape:
     def skeleton(self) -> CaseShape:
         """The shape with each verdict reduced to whether there is one: whether a stage was met
         or missed depends on when, not on the path."""
-        clocks = tuple((*c[:-1], None if c[-1] is None else "judged") for c in self.clocks)
+        clocks = tuple((*c[:8], None if c[8] is None else "judged", *c[9:]) for c in self.clocks)
         return replace(self, clocks=clocks)
 
 
@@ -104,7 +104,7 @@ def read_cases(cur: Any, case_ids: list[int]) -> dict[int, CaseShape]:
 
     cur.execute(
         """SELECT case_id, stage, state, queue_id, assignee_id, task_id, claimed_at IS NOT NULL,
-                  paused_at IS NOT NULL, stopped_at IS NOT NULL, is_met, stopped_at, due_at
+                  paused_at IS NOT NULL, stopped_at IS NOT NULL, is_met, stopped_at, due_at, warn_at
            FROM casework_caseclock WHERE case_id = ANY(%s) ORDER BY started_at, id""",
         [case_ids],
     )
@@ -122,14 +122,20 @@ def read_cases(cur: Any, case_ids: list[int]) -> dict[int, CaseShape]:
         is_met,
         stopped_at,
         due,
+        warn_at,
     ) in cur.fetchall():
         # A verdict is whether the stage ended by its due time: checked here, on both sides.
         assert is_met is None or is_met == (stopped_at <= due), f"case {case_id}: {stage} verdict {is_met}"
+        # A clock with a deadline warns before it (the generator reckons it as the app does).
+        assert (warn_at is None) == (due is None), f"case {case_id}: {stage} warns at {warn_at}, due {due}"
+        assert warn_at is None or warn_at <= due, f"case {case_id}: {stage} warns after its deadline"
         where = None if queue is None else ("own committee" if queue == committee_of[case_id] else "other committee")
         opened = open_task.get(case_id)
         linked = None if task is None else ("open task" if opened and task == opened[2] else "another task")
         who = _party(assignee, member_of[case_id])
-        clocks[case_id].append((stage, state, where, who, linked, claimed, paused, stopped, is_met))
+        clocks[case_id].append(
+            (stage, state, where, who, linked, claimed, paused, stopped, is_met, warn_at is not None)
+        )
 
     streams = [f"case:{cid}" for cid in case_ids]
     cur.execute(
