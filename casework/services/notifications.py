@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from casework.choices import NotificationChannel, NotificationKind
+from casework.errors import NotFound
 from casework.models import Notification, NotificationDelivery, User
 
 
@@ -126,3 +127,44 @@ def _drain_soon() -> None:
         drain_outbox_task.delay()
     except Exception:
         pass
+
+
+# The recipient's own changes ------------------------------------------------------------------
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (again is harmless: the first time stays).
+    Another user's answers as a missing one does."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=user).first()
+    if notification is None:
+        raise NotFound(code="notification_not_found")
+    if notification.read_at is None:
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.read_at = now
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of the user read; returns how many were."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def set_channels(
+    user: User, *, email: bool | None = None, dingtalk: bool | None = None, mobile: str | None = None
+) -> User:
+    """Record the channels the user chose (None: unchanged). Deliveries already queued follow
+    the choice too: the outbox checks it again when it sends."""
+    fields = []
+    if email is not None:
+        user.notify_by_email = email
+        fields.append("notify_by_email")
+    if dingtalk is not None:
+        user.notify_by_dingtalk = dingtalk
+        fields.append("notify_by_dingtalk")
+    if mobile is not None:
+        user.mobile = mobile
+        fields.append("mobile")
+    if fields:
+        user.save(update_fields=fields)
+    return user
