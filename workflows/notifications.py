@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from casework.errors import InvalidInput
-from casework.models import Notification, User
-from casework.services import notifications
+from casework.models import DingTalkRobot, Notification, User
+from casework.services import notifications, outbox
 
 SETTINGS_FIELDS = ("email", "dingtalk", "mobile")
 MOBILE = re.compile(r"(1[0-9]{10})?")  # fullmatch: "$" would let a trailing newline in
@@ -28,6 +28,17 @@ def mark_read(user: User, notification_id: int) -> Notification:
 
 def mark_all_read(user: User) -> int:
     return notifications.mark_all_read(user)
+
+
+def retry_deliveries(delivery_ids: list[int]) -> int:
+    """The admin's "retry now": failed deliveries get a fresh round of attempts."""
+    with transaction.atomic():
+        return outbox.retry_failed(delivery_ids)
+
+
+def try_robot(robot: DingTalkRobot) -> str | None:
+    """The admin's check of a robot's address and secret: the error, or None when it answered."""
+    return outbox.send_test_message(robot)
 
 
 def clean_settings(data: Any) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def notify_all(messages: Sequence[Message]) -> list[Notification]:
     ]
     if deliveries:
         NotificationDelivery.objects.bulk_create(deliveries)
-        transaction.on_commit(_drain_soon)
+        drain_soon_after_commit()
     return created
 
 
@@ -116,6 +116,10 @@ def _channels(email: str, by_email: bool, by_dingtalk: bool) -> tuple[str, ...]:
     if by_dingtalk:
         chosen.append(NotificationChannel.DINGTALK)
     return tuple(chosen)
+
+
+def drain_soon_after_commit() -> None:
+    transaction.on_commit(_drain_soon)
 
 
 def _drain_soon() -> None:

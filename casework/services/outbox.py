@@ -200,3 +200,28 @@ def robot_for(user: User, case_committee_id: int | None = None) -> DingTalkRobot
     for committee_id in sorted(c for c in by_committee if c is not None):
         return by_committee[committee_id]
     return by_committee.get(None)
+
+
+# By hand (the admin) -------------------------------------------------------------------------
+
+
+def retry_failed(delivery_ids: list[int]) -> int:
+    """Give failed deliveries a fresh round of attempts, due now; returns how many. Pending
+    and sent rows are left as they are. The drain is asked for after commit."""
+    from .notifications import drain_soon_after_commit
+
+    retried = NotificationDelivery.objects.filter(pk__in=delivery_ids, state=DeliveryState.FAILED).update(
+        state=DeliveryState.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    if retried:
+        drain_soon_after_commit()
+    return retried
+
+
+def send_test_message(robot: DingTalkRobot) -> str | None:
+    """Post a test message to `robot` now; the error, or None when DingTalk took it."""
+    try:
+        dingtalk.post(robot, dingtalk.message(robot.message_format, "民情：测试消息", "钉钉群机器人已接通。"))
+    except dingtalk.DingTalkError as error:
+        return str(error)
+    return None
