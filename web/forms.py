@@ -172,6 +172,10 @@ class NotificationSettingsForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "tel"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # as the derived forms: no colon after a label
+        super().__init__(*args, **kwargs)
+
     def values(self) -> dict[str, Any]:
         """What was posted, as the settings check takes it (a checkbox left clear is false)."""
         data = self.data
