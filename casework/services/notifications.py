@@ -8,6 +8,7 @@ channel, which a Celery task sends after commit with retries and backoff."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from django.utils import timezone
 from casework.choices import NotificationChannel, NotificationKind
 from casework.errors import NotFound
 from casework.models import Notification, NotificationDelivery, User
+
+log = logging.getLogger("minqing.notifications")
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,14 @@ def drain_soon_after_commit() -> None:
 
 def _drain_soon() -> None:
     """Ask a worker to send the outbox now; the periodic drain is the backstop if the broker is
-    down, so a failure to ask is not an error of the case."""
+    down, so a failure to ask is not an error of the case. One try, no retries: this runs in the
+    request that notified, after its commit, and a broker that is down must not keep it waiting."""
     try:
         from casework.tasks import drain_outbox_task
 
-        drain_outbox_task.delay()
+        drain_outbox_task.apply_async(retry=False)
     except Exception:
-        pass
+        log.warning("could not ask for the outbox to be drained now; beat's drain will send it", exc_info=True)
 
 
 # The recipient's own changes ------------------------------------------------------------------

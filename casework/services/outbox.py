@@ -169,7 +169,8 @@ def send(delivery: NotificationDelivery) -> None:
             raise DeliveryError("the recipient has turned email off", permanent=True)
         if not recipient.email:
             raise DeliveryError("the recipient has no email address", permanent=True)
-        send_mail(notification.title, notification.body or notification.title, None, [recipient.email])
+        subject = " ".join(notification.title.split())  # a header is one line
+        send_mail(subject, notification.body or notification.title, None, [recipient.email])
     elif delivery.channel == NotificationChannel.DINGTALK:
         if not recipient.notify_by_dingtalk:
             raise DeliveryError("the recipient has turned DingTalk off", permanent=True)

@@ -86,6 +86,12 @@ def test_notify_queues_only_the_channels_the_user_chose(world):
 # Email ---------------------------------------------------------------------------------------
 
 
+def test_a_title_with_a_line_break_is_one_subject_line(world):
+    tell(by_email(world.staff), title="案件已超期\n（第二行）")
+    assert drain().sent == 1
+    assert mail.outbox[0].subject == "案件已超期 （第二行）"
+
+
 def test_the_outbox_sends_an_email_once(world):
     user = by_email(world.staff)
     tell(user, title="案件已超期", body="审核已超期 1 个工作日。")
@@ -329,7 +335,9 @@ def test_a_failing_channel_neither_blocks_nor_rolls_back_the_case(
     staff = by_dingtalk(world.staff)
     case = file_case(world)
     ran = []
-    monkeypatch.setattr(tasks.drain_outbox_task, "delay", lambda: ran.append(tasks.drain_outbox_task.apply()))
+    monkeypatch.setattr(
+        tasks.drain_outbox_task, "apply_async", lambda **options: ran.append(tasks.drain_outbox_task.apply())
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
@@ -343,14 +351,18 @@ def test_a_failing_channel_neither_blocks_nor_rolls_back_the_case(
 
 
 def test_a_broker_that_is_down_does_not_fail_the_transaction(world, monkeypatch, django_capture_on_commit_callbacks):
-    def broker_down():
+    asked = []
+
+    def broker_down(**options):
+        asked.append(options)
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.drain_outbox_task, "delay", broker_down)
+    monkeypatch.setattr(tasks.drain_outbox_task, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         tell(by_email(world.staff))
 
     assert len(callbacks) == 1
+    assert asked == [{"retry": False}]  # one try: the request that notified does not wait on a broker
     assert NotificationDelivery.objects.get().state == DeliveryState.PENDING  # beat's drain sends it later
 
 

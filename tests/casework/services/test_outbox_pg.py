@@ -25,7 +25,7 @@ def _no_broker(monkeypatch):
     themselves, and nothing is published to a broker."""
     from casework import tasks
 
-    monkeypatch.setattr(tasks.drain_outbox_task, "delay", lambda: None)
+    monkeypatch.setattr(tasks.drain_outbox_task, "apply_async", lambda **options: None)
 
 
 def test_two_concurrent_drains_never_send_a_row_twice(world, monkeypatch, settings):
