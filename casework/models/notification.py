@@ -137,4 +137,4 @@ class DingTalkRobot(models.Model):
         if committee is not None and committee.organisation_id != self.organisation_id:
             raise ValidationError({"committee": _("专门委员会须属于该组织。")})
         if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):
-            raise ValidationError({"webhook_url": _("Webhook 地址须以 https:// 开头。")})
+            raise ValidationError({"webhook_url": _("Webhook 地址须以 https:// 或 http:// 开头。")})

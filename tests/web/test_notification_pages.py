@@ -121,3 +121,9 @@ def test_the_pages_need_a_sign_in(db):
     for url in ("/notifications/", "/me/"):
         response = Client().get(url)
         assert response.status_code == 302 and "/login/" in response["Location"], url
+
+
+def test_the_profile_in_english(world):
+    html = page(logged_in(world.staff).get("/me/", HTTP_ACCEPT_LANGUAGE="en"))
+    for words in ("My settings", "Notification channels", "Tell me by email", "Mobile (optional)", "None on record"):
+        assert words in html, words
