@@ -90,6 +90,9 @@ class MinqingAutoSchema(AutoSchema):
         minimum = getattr(serializer, "min_properties", None)
         if direction == "request" and minimum:
             schema["minProperties"] = minimum
+        # An input that refuses fields it does not know says so.
+        if direction == "request" and getattr(serializer, "closed", False):
+            schema["additionalProperties"] = False
         return schema
 
     def _resolve_path_parameters(self, variables: list[str]) -> list[dict[str, Any]]:

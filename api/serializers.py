@@ -292,3 +292,36 @@ class SlaReportOut(serializers.Serializer):
     last = serializers.DateField()
     rows = SlaRowOut(many=True)
     totals = SlaCountsOut()
+
+
+# Notifications ------------------------------------------------------------------------------
+
+
+class NotificationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    kind_display = serializers.CharField(source="get_kind_display")
+    title = serializers.CharField()
+    body = serializers.CharField()
+    case = serializers.IntegerField(source="case_id", allow_null=True, help_text=_("所涉案件；不涉及单个案件时为 null"))
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True, help_text=_("未读时为 null"))
+
+
+class NotificationSettingsOut(serializers.Serializer):
+    email = serializers.BooleanField(help_text=_("用电子邮件通知（需有邮箱地址）"))
+    dingtalk = serializers.BooleanField(help_text=_("用钉钉/浙政钉群机器人通知"))
+    mobile = serializers.CharField(help_text=_("手机号，仅用于钉钉群消息中 @ 本人；空为不提供"))
+    email_address = serializers.CharField(help_text=_("通知邮件的收件地址（由管理员维护）；空为没有"))
+
+
+# Documents the PATCH body; `workflows.notifications.clean_settings` is its one check.
+class NotificationSettingsIn(serializers.Serializer):
+    min_properties = 1
+    closed = True  # api.schema: additionalProperties false, as the check refuses unknown fields
+
+    email = serializers.BooleanField(required=False)
+    dingtalk = serializers.BooleanField(required=False)
+    mobile = serializers.RegexField(
+        r"^(1[0-9]{10})?$", required=False, allow_blank=True, max_length=11, help_text=_("11 位手机号；空字符串为删除")
+    )

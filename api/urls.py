@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, report_views, transitions, views
+from . import audit_views, notification_views, report_views, transitions, views
 
 app_name = "api"
 
@@ -26,4 +26,23 @@ urlpatterns = [
     path("contacts/", views.ContactsView.as_view(), name="contacts"),
     path("reports/sla/", report_views.SlaReportView.as_view(), name="report-sla"),
     path("audit/alerts/", audit_views.AuditAlertsView.as_view(), name="audit-alerts"),
+    path("notifications/", notification_views.NotificationListView.as_view(), name="notifications"),
+    path(
+        "notifications/unread-count/",
+        notification_views.UnreadCountView.as_view(),
+        name="notifications-unread-count",
+    ),
+    path(
+        "notifications/read-all/", notification_views.NotificationReadAllView.as_view(), name="notifications-read-all"
+    ),
+    path(
+        "notifications/<id:notification_id>/read/",
+        notification_views.NotificationReadView.as_view(),
+        name="notification-read",
+    ),
+    path(
+        "me/notification-settings/",
+        notification_views.NotificationSettingsView.as_view(),
+        name="me-notification-settings",
+    ),
 ]

@@ -21,6 +21,7 @@ from casework.models import (
     CaseClock,
     Committee,
     Contact,
+    Notification,
     Output,
     RejectReason,
     Township,
@@ -523,3 +524,35 @@ def sla_report(user: User, *, first: date, last: date, committee_id: int | None 
         item["judged"] = judged_count
         item["compliance"] = round(item["met"] / judged_count, 4) if judged_count else None
     return {"first": first, "last": last, "rows": result, "totals": totals}
+
+
+# A user's own notifications ------------------------------------------------------------------
+
+
+def notifications(
+    user: User, *, unread_only: bool = False, before_id: int | None = None, limit: int = 50
+) -> list[Notification]:
+    """The user's notifications, newest first (the `notification_recent` / `_unread` indexes).
+    Only ever the user's own: there is no reading someone else's."""
+    qs = Notification.objects.filter(recipient=user).order_by("-id")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return list(qs[:limit])
+
+
+def unread_count(user: User) -> int:
+    """The header's badge: one count over the partial index of unread rows."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_settings(user: User) -> dict[str, Any]:
+    """The channels the user chose (besides in-app, which every notification is) and what they
+    need: an email address (kept by the administrators) and, for DingTalk's @, a mobile."""
+    return {
+        "email": user.notify_by_email,
+        "dingtalk": user.notify_by_dingtalk,
+        "mobile": user.mobile,
+        "email_address": user.email,
+    }

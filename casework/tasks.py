@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+from django.conf import settings
 
 from casework.services.audit import audit_alert, run_checkpoint
 from casework.services.audit_verify import verify_full, verify_incremental
+from casework.services.outbox import drain
 
 log = logging.getLogger("minqing.audit")
 
@@ -32,3 +35,20 @@ def audit_verify_task(full: bool = False) -> bool:
     )
     audit_alert(mode=report.mode, breaks=report.breaks)
     return False
+
+
+# A drain of the outbox per call: asked for on commit by `notify` and every minute by beat as
+# the backstop. Two at once are safe (each claims its own rows), so it needs no lock of its own.
+# Its time limits leave room for the lease (MINQING_NOTIFY_LEASE_SECONDS) a drain works within.
+@shared_task(name="casework.notifications_drain", time_limit=600, soft_time_limit=540, ignore_result=True)
+def drain_outbox_task() -> dict[str, int]:
+    """Send the due notification deliveries, a batch at a time while batches come back full."""
+    totals = {"claimed": 0, "sent": 0, "retrying": 0, "failed": 0, "handed_back": 0}
+    # Another batch only while a whole lease still fits before the soft time limit.
+    give_up_at = time.monotonic() + 540 - settings.MINQING_NOTIFY_LEASE_SECONDS
+    while True:
+        counts = drain()
+        for name in totals:
+            totals[name] += getattr(counts, name)
+        if counts.claimed < settings.MINQING_NOTIFY_BATCH or counts.handed_back or time.monotonic() > give_up_at:
+            return totals

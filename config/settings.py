@@ -209,3 +209,38 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Notifications (README "Notifications"): email and DingTalk deliveries leave from an outbox
+# that a task drains after commit, with retries and backoff. Kept in one block of its own.
+# Email: the embedded default writes each message to a file under var/mail/ and needs no mail
+# server; EMAIL_HOST alone switches to SMTP, EMAIL_BACKEND chooses any backend.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; a send never hangs the drain
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "minqing@localhost")
+# The outbox: a delivery is tried this many times in all, then left as failed (the admin can
+# retry it); the wait after the n-th failure is BACKOFF * 2**(n-1) seconds, at most BACKOFF_MAX,
+# plus up to a quarter more at random so a burst of failures does not come back at once.
+MINQING_NOTIFY_MAX_ATTEMPTS = env_int("MINQING_NOTIFY_MAX_ATTEMPTS", 8)
+MINQING_NOTIFY_BACKOFF_SECONDS = env_int("MINQING_NOTIFY_BACKOFF_SECONDS", 60)
+MINQING_NOTIFY_BACKOFF_MAX_SECONDS = env_int("MINQING_NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600)
+MINQING_NOTIFY_BATCH = env_int("MINQING_NOTIFY_BATCH", 100)  # deliveries one drain claims at a time
+# A drain claims its batch for this long: other drains skip the rows meanwhile; a drain still
+# sending when its claim nears the end hands the rest back instead of racing another worker.
+MINQING_NOTIFY_LEASE_SECONDS = env_int("MINQING_NOTIFY_LEASE_SECONDS", 180)
+MINQING_NOTIFY_DRAIN_SECONDS = env_int("MINQING_NOTIFY_DRAIN_SECONDS", 60)  # beat's backstop drain; 0: none
+MINQING_DINGTALK_TIMEOUT = env_int("MINQING_DINGTALK_TIMEOUT", 10)  # seconds per robot request
+if MINQING_NOTIFY_DRAIN_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["notifications-drain"] = {
+        "task": "casework.notifications_drain",
+        "schedule": MINQING_NOTIFY_DRAIN_SECONDS,
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,7 @@ from casework import models
 from casework.errors import DomainError
 from config.http import client_ip
 from workflows import actions
+from workflows import notifications as notification_actions
 from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
 
@@ -131,3 +133,64 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class OutputAdmin(ReadOnlyAdmin):
     list_display = ("id", "title", "output_type", "status", "committee")
     list_filter = ("organisation", "output_type", "status")
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "recipient", "kind", "title", "created_at", "read_at")
+    list_filter = ("organisation", "kind")
+    search_fields = ("title", "recipient__username", "recipient__display_name")
+    list_select_related = ("recipient",)
+
+
+@admin.register(models.NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    """The outbox, read-only; a failed delivery can be given a fresh round of attempts."""
+
+    list_display = ("id", "notification", "channel", "state", "attempts", "next_attempt_at", "sent_at", "last_error")
+    list_filter = ("state", "channel")
+    list_select_related = ("notification",)
+    actions = ["retry_now"]
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        # The list's action needs the change permission; a delivery itself stays read-only.
+        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
+
+    @admin.action(description=_("立即重试所选的发送失败项"))
+    def retry_now(self, request: Any, queryset: Any) -> None:
+        retried = notification_actions.retry_deliveries(list(queryset.values_list("id", flat=True)))
+        self.message_user(request, _("已重新排队 %(n)d 项（只有发送失败的才会重试）。") % {"n": retried})
+
+
+class DingTalkRobotForm(forms.ModelForm):
+    _url = models.DingTalkRobot._meta.get_field("webhook_url")
+    webhook_url = forms.URLField(
+        label=_url.verbose_name, help_text=_url.help_text, max_length=500, assume_scheme="https"
+    )
+
+    class Meta:
+        model = models.DingTalkRobot
+        fields = ("organisation", "committee", "name", "webhook_url", "secret", "message_format", "is_active")
+        # The secret signs every message: shown masked, kept when the form is saved unchanged.
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+
+@admin.register(models.DingTalkRobot)
+class DingTalkRobotAdmin(admin.ModelAdmin):
+    form = DingTalkRobotForm
+    list_display = ("name", "organisation", "committee", "message_format", "is_active")
+    list_filter = ("organisation", "is_active")
+    actions = ["send_test"]
+
+    @admin.action(description=_("向所选机器人发送测试消息"))
+    def send_test(self, request: Any, queryset: Any) -> None:
+        for robot in queryset:
+            error = notification_actions.try_robot(robot)
+            if error is None:
+                self.message_user(request, _("「%(name)s」：测试消息已发送。") % {"name": robot.name})
+            else:
+                self.message_user(
+                    request,
+                    _("「%(name)s」：发送失败：%(error)s") % {"name": robot.name, "error": error},
+                    messages.ERROR,
+                )

@@ -12,6 +12,7 @@ from django import forms
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casework import selectors
 from casework.errors import DomainError
@@ -156,3 +157,30 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
     field = error.details.get("field")
     if not shown:
         form.add_error(field if field in form.fields else None, str(error.message))
+
+
+class NotificationSettingsForm(forms.Form):
+    """The profile's channel choices; `workflows.notifications.update_settings` checks them."""
+
+    email = forms.BooleanField(label=gettext_lazy("用电子邮件通知"), required=False)
+    dingtalk = forms.BooleanField(label=gettext_lazy("用钉钉/浙政钉群消息通知"), required=False)
+    mobile = forms.CharField(
+        label=gettext_lazy("手机号（选填）"),
+        required=False,
+        max_length=11,
+        help_text=gettext_lazy("仅用于在钉钉群消息中 @ 您本人，不作他用；留空则不提供。"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "tel"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # as the derived forms: no colon after a label
+        super().__init__(*args, **kwargs)
+
+    def values(self) -> dict[str, Any]:
+        """What was posted, as the settings check takes it (a checkbox left clear is false)."""
+        data = self.data
+        return {
+            "email": data.get("email") == "on",
+            "dingtalk": data.get("dingtalk") == "on",
+            "mobile": str(data.get("mobile", "")).strip(),
+        }

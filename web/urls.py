@@ -11,4 +11,8 @@ urlpatterns = [
     path("outputs/<id:output_id>/do/<str:name>/", views.output_transition, name="output-transition"),
     path("queues/<id:committee_id>/", views.queue_page, name="queue-page"),
     path("queues/<id:committee_id>/claim-next/", views.queue_claim_next, name="queue-claim-next"),
+    path("notifications/", views.notifications_page, name="notifications"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
+    path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),
+    path("me/", views.profile, name="profile"),
 ]

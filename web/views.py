@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,13 +20,13 @@ from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, Role
 from casework.errors import DomainError, InvalidInput, NotFound
 from casework.models import Case, Output, User
 from config.http import client_ip
-from workflows import actions
+from workflows import actions, notifications
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import Ref
 from workflows.output_lifecycle import OUTPUT
 
-from .forms import add_domain_error, form_for, initial_of, posted
+from .forms import NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
 
 # The queue page shows this many of the most urgent; claim-next takes from the top.
 QUEUE_PAGE_ROWS = 100
@@ -285,3 +286,80 @@ def queue_page(request: HttpRequest, committee_id: int) -> HttpResponse:
         "queue.html",
         {"queue": queue, "tasks": tasks, "sla": sla, "limit": QUEUE_PAGE_ROWS, "full": len(tasks) == QUEUE_PAGE_ROWS},
     )
+
+
+# Notifications and the profile ----------------------------------------------------------------
+
+NOTIFICATIONS_PER_PAGE = 30
+
+
+def _before(request: HttpRequest) -> int | None:
+    raw = request.GET.get("before", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    """The user's notifications, newest first, thirty a page ("earlier" pages on by id)."""
+    user = _user(request)
+    unread_only = request.GET.get("unread") == "1"
+    rows = selectors.notifications(
+        user, unread_only=unread_only, before_id=_before(request), limit=NOTIFICATIONS_PER_PAGE
+    )
+    return render(
+        request,
+        "notifications.html",
+        {
+            "rows": rows,
+            "unread_only": unread_only,
+            "unread": selectors.unread_count(user),
+            "earlier": rows[-1].pk if len(rows) == NOTIFICATIONS_PER_PAGE else None,
+        },
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back where the form was posted from (this site only), else the notifications page."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("notifications")
+
+
+@require_POST
+@login_required
+def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    try:
+        notification = notifications.mark_read(_user(request), notification_id)
+    except NotFound:
+        raise Http404 from None
+    if request.POST.get("open") and notification.case_id:
+        return redirect("case-page", case_id=notification.case_id)
+    return _back(request)
+
+
+@require_POST
+@login_required
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    marked = notifications.mark_all_read(_user(request))
+    messages.success(request, _("已将 %(n)d 条通知标记为已读。") % {"n": marked})
+    return _back(request)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The user's own settings: the channels they are told by besides in-app."""
+    user = _user(request)
+    current = selectors.notification_settings(user)
+    if request.method == "POST":
+        form = NotificationSettingsForm(request.POST)
+        try:
+            notifications.update_settings(user, form.values())
+        except InvalidInput as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("通知设置已保存。"))
+            return redirect("profile")
+    else:
+        form = NotificationSettingsForm(initial=current)
+    return render(request, "profile.html", {"form": form, "settings": current})

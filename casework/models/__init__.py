@@ -2,7 +2,7 @@ from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEve
 from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCategory, CaseClock, ClockPolicy, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
-from .notification import Notification, NotificationDelivery
+from .notification import DingTalkRobot, Notification, NotificationDelivery
 from .org import (
     Committee,
     Contact,
@@ -32,6 +32,7 @@ __all__ = [
     "Committee",
     "Contact",
     "Department",
+    "DingTalkRobot",
     "Engagement",
     "Member",
     "Notification",

@@ -82,3 +82,59 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id}/{self.channel}"
+
+
+class DingTalkRobot(models.Model):
+    """A DingTalk / 浙政钉 group robot (自定义机器人) that messages are posted to, signed with its
+    secret (the robot's "加签" security setting). A message goes to the robot of a committee the
+    recipient works in, else to the organisation's own robot (no committee); at most one active
+    robot per committee and one per organisation, so the choice is never a guess."""
+
+    class Format(models.TextChoices):
+        MARKDOWN = "markdown", _("Markdown")
+        TEXT = "text", _("纯文本")
+
+    organisation = models.ForeignKey(Organisation, verbose_name=_("所属组织"), on_delete=models.PROTECT)
+    committee = models.ForeignKey(
+        "casework.Committee",
+        verbose_name=_("专门委员会"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("留空为整个组织的机器人"),
+    )
+    name = models.CharField(_("名称"), max_length=60)
+    webhook_url = models.URLField(
+        _("Webhook 地址"), max_length=500, help_text=_("机器人设置中的 Webhook，含 access_token")
+    )
+    secret = models.CharField(_("加签密钥"), max_length=200, help_text=_("机器人安全设置“加签”中的密钥（SEC 开头）"))
+    message_format = models.CharField(_("消息格式"), max_length=16, choices=Format.choices, default=Format.MARKDOWN)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("钉钉群机器人")
+        verbose_name_plural = _("钉钉群机器人")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "committee"],
+                condition=models.Q(is_active=True, committee__isnull=False),
+                name="dingtalk_robot_one_per_committee",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=models.Q(is_active=True, committee__isnull=True),
+                name="dingtalk_robot_one_per_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        committee = self.committee if self.committee_id is not None else None
+        if committee is not None and committee.organisation_id != self.organisation_id:
+            raise ValidationError({"committee": _("专门委员会须属于该组织。")})
+        if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):
+            raise ValidationError({"webhook_url": _("Webhook 地址须以 https:// 或 http:// 开头。")})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,14 @@ class User(AbstractUser):
     # Channels besides in-app (which every notification is), chosen in the user's profile.
     notify_by_email = models.BooleanField(_("邮件通知"), default=True)
     notify_by_dingtalk = models.BooleanField(_("钉钉通知"), default=False)
+    # Personal data, given by the user themself and used for one thing only: to @ them in the
+    # DingTalk group message that tells them something (DingTalk finds a person by mobile).
+    mobile = models.CharField(
+        _("手机号（仅用于钉钉 @提醒）"),
+        max_length=11,
+        blank=True,
+        validators=[RegexValidator(r"^1[0-9]{10}$", _("手机号应为 11 位数字，以 1 开头。"))],
+    )
 
     class Meta:
         verbose_name = _("用户")

@@ -8,6 +8,7 @@ channel, which a Celery task sends after commit with retries and backoff."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from casework.choices import NotificationChannel, NotificationKind
+from casework.errors import NotFound
 from casework.models import Notification, NotificationDelivery, User
+
+log = logging.getLogger("minqing.notifications")
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def notify_all(messages: Sequence[Message]) -> list[Notification]:
     ]
     if deliveries:
         NotificationDelivery.objects.bulk_create(deliveries)
-        transaction.on_commit(_drain_soon)
+        drain_soon_after_commit()
     return created
 
 
@@ -117,12 +121,58 @@ def _channels(email: str, by_email: bool, by_dingtalk: bool) -> tuple[str, ...]:
     return tuple(chosen)
 
 
+def drain_soon_after_commit() -> None:
+    transaction.on_commit(_drain_soon)
+
+
 def _drain_soon() -> None:
     """Ask a worker to send the outbox now; the periodic drain is the backstop if the broker is
-    down, so a failure to ask is not an error of the case."""
+    down, so a failure to ask is not an error of the case. One try, no retries: this runs in the
+    request that notified, after its commit, and a broker that is down must not keep it waiting."""
     try:
         from casework.tasks import drain_outbox_task  # type: ignore[attr-defined]
 
-        drain_outbox_task.delay()
+        drain_outbox_task.apply_async(retry=False)
     except Exception:
-        pass
+        log.warning("could not ask for the outbox to be drained now; beat's drain will send it", exc_info=True)
+
+
+# The recipient's own changes ------------------------------------------------------------------
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (again is harmless: the first time stays).
+    Another user's answers as a missing one does."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=user).first()
+    if notification is None:
+        raise NotFound(code="notification_not_found")
+    if notification.read_at is None:
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.read_at = now
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of the user read; returns how many were."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def set_channels(
+    user: User, *, email: bool | None = None, dingtalk: bool | None = None, mobile: str | None = None
+) -> User:
+    """Record the channels the user chose (None: unchanged). Deliveries already queued follow
+    the choice too: the outbox checks it again when it sends."""
+    fields = []
+    if email is not None:
+        user.notify_by_email = email
+        fields.append("notify_by_email")
+    if dingtalk is not None:
+        user.notify_by_dingtalk = dingtalk
+        fields.append("notify_by_dingtalk")
+    if mobile is not None:
+        user.mobile = mobile
+        fields.append("mobile")
+    if fields:
+        user.save(update_fields=fields)
+    return user

@@ -24,6 +24,7 @@ BINDINGS = {
     "townships": ["body.township"],
     "reasons": ["body.reason"],
     "contacts": ["body.contacts[*]"],
+    "notifications": ["path.notification_id"],
 }
 
 
@@ -76,7 +77,21 @@ def seed() -> dict[str, Any]:
                 "contacts": world.contact_ids(world.other_member),
             },
         )
-    from casework.models import Case, Output
+    from casework.choices import NotificationKind
+    from casework.models import Case, Notification, Output
+    from casework.services.notifications import notify
+
+    # Notifications of both personas (each sees only their own: the other's ids answer 404).
+    for user in (member, staff):
+        for n in range(3):
+            notify(
+                recipients=[user],
+                organisation_id=world.org.pk,
+                kind=NotificationKind.CLOCK_WARNING,
+                title=f"通知{n + 1}",
+                body="审核还剩 1 个工作日。",
+                dedupe_key=f"contract-{n}",
+            )
 
     ids = {
         "cases": list(Case.objects.order_by("id").values_list("id", flat=True)),
@@ -86,6 +101,7 @@ def seed() -> dict[str, Any]:
         "townships": [world.township.pk],
         "reasons": [world.reason.pk],
         "contacts": world.contact_ids(),
+        "notifications": list(Notification.objects.order_by("id").values_list("id", flat=True)),
     }
     return {"tokens": {"member": member.auth_token.key, "staff": staff.auth_token.key}, "ids": ids}
 
