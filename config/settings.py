@@ -179,10 +179,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis keeps a taken but unacknowledged message aside and hands it out again when it has been
 # unacknowledged this long: that is how the task of a worker killed outright runs again. It
 # must be longer than the longest task time limit (audit_verify: 3 hours), or a task still
-# running would be handed to a second worker; a test holds every task to it. Other brokers
-# ignore it (the embedded SQLite broker puts a worker's unfinished messages back when the
-# worker stops, not when it is killed).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)}
+# running would be handed to a second worker; a test holds every task to it. Only for Redis:
+# the embedded SQLite broker hands its options to SQLAlchemy, which refuses this one (and puts
+# a worker's unfinished messages back when the worker stops, not when it is killed).
+REDIS_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT} if CELERY_BROKER_URL.startswith(("redis", "rediss")) else {}
+)
 # One queue name per deployment, so two deployments (or test runs) can share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # The audit trail (README "Audit"): keys and anchors live outside the database.

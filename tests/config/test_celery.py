@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from config.celery import app
 
 
@@ -18,9 +20,19 @@ def test_redis_hands_a_message_out_again_only_after_every_task_could_have_finish
     still running then would run twice at once. Each task's hard time limit (its own, else the
     app's) must end before that."""
     app.loader.import_default_modules()
-    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    visibility = settings.REDIS_VISIBILITY_TIMEOUT
     ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
     assert {"casework.audit_checkpoint", "casework.audit_verify"} <= set(ours)
     limits = {name: task.time_limit or app.conf.task_time_limit for name, task in ours.items()}
     assert all(limits.values()), limits  # a task without a limit could outlive any timeout
     assert max(limits.values()) < visibility, (limits, visibility)
+
+
+def test_the_visibility_timeout_goes_to_redis_only():
+    # The embedded SQLite broker passes its transport options to SQLAlchemy's create_engine,
+    # which refuses an argument it does not know: the worker would not start.
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        assert app.conf.broker_transport_options == {"visibility_timeout": settings.REDIS_VISIBILITY_TIMEOUT}
+    else:
+        assert settings.CELERY_BROKER_URL.startswith("sqla+sqlite")
+        assert app.conf.broker_transport_options == {}
