@@ -4,7 +4,7 @@ that pytest-django created, so a test sees what a deployment does: messages that
 a schedule that fires on its own, a worker that can be killed.
 
 How to use it (the `celery_processes` fixture in tests/integration/conftest.py gives one
-`CeleryProcesses` a test):
+`CeleryProcesses` a test; tests/integration/test_celery_audit.py uses all of it):
 
     pytestmark = [
         pytest.mark.postgres,
@@ -13,11 +13,21 @@ How to use it (the `celery_processes` fixture in tests/integration/conftest.py g
         pytest.mark.django_db(transaction=True, serialized_rollback=True),
     ]
 
-    def test_the_sweep_warns(celery_processes, world):
-        case = ...  # rows the subprocesses must see: the test is transactional, so they are committed
+    def test_beat_runs_it(celery_processes, world):
+        case = file_case(world)  # committed (the test is transactional): the processes see it
         celery_processes.start_worker()
-        celery_processes.start_beat(SLA_SWEEP_SECONDS="1")  # the settings beat's schedule reads
-        celery_processes.wait_for(lambda: Notification.objects.filter(case=case).exists(), "a warning")
+        celery_processes.start_beat(AUDIT_CHECKPOINT_SECONDS="1")  # the variable its schedule reads
+        celery_processes.wait_for(lambda: AuditCheckpoint.objects.exists(), "a checkpoint")
+
+    def test_a_worker_killed_mid_task(celery_processes, world):
+        worker = celery_processes.start_worker()
+        with transaction.atomic():
+            ...  # select_for_update a row the task locks first
+            task_id = celery_processes.send("casework.audit_checkpoint")
+            celery_processes.wait_for(celery_processes.backends_waiting_for_a_lock, "the task to start")
+            celery_processes.kill(worker)  # or os.kill(celery_processes.pool_pids(worker)[0], SIGKILL)
+        fresh = celery_processes.start_worker()
+        celery_processes.wait_for(lambda: f"[{task_id}] succeeded" in fresh.log(), "the task to run again")
 
 - The markers skip the test where PostgreSQL or Redis is not configured and fail it under
   MINQING_REQUIRE_SERVICES=1 (CI); transactional, because a subprocess sees only committed rows.
@@ -26,13 +36,17 @@ How to use it (the `celery_processes` fixture in tests/integration/conftest.py g
   queue of its own (`celery_processes.queue`, given to the processes as CELERY_TASK_DEFAULT_QUEUE,
   and used by `send`), so a message left behind by a killed worker never reaches another test.
 - Beat starts with every schedule of the settings an hour long (nothing fires during a test)
-  but those the test names; its schedule file is the test's own.
+  but those the test names; its schedule file is the test's own. A new periodic task's setting
+  (its variable) is added to SCHEDULE_SETTINGS below.
 - `send(name, ...)` publishes a task to the test's queue; `proc.pid` is a worker's main process,
   `pool_pids(proc)` its pool processes (the ones running tasks); `kill(proc)` SIGKILLs a process
   and its pool; `start_worker()` again starts a fresh one. `backends_waiting_for_a_lock()` lists
   the database sessions blocked on a row lock, which is how a test knows a task is running: it
   holds a lock the task needs (`select_for_update` in a transaction of its own) and waits until
   the task blocks on it.
+- Redis hands out a message left unacknowledged by a killed worker again once its visibility
+  timeout has passed, checked when a worker starts: `visibility_timeout` (seconds, for the
+  workers started after it is set) is 30 here, so a test of that sets it shorter.
 - Every wait has a timeout and every process is killed (its whole process group) when the test
   ends, whatever happened, with the database sessions they left; a hung worker fails a test, it
   cannot hang the run."""
@@ -57,6 +71,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).parent / "celery")
 # Beat's schedules, read by config/settings.py from these variables: an hour unless a test asks.
+# A new periodic task's variable belongs here too, so that no other test's beat runs it.
 SCHEDULE_SETTINGS = ("AUDIT_CHECKPOINT_SECONDS", "AUDIT_VERIFY_SECONDS")
 STARTUP_SECONDS = 30
 
@@ -190,12 +205,16 @@ class CeleryProcesses:
     def stop(self) -> None:
         """Kill every process (the end of a test, whatever happened), then end the database
         sessions they left, which would block the test's flush and the test database's drop."""
-        for process in self.processes:
-            if process.alive() or _group_alive(process.pid):
-                self.kill(process)
-            process.killed = True
-        self._end_orphan_sessions()
-        self._forget_queue()
+        try:
+            for process in self.processes:
+                if process.alive() or _group_alive(process.pid):
+                    self.kill(process)
+                process.killed = True
+        finally:
+            try:
+                self._end_orphan_sessions()
+            finally:
+                self._forget_queue()
 
     # Tasks and waiting -------------------------------------------------------------------------
 
