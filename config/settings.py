@@ -171,8 +171,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # At-least-once delivery: a task is acknowledged when it has finished, not when a worker takes
 # it, so a worker that dies mid-task leaves the message to run again; a pool process killed
 # mid-task (out of memory, SIGKILL) has its message put back instead of acknowledged as failed;
-# and a worker reserves one message per process, so a crash strands no queue of prefetched
-# work. A task may therefore run twice: every task is idempotent (casework/tasks.py).
+# and a worker reserves one message per process, so no task waits behind a long one in a busy
+# worker, or until the visibility timeout behind a killed one. A task may therefore run twice:
+# every task is idempotent, and its docstring says why.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
