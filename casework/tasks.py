@@ -1,4 +1,8 @@
-"""Periodic and background work. Tasks take ids, call one service and can run twice."""
+"""Periodic and background work. Tasks take ids, call one service and can run twice.
+
+Delivery is at least once (config/settings.py: late acknowledgement, a killed pool process's
+message put back), so a task may run again after a worker died in it, or twice at once when
+beat's next run meets a redelivered one: each task here says why that is harmless."""
 
 from __future__ import annotations
 
@@ -17,7 +21,12 @@ log = logging.getLogger("minqing.audit")
 
 @shared_task(name="casework.audit_checkpoint", time_limit=600, soft_time_limit=540, ignore_result=True)
 def audit_checkpoint_task() -> int | None:
-    """Record the heads of the streams that moved, chain them and anchor them outside the database."""
+    """Record the heads of the streams that moved, chain them and anchor them outside the database.
+
+    Idempotent: a run takes the chain's lock (the last checkpoint's row) and records only heads
+    the last checkpoint did not, so a second run, at once or later, waits for the first and then
+    finds nothing new (and only appends an anchor a dead run left unwritten); a run killed
+    before its commit leaves nothing behind."""
     checkpoint = run_checkpoint()
     return checkpoint.seq if checkpoint else None
 
@@ -25,7 +34,11 @@ def audit_checkpoint_task() -> int | None:
 @shared_task(name="casework.audit_verify", time_limit=3 * 3600, soft_time_limit=3 * 3600 - 60, ignore_result=True)
 def audit_verify_task(full: bool = False) -> bool:
     """Verify the audit trail (incremental, or everything); a break becomes an alert event that
-    auditors see, and an error in the log. Read-only but for the alert, so it can run twice."""
+    auditors see, and an error in the log.
+
+    Idempotent: it reads, but for the alert, which is not recorded again when the last alert
+    names the same first break; a run killed midway has written nothing (the verification state
+    outside the database is replaced, by a rename, only after a complete and intact check)."""
     report = verify_full() if full else verify_incremental()
     if report.ok:
         log.info("审计链校验完好 (%s): %s events, %s checkpoints", report.mode, report.events, report.checkpoints)

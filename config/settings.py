@@ -168,6 +168,27 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
+# At-least-once delivery: a task is acknowledged when it has finished, not when a worker takes
+# it, so a worker that dies mid-task leaves the message to run again; a pool process killed
+# mid-task (out of memory, SIGKILL) has its message put back instead of acknowledged as failed;
+# and a worker reserves one message per process, so no task waits behind a long one in a busy
+# worker, or until the visibility timeout behind a killed one. A task may therefore run twice:
+# every task is idempotent, and its docstring says why.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis keeps a taken but unacknowledged message aside and hands it out again when it has been
+# unacknowledged this long: that is how the task of a worker killed outright runs again. It
+# must be longer than the longest task time limit (audit_verify: 3 hours), or a task still
+# running would be handed to a second worker; a test holds every task to it. Only for Redis:
+# the embedded SQLite broker hands its options to SQLAlchemy, which refuses this one (and puts
+# a worker's unfinished messages back when the worker stops, not when it is killed).
+REDIS_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT} if CELERY_BROKER_URL.startswith(("redis", "rediss")) else {}
+)
+# One queue name per deployment, so two deployments (or test runs) can share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # The audit trail (README "Audit"): keys and anchors live outside the database.
 # Keys: inline ("<id> <hex>" items, comma-separated, last one signs) or a file, generated (0600) if missing.
 AUDIT_KEYS = env_str("MINQING_AUDIT_KEYS", "")
