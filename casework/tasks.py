@@ -8,6 +8,7 @@ from celery import shared_task
 
 from casework.services.audit import audit_alert, run_checkpoint
 from casework.services.audit_verify import verify_full, verify_incremental
+from casework.services.idempotency import purge as purge_idempotency_keys
 
 log = logging.getLogger("minqing.audit")
 
@@ -32,3 +33,10 @@ def audit_verify_task(full: bool = False) -> bool:
     )
     audit_alert(mode=report.mode, breaks=report.breaks)
     return False
+
+
+@shared_task(name="casework.idempotency_purge", time_limit=600, soft_time_limit=540, ignore_result=True)
+def idempotency_purge_task() -> int:
+    """Delete the remembered answers older than IDEMPOTENCY_KEY_SECONDS. Deleting what is gone
+    deletes nothing, so two runs at once or one run twice do no harm."""
+    return purge_idempotency_keys()

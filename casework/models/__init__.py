@@ -2,6 +2,7 @@ from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEve
 from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCategory, CaseClock, ClockPolicy, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
+from .idempotency import IdempotencyKey
 from .notification import Notification, NotificationDelivery
 from .org import (
     Committee,
@@ -33,6 +34,7 @@ __all__ = [
     "Contact",
     "Department",
     "Engagement",
+    "IdempotencyKey",
     "Member",
     "Notification",
     "NotificationDelivery",
