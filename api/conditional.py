@@ -1,9 +1,11 @@
 """`ETag`, `If-None-Match` and `If-Match` on a case's and an output's detail.
 
-The tag is a digest of the answer's body as the caller sees it, so it changes whenever anything
-shown changes: the case's fields, its task and who holds it, its clocks and their SLA state (which
-moves with the time of day, not only with writes), the transitions the caller may do now, the
-language. A version number (the audit head's seq) would miss the last three.
+The tag is a digest of the answer's body as the caller sees it and of the record's audit seq, so
+it changes whenever anything shown changes: the case's fields, its task and who holds it, its
+clocks and their SLA state and sweep marks (which move with the time of day and the sweep, not
+only with audited changes), the transitions the caller may do now, the language; and with every
+audited change, even one that leaves the body as it was (a claim then a release). The audit seq
+alone would miss all but the first two.
 
 - `GET` with `If-None-Match` naming the current tag answers 304 with no body.
 - A change (PATCH, a transition) with `If-Match` goes ahead only if the tag is still current: it
@@ -35,7 +37,7 @@ MAX_HEADER_LENGTH = 1024
 # RFC 9110 §8.8.3: "*" or a comma-separated list of [W/]"<visible ASCII but the quote>".
 _TAG = r'(?:W/)?"[\x21\x23-\x7e]*"'
 _LIST = re.compile(rf"\s*(?:\*|{_TAG}(?:\s*,\s*{_TAG})*)\s*")
-_EACH = re.compile(rf"(W/)?\"([\x21\x23-\x7e]*)\"")
+_EACH = re.compile(r'(W/)?"([\x21\x23-\x7e]*)"')
 
 ETAG_HEADER = {
     "ETag": {
@@ -68,9 +70,17 @@ class PreconditionFailed(APIException):
     default_detail = gettext_lazy("记录已被修改，请重新读取后再操作。")
 
 
-def etag(body: Any) -> str:
+def etag(body: Any, version: int) -> str:
+    """The tag of `body`, the record's representation, at audit `version` (the record's audit
+    seq, which every audited change moves: a change undone, a claim then a release, shows the
+    same body but is another version)."""
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+    return '"' + hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()[:32] + '"'
+
+
+def answer(body: Any, tag: str) -> tuple[int, Any, dict[str, str]]:
+    """A change's answer (status, body, headers), carrying the record's new tag."""
+    return status.HTTP_200_OK, body, {"ETag": tag}
 
 
 def _tags(request: Request, name: str) -> list[tuple[bool, str]] | None:
@@ -89,23 +99,17 @@ def _tags(request: Request, name: str) -> list[tuple[bool, str]] | None:
     return [(bool(weak), opaque) for weak, opaque in _EACH.findall(raw)]
 
 
-def tagged(body: Any, code: int = status.HTTP_200_OK, headers: dict[str, str] | None = None) -> Response:
-    """An answer carrying its body's tag."""
-    return Response(body, status=code, headers={**(headers or {}), "ETag": etag(body)})
-
-
-def read(request: Request, body: Any) -> Response:
-    """A GET's answer: 304 if the caller's If-None-Match names the body's tag (weak comparison)."""
+def read(request: Request, body: Any, tag: str) -> Response:
+    """A GET's answer: 304 if the caller's If-None-Match names its tag (weak comparison)."""
     tags = _tags(request, "If-None-Match")
-    tag = etag(body)
     if tags is not None and (tags == [] or any(f'"{opaque}"' == tag for _weak, opaque in tags)):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
     return Response(body, headers={"ETag": tag})
 
 
-def precondition(request: Request, current: Callable[[Any], Any]) -> Callable[[Any], None] | None:
+def precondition(request: Request, current: Callable[[Any], str]) -> Callable[[Any], None] | None:
     """The If-Match check to run on the locked record (None without the header): `current(record)`
-    is the body the caller would read now; a tag that is not its tag raises 412."""
+    is the tag of what the caller would read now; a tag that is not it raises 412."""
     tags = _tags(request, "If-Match")
     if tags is None:
         return None
@@ -113,7 +117,7 @@ def precondition(request: Request, current: Callable[[Any], Any]) -> Callable[[A
     def check(record: Any) -> None:
         if tags == []:
             return  # "*": the record exists, which finding it under the lock has shown
-        tag = etag(current(record))
+        tag = current(record)
         if not any(not weak and f'"{opaque}"' == tag for weak, opaque in tags):
             raise PreconditionFailed()
 

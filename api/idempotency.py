@@ -2,22 +2,23 @@
 
 How it holds, even for retries sent at the same moment:
 
-- Before acting, one indexed read looks the key up (the unique index on user and key). A key
-  already answered replays that answer (status and body), with `Idempotent-Replayed: true`; the
-  same key sent with another method, path or body is refused with 422 `idempotency_key_reused`.
-- Otherwise the request acts, and its answer is inserted under the key *in the transaction of the
-  change*, as its last statement: the change and the remembered answer commit together or not at
-  all, so a crash leaves neither and the retry does the work.
-- Two requests with one key at once both find nothing and both act; the second's insert of the
-  key waits (PostgreSQL holds it on the unique index) until the first commits, then fails, which
-  rolls the second's change back, and it answers the first's answer. A second request refused
-  because the first changed the record (a claim already taken, a case locked meanwhile) looks the
-  key up again before answering its refusal. So a retry in flight waits and never sees a partial
-  answer; the API never answers "in progress".
-- Only answers that changed or decided something are remembered (2xx). A refused request
-  changed nothing, so a retry of it is decided afresh.
+- The request takes its key by inserting the key's row as the first statement of the change's
+  transaction, and writes its answer (status, body, ETag) into that row as the last. The change
+  and the remembered answer commit together or not at all: a crash leaves neither, and the retry
+  does the work.
+- A retry finds the key taken: the insert fails on the unique index (user, key), its transaction
+  ends before it has done anything, and it answers the remembered answer (with
+  `Idempotent-Replayed: true`). The same key sent with another method, path or body is refused
+  with 422 `idempotency_key_reused`.
+- A retry sent while the first request is still at work **waits**: PostgreSQL holds its insert on
+  the unique index until the first commits (then it answers the first's answer) or rolls back
+  (then it does the work itself). It never answers "in progress", and the first request's answer
+  is the one every retry gets.
+- Only answers that changed or decided something are remembered (2xx): a refused request rolls
+  its key back with everything else, so a retry of it is decided afresh.
 
-Without the header none of this costs anything."""
+The cost: the insert and the update of one row by its primary key; a retry, the failed insert and
+one indexed read. Without the header, nothing."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import DatabaseError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
@@ -36,7 +38,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from casework.errors import DomainError, InvalidInput
+from casework.errors import Conflict, InvalidInput
 from casework.models import IdempotencyKey
 from workflows import idempotency
 
@@ -44,7 +46,7 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = IdempotencyKey._meta.get_field("key").max_length or 255
 # Visible ASCII, no spaces: what survives every proxy unchanged. A UUID is a good key.
 KEY_PATTERN = "^[!-~]+$"
-_KEY = re.compile(r"[!-~]{1,%d}" % MAX_KEY_LENGTH)
+_KEY = re.compile(rf"[!-~]{{1,{MAX_KEY_LENGTH}}}")
 
 PARAMETER = OpenApiParameter(
     HEADER,
@@ -81,6 +83,7 @@ class Once:
         self.method = request.method or "POST"
         self.path = request.path[:500]
         self.body_hash = _body_hash(request.data)
+        self.row_id: int | None = None
 
     @classmethod
     def of(cls, request: Request) -> Once | None:
@@ -96,58 +99,60 @@ class Once:
             )
         return cls(request, key)
 
+    def take(self) -> None:
+        """The change's first statement: insert the key (IntegrityError if it is taken)."""
+        self.row_id = idempotency.take(
+            user_id=self.user_id, key=self.key, method=self.method, path=self.path, body_hash=self.body_hash
+        )
+
+    def remember(self, code: int, body: Any, headers: dict[str, str]) -> None:
+        """The change's last statement: the answer, into the key's row."""
+        assert self.row_id is not None, "the key is taken first"
+        text = "" if body is None else json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
+        idempotency.answer(self.row_id, status=code, body=text, headers=headers)
+
     def replay(self) -> Response | None:
-        """The first answer to this key, or None if it has none (yet)."""
+        """The first answer to this key, or None if it has none (it expired, and is gone now)."""
         row = idempotency.find(self.user_id, self.key)
         if row is None:
             return None
         if (row.method, row.path, row.body_hash) != (self.method, self.path, self.body_hash):
             raise KeyReused()
-        return Response(row.body, status=row.status, headers={"Idempotent-Replayed": "true"})
-
-    def record(self, status: int, body: Any) -> None:
-        idempotency.record(
-            user_id=self.user_id,
-            key=self.key,
-            method=self.method,
-            path=self.path,
-            body_hash=self.body_hash,
-            status=status,
-            body=body,
-        )
+        body = json.loads(row.body) if row.body else None
+        return Response(body, status=row.status, headers={**row.headers, "Idempotent-Replayed": "true"})
 
 
 def respond(
     request: Request,
-    act: Callable[[Callable[[T], None] | None], T],
-    answer: Callable[[T], tuple[int, Any]],
+    act: Callable[[Callable[[], None] | None, Callable[[T], None] | None], T],
+    answer: Callable[[T], tuple[int, Any, dict[str, str]]],
 ) -> Response:
-    """Run `act` once per key. `act(then)` does the change, calling `then(result)` (when it is not
-    None) at the end of its transaction; `answer(result)` is the status and body. With a key the
-    answer is built inside the transaction and recorded there; without one, after it."""
+    """Run `act` once per key. `act(first, then)` does the change, calling `first()` as its
+    transaction's first statement and `then(result)` as its last (when they are not None);
+    `answer(result)` is the status, body and headers (an ETag). With a key the answer is built
+    inside the transaction and remembered there; without one, after it."""
     once = Once.of(request)
     if once is None:
-        code, body = answer(act(None))
-        return Response(body, status=code)
-    replayed = once.replay()
-    if replayed is not None:
-        return replayed
-    built: list[tuple[int, Any]] = []
+        code, body, headers = answer(act(None, None))
+        return Response(body, status=code, headers=headers)
+    built: list[tuple[int, Any, dict[str, str]]] = []
 
     def then(result: T) -> None:
-        code, body = answer(result)
-        once.record(code, body)
-        built.append((code, body))
+        code, body, headers = answer(result)
+        once.remember(code, body, headers)
+        built.append((code, body, headers))
 
-    try:
-        act(then)
-    except (DomainError, DatabaseError):
-        # A retry that raced the first request: its key's insert failed once the first had
-        # committed, or the first's change made it refuse. Either way it changed nothing, and the
-        # first request's answer is the answer.
-        replayed = once.replay()
-        if replayed is not None:
-            return replayed
-        raise
-    code, body = built[0]
-    return Response(body, status=code)
+    for _attempt in range(2):
+        once.row_id = None
+        try:
+            act(once.take, then)
+        except IntegrityError:
+            if once.row_id is not None:
+                raise  # not the key's insert: a fault of the change itself
+            replayed = once.replay()
+            if replayed is not None:
+                return replayed
+            continue  # the key had expired, and its row is gone now: take it afresh
+        code, body, headers = built[0]
+        return Response(body, status=code, headers=headers)
+    raise Conflict(_("请求正忙，请稍后重试。"), code="busy", details={"retry": True})

@@ -47,10 +47,10 @@ def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[str, Any]:
-    """The case detail as `user` sees it: the case, its clocks, the task it waits on and the
-    transitions the user may do now. `acted`: the case `user` has just changed, answered even if
-    the change took it out of their sight (a transfer to another committee)."""
+def case_read(user: User, case_id: int, *, acted: Case | None = None) -> tuple[dict[str, Any], str]:
+    """The case detail as `user` sees it, and its ETag: the case, its clocks, the task it waits on
+    and the transitions the user may do now. `acted`: the case `user` has just changed, answered
+    even if the change took it out of their sight (a transfer to another committee)."""
     try:
         case = selectors.case_detail(user, case_id)
     except NotFound:
@@ -66,7 +66,8 @@ def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[st
         {"id": c.pk, "name": c.name if show_names else None} for c in case.contacts.all()
     ]
     case.transition_rows = [t.describe() for t in actions.available(user, case, task)]  # type: ignore[attr-defined]
-    return dict(s.CaseOut(case).data)
+    body = dict(s.CaseOut(case).data)
+    return body, conditional.etag(body, case.audit_seq)
 
 
 IntakeIn = s.request_serializer("CaseFileIn", Intake.input)
@@ -170,10 +171,10 @@ class CaseListView(APIView):
     def post(self, request: Request) -> Response:
         return respond(
             request,
-            lambda then: actions.file_case(
-                actor=_user(request), data=request.data, source_ip=client_ip(request), then=then
+            lambda first, then: actions.file_case(
+                actor=_user(request), data=request.data, source_ip=client_ip(request), first=first, then=then
             ),
-            lambda case: (status.HTTP_201_CREATED, created_body(case)),
+            lambda case: (status.HTTP_201_CREATED, created_body(case), {}),
         )
 
 
@@ -188,7 +189,7 @@ class CaseDetailView(APIView):
         responses=s.CaseOut,
     )
     def get(self, request: Request, case_id: int) -> Response:
-        return conditional.read(request, case_body(_user(request), case_id))
+        return conditional.read(request, *case_read(_user(request), case_id))
 
     @extend_schema(
         operation_id="cases_update",
@@ -206,22 +207,21 @@ def act_on_case(request: Request, name: str, case_id: int) -> Response:
     """Do a case transition over HTTP: once per Idempotency-Key, only if If-Match still holds;
     the answer is the case detail with its ETag."""
     user = _user(request)
-    check = conditional.precondition(request, lambda case: case_body(user, case.pk))
-    response = respond(
+    check = conditional.precondition(request, lambda case: case_read(user, case.pk)[1])
+    return respond(
         request,
-        lambda then: actions.perform(
+        lambda first, then: actions.perform(
             name,
             case_id=case_id,
             actor=user,
             data=request.data,
             source_ip=client_ip(request),
             check=check,
+            first=first,
             then=then,
         ),
-        lambda case: (status.HTTP_200_OK, case_body(user, case_id, acted=case)),
+        lambda case: conditional.answer(*case_read(user, case_id, acted=case)),
     )
-    response["ETag"] = conditional.etag(response.data)
-    return response
 
 
 class CaseEventsView(APIView):
@@ -364,11 +364,13 @@ class QueueClaimNextView(APIView):
     def post(self, request: Request, committee_id: int) -> Response:
         return respond(
             request,
-            lambda then: actions.claim_next(
-                committee_id=committee_id, actor=_user(request), source_ip=client_ip(request), then=then
+            lambda first, then: actions.claim_next(
+                committee_id=committee_id, actor=_user(request), source_ip=client_ip(request), first=first, then=then
             ),
             lambda claimed: (
-                (status.HTTP_204_NO_CONTENT, None) if claimed is None else (status.HTTP_200_OK, claimed_body(claimed))
+                (status.HTTP_204_NO_CONTENT, None, {})
+                if claimed is None
+                else (status.HTTP_200_OK, claimed_body(claimed), {})
             ),
         )
 
@@ -382,11 +384,13 @@ class MyTasksView(APIView):
 # Outputs ----------------------------------------------------------------------------------------
 
 
-def output_body(user: User, output_id: int) -> dict[str, Any]:
+def output_read(user: User, output_id: int) -> tuple[dict[str, Any], str]:
+    """An output as `user` sees it, with the cases it gathered, and its ETag."""
     output = selectors.output_detail(user, output_id)
     output.case_rows = selectors.output_cases(user, output)  # type: ignore[attr-defined]
     output.transition_rows = [t.describe() for t in actions.output_available(user, output)]  # type: ignore[attr-defined]
-    return dict(s.OutputDetailOut(output).data)
+    body = dict(s.OutputDetailOut(output).data)
+    return body, conditional.etag(body, output.audit_seq)
 
 
 class OutputDetailView(APIView):
@@ -396,28 +400,27 @@ class OutputDetailView(APIView):
         summary="成果详情（含汇集的案件）", parameters=[conditional.IF_NONE_MATCH], responses=s.OutputDetailOut
     )
     def get(self, request: Request, output_id: int) -> Response:
-        return conditional.read(request, output_body(_user(request), output_id))
+        return conditional.read(request, *output_read(_user(request), output_id))
 
 
 def act_on_output(request: Request, name: str, output_id: int) -> Response:
     """Do an output transition over HTTP, as `act_on_case` does a case's."""
     user = _user(request)
-    check = conditional.precondition(request, lambda output: output_body(user, output.pk))
-    response = respond(
+    check = conditional.precondition(request, lambda output: output_read(user, output.pk)[1])
+    return respond(
         request,
-        lambda then: actions.perform_output(
+        lambda first, then: actions.perform_output(
             name,
             output_id=output_id,
             actor=user,
             data=request.data,
             source_ip=client_ip(request),
             check=check,
+            first=first,
             then=then,
         ),
-        lambda output: (status.HTTP_200_OK, output_body(user, output_id)),
+        lambda output: conditional.answer(*output_read(user, output_id)),
     )
-    response["ETag"] = conditional.etag(response.data)
-    return response
 
 
 # Sign-in ----------------------------------------------------------------------------------------

@@ -145,6 +145,7 @@ def perform(
     data: Any = None,
     source_ip: str | None = None,
     check: Callable[[Case], None] | None = None,
+    first: Callable[[], None] | None = None,
     then: Callable[[Case], None] | None = None,
 ) -> Case:
     """Do the case transition `name` as `actor`. Raises a DomainError (and changes nothing) when
@@ -152,14 +153,17 @@ def perform(
     do now.
 
     `check` runs on the locked case before anything else is decided (a caller's precondition: the
-    case is still as the caller last saw it); whatever it raises changes nothing. `then` runs with
-    the changed case at the end of the transaction, so what it writes (the remembered answer to a
-    retried request) commits or rolls back with the change."""
+    case is still as the caller last saw it); whatever it raises changes nothing. `first` runs as
+    the transaction's first statement and `then` with the changed case as its last, so what they
+    write (a retried request's key, taken before any lock, and its answer) commits or rolls back
+    with the change."""
     t = CASE[name]
     if not t.is_public:
         raise NotFound(_("没有名为「%(n)s」的流转。") % {"n": name}, code="unknown_transition")
     values = t.input.clean(data)
     with transaction.atomic():
+        if first is not None:
+            first()
         locked = locks.acquire(
             actor, cases=[case_id, *_locked_refs(t, values, "case")], outputs=_locked_refs(t, values, "output")
         )
@@ -196,13 +200,20 @@ def perform(
 
 
 def file_case(
-    *, actor: User, data: Any, source_ip: str | None = None, then: Callable[[Case], None] | None = None
+    *,
+    actor: User,
+    data: Any,
+    source_ip: str | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[Case], None] | None = None,
 ) -> Case:
-    """File a concern: a draft, or straight into its committee's review queue. `then`: as for
-    `perform`, run with the new case in its transaction."""
+    """File a concern: a draft, or straight into its committee's review queue. `first` and
+    `then`: as for `perform`, `then` with the new case."""
     values = Intake.input.clean(data)
     submitted = values.pop("submit")
     with transaction.atomic():
+        if first is not None:
+            first()
         case, changes = cases.create(actor=actor, submit=submitted, **values)
         if submitted:
             opened = engine.start(case)
@@ -234,13 +245,16 @@ def perform_output(
     data: Any = None,
     source_ip: str | None = None,
     check: Callable[[Output], None] | None = None,
+    first: Callable[[], None] | None = None,
     then: Callable[[Output], None] | None = None,
 ) -> Output:
     """Do the output transition `name`; one that cascades carries on to each gathered case.
-    `check` and `then`: as for `perform`."""
+    `check`, `first` and `then`: as for `perform`."""
     t = OUTPUT[name]
     values = t.input.clean(data)
     with transaction.atomic():
+        if first is not None:
+            first()
         output = locks.acquire(actor, outputs=[output_id]).outputs.get(output_id)
         if output is None:
             raise NotFound(_("成果不存在。"), code="output_not_found")
@@ -274,6 +288,7 @@ def claim_next(
     committee_id: int,
     actor: User,
     source_ip: str | None = None,
+    first: Callable[[], None] | None = None,
     then: Callable[[CaseClock | None], None] | None = None,
 ) -> CaseClock | None:
     """Give the caller the most urgent unclaimed task of a queue; answer its clock, or None when
@@ -283,12 +298,14 @@ def claim_next(
     and its case row are picked together with SKIP LOCKED (concurrent callers take different
     tasks, a case someone is acting on is passed over, and a queue row is never held while
     waiting), and the task by a conditional UPDATE that only an unclaimed task satisfies. Every
-    flow step reads its task after taking the case row, so it sees this claim. `then`: as for
-    `perform`, run with the claimed clock (None: the queue was empty) in the claim's transaction."""
+    flow step reads its task after taking the case row, so it sees this claim. `first` and `then`:
+    as for `perform`, `then` with the claimed clock (None: the queue was empty)."""
     if not access.is_committee_staff(actor, committee_id):
         raise NotFound(_("工作队列不存在。"), code="queue_not_found")
     claim = CASE["claim"]
     with transaction.atomic():
+        if first is not None:
+            first()
         skipped: list[int] = []
         for _attempt in range(8):
             clock = (

@@ -3,6 +3,6 @@ this package): find a key's answer, record one in the transaction of the change 
 
 from __future__ import annotations
 
-from casework.services.idempotency import find, record
+from casework.services.idempotency import answer, find, take
 
-__all__ = ["find", "record"]
+__all__ = ["answer", "find", "take"]

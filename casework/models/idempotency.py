@@ -7,7 +7,6 @@ crash half-way leaves no key, and the retry does the work."""
 
 from __future__ import annotations
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,8 +24,11 @@ class IdempotencyKey(models.Model):
     method = models.CharField(_("请求方法"), max_length=8)
     path = models.CharField(_("请求路径"), max_length=500)
     body_hash = models.CharField(_("请求内容摘要"), max_length=64)
-    status = models.PositiveSmallIntegerField(_("答复状态"))
-    body = models.JSONField(_("答复内容"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    # The answer, written in the transaction that inserted the row: a committed row has it. The
+    # body is the JSON text as first answered (jsonb would reorder its keys), "" for none.
+    status = models.PositiveSmallIntegerField(_("答复状态"), default=0)
+    body = models.TextField(_("答复内容"), blank=True, default="")
+    headers = models.JSONField(_("答复头"), default=dict, blank=True)  # the answer's ETag
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
 
     class Meta:

@@ -1,14 +1,15 @@
 """Remembered answers to retried requests (`casework.models.IdempotencyKey`).
 
-A key is found by one indexed read (the unique index on user and key), recorded by one insert in
-the transaction of the change it answers, and forgotten after `IDEMPOTENCY_KEY_SECONDS`: a key
-older than that is treated as never seen (and deleted on the way), and the periodic purge deletes
-the rest in batches."""
+A request with a key takes it by inserting its row as the first statement of the change's
+transaction and writes its answer into that row as the last: the unique index on user and key
+makes a second request with the same key wait for the first to end (on PostgreSQL; SQLite has one
+writer at a time anyway) and then fail to insert, so it never does the work a second time, and a
+committed row always holds its answer. Keys are forgotten after `IDEMPOTENCY_KEY_SECONDS`: an
+older row is deleted when its key is next looked up, and the periodic purge deletes the rest."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -32,13 +33,16 @@ def find(user_id: int, key: str) -> IdempotencyKey | None:
     return row
 
 
-def record(*, user_id: int, key: str, method: str, path: str, body_hash: str, status: int, body: Any) -> IdempotencyKey:
-    """Insert the answer. Meant to run inside the transaction of the change it answers; a second
-    request with the same key that got this far raises IntegrityError (on PostgreSQL, after waiting
-    for the first to commit), which rolls its own change back."""
-    return IdempotencyKey.objects.create(
-        user_id=user_id, key=key, method=method, path=path, body_hash=body_hash, status=status, body=body
-    )
+def take(*, user_id: int, key: str, method: str, path: str, body_hash: str) -> int:
+    """Insert the key's row, answer still empty; its id. Raises IntegrityError when the key is
+    taken (after waiting for a request still holding it to commit or roll back)."""
+    row = IdempotencyKey.objects.create(user_id=user_id, key=key, method=method, path=path, body_hash=body_hash)
+    return row.pk
+
+
+def answer(row_id: int, *, status: int, body: str, headers: dict[str, str]) -> None:
+    """Write the answer into the key's row, in the transaction that took it."""
+    IdempotencyKey.objects.filter(pk=row_id).update(status=status, body=body, headers=headers)
 
 
 def purge(now: datetime | None = None) -> int:
