@@ -53,7 +53,7 @@ PARAMETER = OpenApiParameter(
     {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
     location=OpenApiParameter.HEADER,
     description=gettext_lazy(
-        "可选。重试时带上与首次相同的值（如 UUID）：24 小时内同一用户同一键的重复请求只执行一次，"
+        "可选。重试时带上与首次相同的值（如 UUID）：保留期内（默认 24 小时）同一用户同一键的重复请求只执行一次，"
         "答复首次的状态和内容；同一键用于不同请求答复 422 idempotency_key_reused。"
     ),
 )
