@@ -271,3 +271,31 @@ def test_the_schema_documents_the_key_on_every_post_that_acts(db):
         headers = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "header"}
         assert headers["Idempotency-Key"]["schema"]["maxLength"] == 255, (method, path)
         assert "422" in op["responses"], (method, path)
+
+
+def test_a_refusal_inside_the_change_rolls_its_key_back(world, client_for):
+    member, staff, staff2 = client_for(world.member.user), client_for(world.staff), client_for(world.staff2)
+    case_id = post(member, "/api/v1/cases/", body(world)).json()["id"]
+    url = f"/api/v1/cases/{case_id}/transitions/claim/"
+    assert post(staff, url).status_code == 200
+    # Refused under the lock, after the key was taken: the key goes with the rollback.
+    assert_error(post(staff2, url, key="mine-later"), 409, "claimed_by_other")
+    assert not IdempotencyKey.objects.exists()
+    assert post(staff, f"/api/v1/cases/{case_id}/transitions/release/").status_code == 200
+    assert post(staff2, url, key="mine-later").status_code == 200
+    assert Case.objects.get(pk=case_id) and IdempotencyKey.objects.get().status == 200
+
+
+def test_the_refusals_speak_the_requests_language(world, client_for):
+    member = client_for(world.member.user)
+    error = assert_error(
+        post(member, "/api/v1/cases/", body(world), key="a b", HTTP_ACCEPT_LANGUAGE="en"),
+        400,
+        "invalid_idempotency_key",
+    )
+    assert error["message"] == "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces)."
+    post(member, "/api/v1/cases/", body(world), key="k-en")
+    error = assert_error(
+        post(member, "/api/v1/cases/", body(world, title="别的"), key="k-en", HTTP_ACCEPT_LANGUAGE="en"), 422
+    )
+    assert error["message"].startswith("This Idempotency-Key was used for another request")

@@ -60,3 +60,18 @@ def test_concurrent_retries_of_claim_next_claim_one_task(world):
     assert len({r.content for r in responses}) == 1
     assert CaseClock.objects.filter(assignee__isnull=False).count() == 1
     assert AuditEvent.objects.filter(action="case.claimed").count() == 1
+
+
+def test_two_edits_at_once_with_one_tag_one_applies_and_the_other_answers_412(world):
+    member = client(world.member.user)
+    case_id = member.post("/api/v1/cases/", body(world, submit=False), format="json").json()["id"]
+    url = f"/api/v1/cases/{case_id}/"
+    tag = member.get(url)["ETag"]
+    clients = [client(world.member.user) for _ in range(2)]
+    titles = ["手机上的修改", "电脑上的修改"]
+    responses = race(2, lambda i: clients[i].patch(url, {"title": titles[i]}, format="json", HTTP_IF_MATCH=tag))
+    assert sorted(r.status_code for r in responses) == [200, 412], [r.content[:200] for r in responses]
+    winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
+    case = Case.objects.get(pk=case_id)
+    assert case.title == titles[winner]
+    assert [a for a, _ in events(case)] == ["case.created", "case.updated"]
