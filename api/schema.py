@@ -12,6 +12,8 @@ from rest_framework import serializers
 
 from workflows.inputs import MAX_ID
 
+from .conditional import ETAG_HEADER
+
 # An id in a path is at most 18 digits (config/urls.py registers the converter).
 MAX_PATH_ID = 10**18 - 1
 assert MAX_PATH_ID <= MAX_ID
@@ -34,8 +36,10 @@ ERRORS = {
     "404": "记录不存在或无权查看（两者答复相同）",
     "406": "不支持所要求的响应格式",
     "409": "当前状态下不允许，或已被他人处理；未做任何修改",
+    "412": "If-Match 的 ETag 已过期：记录已被修改，未做任何修改",
     "413": "请求内容过大",
     "415": "请求内容须为 application/json",
+    "422": "Idempotency-Key 已用于另一个请求（方法、路径或内容不同）；未做任何修改",
     "429": "请求过于频繁，请稍后重试",
     "500": "服务器内部错误",
 }
@@ -61,6 +65,10 @@ class MinqingAutoSchema(AutoSchema):
         codes = ["401", "404", "406", "429", "500"]
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["400", "403", "409", "413", "415"]
+            if getattr(self.view, "idempotent", False):
+                codes.append("422")
+            if getattr(self.view, "etagged", False):
+                codes.append("412")
         elif self._get_parameters() or self._is_list_view():
             codes.append("400")
         if getattr(self.view, "one_role_only", False) and "403" not in codes:
@@ -76,6 +84,13 @@ class MinqingAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)  # type: ignore[arg-type]
         if direction != "response":
             return responses
+        if getattr(self.view, "etagged", False) and "200" in responses:
+            responses["200"]["headers"] = copy.deepcopy(ETAG_HEADER)
+            if self.method == "GET":
+                responses["304"] = {
+                    "description": "If-None-Match 所列的 ETag 仍是当前版本：未修改，无内容",
+                    "headers": copy.deepcopy(ETAG_HEADER),
+                }
         for code in self._error_codes():
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorOut, code, direction=direction)

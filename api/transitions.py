@@ -12,14 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http import client_ip
-from workflows import actions
 from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
 from workflows.output_lifecycle import OUTPUT
 
+from . import conditional
 from . import serializers as s
-from .views import case_body, output_body
+from .idempotency import PARAMETER as IDEMPOTENCY_KEY
+from .views import act_on_case, act_on_output
 
 
 def _camel(name: str) -> str:
@@ -33,6 +33,7 @@ def _schema(t: Transition, kind: str, answer: Any) -> Any:
         summary=str(t.label),
         description=str(t.help or ""),
         request=body,
+        parameters=[IDEMPOTENCY_KEY, conditional.IF_MATCH],
         responses={200: answer},
         tags=[f"{kind} transitions"],
     )
@@ -40,12 +41,12 @@ def _schema(t: Transition, kind: str, answer: Any) -> Any:
 
 def case_view(t: Transition) -> type[APIView]:
     class CaseTransitionView(APIView):
+        idempotent = True
+        etagged = True
+
         @_schema(t, "case", s.CaseOut)
         def post(self, request: Request, case_id: int) -> Response:
-            case = actions.perform(
-                t.name, case_id=case_id, actor=request.user, data=request.data, source_ip=client_ip(request)
-            )
-            return Response(case_body(request.user, case_id, acted=case))
+            return act_on_case(request, t.name, case_id)
 
     CaseTransitionView.__name__ = f"Case{_camel(t.name)}View"
     return CaseTransitionView
@@ -53,12 +54,12 @@ def case_view(t: Transition) -> type[APIView]:
 
 def output_view(t: Transition) -> type[APIView]:
     class OutputTransitionView(APIView):
+        idempotent = True
+        etagged = True
+
         @_schema(t, "output", s.OutputDetailOut)
         def post(self, request: Request, output_id: int) -> Response:
-            actions.perform_output(
-                t.name, output_id=output_id, actor=request.user, data=request.data, source_ip=client_ip(request)
-            )
-            return Response(output_body(request.user, output_id))
+            return act_on_output(request, t.name, output_id)
 
     OutputTransitionView.__name__ = f"Output{_camel(t.name)}View"
     return OutputTransitionView

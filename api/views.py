@@ -26,7 +26,10 @@ from workflows import actions
 from workflows.case_lifecycle import CASE, Intake
 from workflows.inputs import FieldError, Text
 
+from . import conditional
 from . import serializers as s
+from .idempotency import PARAMETER as IDEMPOTENCY_KEY
+from .idempotency import respond
 from .pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, decode_cursor, next_link, page_limit
 from .parsers import SafeFormParser, SafeJSONParser
 
@@ -44,10 +47,10 @@ def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[str, Any]:
-    """The case detail as `user` sees it: the case, its clocks, the task it waits on and the
-    transitions the user may do now. `acted`: the case `user` has just changed, answered even if
-    the change took it out of their sight (a transfer to another committee)."""
+def case_read(user: User, case_id: int, *, acted: Case | None = None) -> tuple[dict[str, Any], str]:
+    """The case detail as `user` sees it, and its ETag: the case, its clocks, the task it waits on
+    and the transitions the user may do now. `acted`: the case `user` has just changed, answered
+    even if the change took it out of their sight (a transfer to another committee)."""
     try:
         case = selectors.case_detail(user, case_id)
     except NotFound:
@@ -63,7 +66,8 @@ def case_body(user: User, case_id: int, *, acted: Case | None = None) -> dict[st
         {"id": c.pk, "name": c.name if show_names else None} for c in case.contacts.all()
     ]
     case.transition_rows = [t.describe() for t in actions.available(user, case, task)]  # type: ignore[attr-defined]
-    return dict(s.CaseOut(case).data)
+    body = dict(s.CaseOut(case).data)
+    return body, conditional.etag(body, case.audit_seq)
 
 
 IntakeIn = s.request_serializer("CaseFileIn", Intake.input)
@@ -121,6 +125,8 @@ def _sla_param(request: Request) -> str | None:
 
 
 class CaseListView(APIView):
+    idempotent = True  # its POST takes an Idempotency-Key
+
     @extend_schema(
         operation_id="cases_list",
         summary="我能看到的案件",
@@ -159,30 +165,63 @@ class CaseListView(APIView):
         summary="反映民情（新建案件）",
         description=_("submit 为 false 时保存为草稿，之后用 submit 流转提交。"),
         request=IntakeIn,
+        parameters=[IDEMPOTENCY_KEY],
         responses={201: s.CaseCreatedOut},
     )
     def post(self, request: Request) -> Response:
-        case = actions.file_case(actor=_user(request), data=request.data, source_ip=client_ip(request))
-        return Response(created_body(case), status=status.HTTP_201_CREATED)
+        return respond(
+            request,
+            lambda first, then: actions.file_case(
+                actor=_user(request), data=request.data, source_ip=client_ip(request), first=first, then=then
+            ),
+            lambda case: (status.HTTP_201_CREATED, created_body(case), {}),
+        )
 
 
 class CaseDetailView(APIView):
-    @extend_schema(operation_id="cases_detail", summary="案件详情（含当前可执行的流转）", responses=s.CaseOut)
+    idempotent = True  # its PATCH takes an Idempotency-Key
+    etagged = True  # answers carry an ETag; GET takes If-None-Match, PATCH If-Match
+
+    @extend_schema(
+        operation_id="cases_detail",
+        summary="案件详情（含当前可执行的流转）",
+        parameters=[conditional.IF_NONE_MATCH],
+        responses=s.CaseOut,
+    )
     def get(self, request: Request, case_id: int) -> Response:
-        return Response(case_body(_user(request), case_id))
+        return conditional.read(request, *case_read(_user(request), case_id))
 
     @extend_schema(
         operation_id="cases_update",
         summary="修改案件",
         description=_("与 edit 流转相同：委员在草稿和补充材料时修改，委办在审核和转化时修改。"),
         request=s.request_serializer("CaseEditIn", CASE["edit"].input),
+        parameters=[IDEMPOTENCY_KEY, conditional.IF_MATCH],
         responses=s.CaseOut,
     )
     def patch(self, request: Request, case_id: int) -> Response:
-        case = actions.perform(
-            "edit", case_id=case_id, actor=_user(request), data=request.data, source_ip=client_ip(request)
-        )
-        return Response(case_body(_user(request), case_id, acted=case))
+        return act_on_case(request, "edit", case_id)
+
+
+def act_on_case(request: Request, name: str, case_id: int) -> Response:
+    """Do a case transition over HTTP: once per Idempotency-Key, only if If-Match still holds;
+    the answer is the case detail with its ETag."""
+    user = _user(request)
+    check = conditional.precondition(request, lambda case: case_read(user, case.pk)[1])
+    return respond(
+        request,
+        lambda first, then: actions.perform(
+            name,
+            case_id=case_id,
+            actor=user,
+            data=request.data,
+            source_ip=client_ip(request),
+            check=check,
+            first=first,
+            then=then,
+        ),
+        lambda case: conditional.answer(*case_read(user, case_id, acted=case)),
+    )
 
 
 class CaseEventsView(APIView):
@@ -313,17 +352,27 @@ class QueueTasksView(APIView):
 
 
 class QueueClaimNextView(APIView):
+    idempotent = True
+
     @extend_schema(
         summary="认领下一个最紧急的任务",
         description=_("答复所认领任务的简要信息；详情见 GET /api/v1/cases/{id}/。队列为空时答复 204。"),
         request=None,
+        parameters=[IDEMPOTENCY_KEY],
         responses={200: s.ClaimOut, 204: None},
     )
     def post(self, request: Request, committee_id: int) -> Response:
-        claimed = actions.claim_next(committee_id=committee_id, actor=_user(request), source_ip=client_ip(request))
-        if claimed is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(claimed_body(claimed))
+        return respond(
+            request,
+            lambda first, then: actions.claim_next(
+                committee_id=committee_id, actor=_user(request), source_ip=client_ip(request), first=first, then=then
+            ),
+            lambda claimed: (
+                (status.HTTP_204_NO_CONTENT, None, {})
+                if claimed is None
+                else (status.HTTP_200_OK, claimed_body(claimed), {})
+            ),
+        )
 
 
 class MyTasksView(APIView):
@@ -335,17 +384,43 @@ class MyTasksView(APIView):
 # Outputs ----------------------------------------------------------------------------------------
 
 
-def output_body(user: User, output_id: int) -> dict[str, Any]:
+def output_read(user: User, output_id: int) -> tuple[dict[str, Any], str]:
+    """An output as `user` sees it, with the cases it gathered, and its ETag."""
     output = selectors.output_detail(user, output_id)
     output.case_rows = selectors.output_cases(user, output)  # type: ignore[attr-defined]
     output.transition_rows = [t.describe() for t in actions.output_available(user, output)]  # type: ignore[attr-defined]
-    return dict(s.OutputDetailOut(output).data)
+    body = dict(s.OutputDetailOut(output).data)
+    return body, conditional.etag(body, output.audit_seq)
 
 
 class OutputDetailView(APIView):
-    @extend_schema(summary="成果详情（含汇集的案件）", responses=s.OutputDetailOut)
+    etagged = True
+
+    @extend_schema(
+        summary="成果详情（含汇集的案件）", parameters=[conditional.IF_NONE_MATCH], responses=s.OutputDetailOut
+    )
     def get(self, request: Request, output_id: int) -> Response:
-        return Response(output_body(_user(request), output_id))
+        return conditional.read(request, *output_read(_user(request), output_id))
+
+
+def act_on_output(request: Request, name: str, output_id: int) -> Response:
+    """Do an output transition over HTTP, as `act_on_case` does a case's."""
+    user = _user(request)
+    check = conditional.precondition(request, lambda output: output_read(user, output.pk)[1])
+    return respond(
+        request,
+        lambda first, then: actions.perform_output(
+            name,
+            output_id=output_id,
+            actor=user,
+            data=request.data,
+            source_ip=client_ip(request),
+            check=check,
+            first=first,
+            then=then,
+        ),
+        lambda output: conditional.answer(*output_read(user, output_id)),
+    )
 
 
 # Sign-in ----------------------------------------------------------------------------------------

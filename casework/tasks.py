@@ -14,6 +14,7 @@ from django.conf import settings
 
 from casework.services.audit import audit_alert, run_checkpoint
 from casework.services.audit_verify import verify_full, verify_incremental
+from casework.services.idempotency import purge as purge_idempotency_keys
 from casework.services.outbox import drain
 
 log = logging.getLogger("minqing.audit")
@@ -65,3 +66,10 @@ def drain_outbox_task() -> dict[str, int]:
             totals[name] += getattr(counts, name)
         if counts.claimed < settings.MINQING_NOTIFY_BATCH or counts.handed_back or time.monotonic() > give_up_at:
             return totals
+
+
+@shared_task(name="casework.idempotency_purge", time_limit=600, soft_time_limit=540, ignore_result=True)
+def idempotency_purge_task() -> int:
+    """Delete the remembered answers older than IDEMPOTENCY_KEY_SECONDS. Deleting what is gone
+    deletes nothing, so two runs at once or one run twice do no harm."""
+    return purge_idempotency_keys()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -210,7 +211,13 @@ AUDIT_VERIFY_SECONDS = env_int("AUDIT_VERIFY_SECONDS", 300)  # incremental verif
 AUDIT_VERIFY_FULL_SECONDS = env_int("AUDIT_VERIFY_FULL_SECONDS", 86400)  # full verify_audit; 0: never
 # The clock sweep (warnings, breaches, escalations; viewflow's due timers): how often beat runs it.
 SLA_SWEEP_SECONDS = env_int("MINQING_SLA_SWEEP_SECONDS", 60)
+# How long the API remembers the answer to a request sent with an Idempotency-Key (a retry within
+# this time gets the first answer); beat deletes older ones every hour.
+IDEMPOTENCY_KEY_SECONDS = env_int("MINQING_IDEMPOTENCY_KEY_SECONDS", 86400)
+if IDEMPOTENCY_KEY_SECONDS < 1:
+    raise ImproperlyConfigured("MINQING_IDEMPOTENCY_KEY_SECONDS must be at least 1")
 CELERY_BEAT_SCHEDULE = {
+    "idempotency-purge": {"task": "casework.idempotency_purge", "schedule": 3600},
     "sla-sweep": {"task": "workflows.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
     "audit-checkpoint": {"task": "casework.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
     "audit-verify": {"task": "casework.audit_verify", "schedule": AUDIT_VERIFY_SECONDS},

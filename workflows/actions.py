@@ -8,6 +8,7 @@ stage clocks and writes the audit event with the declared action."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -136,21 +137,41 @@ def _apply(
         audit_case(case, actor, t.audit, changes, source_ip)
 
 
-def perform(name: str, *, case_id: int, actor: User, data: Any = None, source_ip: str | None = None) -> Case:
+def perform(
+    name: str,
+    *,
+    case_id: int,
+    actor: User,
+    data: Any = None,
+    source_ip: str | None = None,
+    check: Callable[[Case], None] | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[Case], None] | None = None,
+) -> Case:
     """Do the case transition `name` as `actor`. Raises a DomainError (and changes nothing) when
     the input is bad, the case is not one the actor may see, or the transition is not theirs to
-    do now."""
+    do now.
+
+    `check` runs on the locked case before anything else is decided (a caller's precondition: the
+    case is still as the caller last saw it); whatever it raises changes nothing. `first` runs as
+    the transaction's first statement and `then` with the changed case as its last, so what they
+    write (a retried request's key, taken before any lock, and its answer) commits or rolls back
+    with the change."""
     t = CASE[name]
     if not t.is_public:
         raise NotFound(_("没有名为「%(n)s」的流转。") % {"n": name}, code="unknown_transition")
     values = t.input.clean(data)
     with transaction.atomic():
+        if first is not None:
+            first()
         locked = locks.acquire(
             actor, cases=[case_id, *_locked_refs(t, values, "case")], outputs=_locked_refs(t, values, "output")
         )
         case = locked.cases.get(case_id)
         if case is None:
             raise NotFound(_("案件不存在。"), code="case_not_found")
+        if check is not None:
+            check(case)
         task = open_task(case)
         error = refusal(t, actor, case, task)
         if error is not None:
@@ -173,19 +194,33 @@ def perform(name: str, *, case_id: int, actor: User, data: Any = None, source_ip
                     )
                 values[field.name] = found
         _apply(t, case, actor, task, values, source_ip)
+        if then is not None:
+            then(case)
     return case
 
 
-def file_case(*, actor: User, data: Any, source_ip: str | None = None) -> Case:
-    """File a concern: a draft, or straight into its committee's review queue."""
+def file_case(
+    *,
+    actor: User,
+    data: Any,
+    source_ip: str | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[Case], None] | None = None,
+) -> Case:
+    """File a concern: a draft, or straight into its committee's review queue. `first` and
+    `then`: as for `perform`, `then` with the new case."""
     values = Intake.input.clean(data)
     submitted = values.pop("submit")
     with transaction.atomic():
+        if first is not None:
+            first()
         case, changes = cases.create(actor=actor, submit=submitted, **values)
         if submitted:
             opened = engine.start(case)
             clocks.follow(case, left=None, opened=opened.ref if opened else None)
         audit_case(case, actor, Intake.audit(submitted), changes, source_ip, new_stream=True)
+        if then is not None:
+            then(case)
     return case
 
 
@@ -202,14 +237,29 @@ def output_available(user: User, output: Output) -> list[Transition]:
     return [t for t in OUTPUT.public() if output_refusal(t, user, output) is None]
 
 
-def perform_output(name: str, *, output_id: int, actor: User, data: Any = None, source_ip: str | None = None) -> Output:
-    """Do the output transition `name`; one that cascades carries on to each gathered case."""
+def perform_output(
+    name: str,
+    *,
+    output_id: int,
+    actor: User,
+    data: Any = None,
+    source_ip: str | None = None,
+    check: Callable[[Output], None] | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[Output], None] | None = None,
+) -> Output:
+    """Do the output transition `name`; one that cascades carries on to each gathered case.
+    `check`, `first` and `then`: as for `perform`."""
     t = OUTPUT[name]
     values = t.input.clean(data)
     with transaction.atomic():
+        if first is not None:
+            first()
         output = locks.acquire(actor, outputs=[output_id]).outputs.get(output_id)
         if output is None:
             raise NotFound(_("成果不存在。"), code="output_not_found")
+        if check is not None:
+            check(output)
         error = output_refusal(t, actor, output)
         if error is not None:
             raise error
@@ -228,10 +278,19 @@ def perform_output(name: str, *, output_id: int, actor: User, data: Any = None, 
                 if case.pk not in tasks:
                     raise _out_of_step()
                 _apply(follow, case, actor, tasks[case.pk], dict(follow_values), source_ip)
+        if then is not None:
+            then(output)
     return output
 
 
-def claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) -> CaseClock | None:
+def claim_next(
+    *,
+    committee_id: int,
+    actor: User,
+    source_ip: str | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[CaseClock | None], None] | None = None,
+) -> CaseClock | None:
     """Give the caller the most urgent unclaimed task of a queue; answer its clock, or None when
     the queue is empty.
 
@@ -239,11 +298,14 @@ def claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) 
     and its case row are picked together with SKIP LOCKED (concurrent callers take different
     tasks, a case someone is acting on is passed over, and a queue row is never held while
     waiting), and the task by a conditional UPDATE that only an unclaimed task satisfies. Every
-    flow step reads its task after taking the case row, so it sees this claim."""
+    flow step reads its task after taking the case row, so it sees this claim. `first` and `then`:
+    as for `perform`, `then` with the claimed clock (None: the queue was empty)."""
     if not access.is_committee_staff(actor, committee_id):
         raise NotFound(_("工作队列不存在。"), code="queue_not_found")
     claim = CASE["claim"]
     with transaction.atomic():
+        if first is not None:
+            first()
         skipped: list[int] = []
         for _attempt in range(8):
             clock = (
@@ -255,6 +317,8 @@ def claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) 
                 .first()
             )
             if clock is None:
+                if then is not None:
+                    then(None)
                 return None
             if not engine.take_unclaimed(clock.task_id, actor):
                 skipped.append(clock.pk)
@@ -263,6 +327,8 @@ def claim_next(*, committee_id: int, actor: User, source_ip: str | None = None) 
             changes = _record(claim, case, actor, {}, source_ip)
             clocks.hold(case, clock.stage, actor.pk, clock=clock)
             audit_case(case, actor, claim.audit, changes, source_ip)
+            if then is not None:
+                then(clock)
             return clock
     raise Conflict(_("队列繁忙，请稍后重试。"), code="queue_busy")
 

@@ -2,6 +2,7 @@ from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEve
 from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCategory, CaseClock, ClockPolicy, RejectReason, Township
 from .engagement import Engagement, ServiceRecord
+from .idempotency import IdempotencyKey
 from .notification import DingTalkRobot, Notification, NotificationDelivery
 from .org import (
     Committee,
@@ -34,6 +35,7 @@ __all__ = [
     "Department",
     "DingTalkRobot",
     "Engagement",
+    "IdempotencyKey",
     "Member",
     "Notification",
     "NotificationDelivery",
