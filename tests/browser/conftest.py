@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tests.browser.support import SCREENSHOTS, Run, Visitor, chromium_path, sign_in
 
@@ -20,13 +21,23 @@ from tests.browser.support import SCREENSHOTS, Run, Visitor, chromium_path, sign
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """One browser for a module's tests (starting it costs about a second); each test gets fresh
-    contexts. Playwright's synchronous API keeps an event loop on this thread, which Django would
-    take for async code and refuse the tests' database calls: allowed while the browser runs."""
+    contexts.
+
+    Playwright's synchronous API marks its event loop as running on this thread between its
+    calls. Django then takes the thread for async code: it refuses database calls (allowed here
+    while the browser runs) and, worse, keeps a second set of connections for it, so the tests
+    would talk to the database on other connections than the live server's, and a transactional
+    test's reset would not find the data the migrations seeded and so not restore it. The
+    thread's own connections are put in that second set too: one set, whatever the loop."""
     from playwright.sync_api import sync_playwright
 
     saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    own = {alias: connections[alias] for alias in connections}
     playwright = sync_playwright().start()
+    for alias, connection in own.items():
+        setattr(connections._connections, alias, connection)  # the set Django uses while the loop runs
+    assert all(connections[alias] is connection for alias, connection in own.items())
     try:
         browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
         try:

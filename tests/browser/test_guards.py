@@ -58,3 +58,17 @@ def test_a_clean_page_passes(run):
     visitor = run.visitor("desk", "guest")
     visitor.goto("/login/")
     assert run.finish() == []
+
+
+def test_with_the_browser_running_the_test_keeps_its_own_database_connection(run):
+    """Playwright marks its loop running on this thread; Django would then hand the test other
+    connections than the set-up ones, and a transactional test's reset would skip restoring
+    the data the migrations seeded (the clock policies, the calendar)."""
+    from django.db import connections
+
+    from casework.models import ClockPolicy
+
+    run.visitor("desk", "guest").goto("/login/")
+    assert hasattr(connections["default"], "_test_serialized_contents")
+    assert ClockPolicy.objects.filter(organisation=None).count() == 4
+    assert run.finish() == []
