@@ -54,9 +54,19 @@ def test_a_page_visited_without_a_screenshot_is_reported_and_each_shot_is_saved(
     assert all((SCREENSHOTS / name).stat().st_size > 1000 for name in run.saved)
 
 
-def test_a_clean_page_passes(run):
-    visitor = run.visitor("desk", "guest")
-    visitor.goto("/login/")
+def test_a_clean_page_passes_and_a_page_wider_than_the_phone_is_seen(run):
+    visitor = run.visitor("phone", "guest")
+    page = visitor.goto("/login/")
+    assert visitor.fits()
+    page.evaluate(
+        """() => {
+             const wide = document.createElement("div");
+             wide.style.width = "500px";
+             wide.textContent = "宽";  // an empty box adds no scrollable overflow
+             document.body.append(wide);
+           }"""
+    )
+    assert not visitor.fits()
     assert run.finish() == []
 
 
