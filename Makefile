@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: setup db run test test-fast check lint messages bench contract clean
+.PHONY: setup db run test test-fast check lint messages bench contract clean browser-deps
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,26 @@ run: db
 	@echo "Minqing 民情: http://127.0.0.1:$(PORT)/  (API docs: http://127.0.0.1:$(PORT)/api/docs/)"
 	PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-test: setup
+test: setup browser-deps
 	$(BIN)/python -m pytest
 
-check: setup lint
+# The browser tests drive Debian's chromium (never a downloaded browser) with a CJK font. They are
+# installed once per machine where that is possible (root and apt-get); elsewhere the browser tests
+# skip and say why (under MINQING_REQUIRE_SERVICES=1, CI, they fail instead).
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests (once per machine)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get -q -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null \
+	  || { apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null \
+	       && apt-get -q -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null; } \
+	  || echo "Could not install chromium and fonts-noto-cjk: the browser tests will skip (or fail under CI)"; \
+	else \
+	  echo "chromium or a CJK font is missing and cannot be installed here (needs root and apt-get): the browser tests will skip"; \
+	fi
+
+check: setup browser-deps lint
 	$(BIN)/mypy casework workflows api web config
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports

@@ -3,7 +3,8 @@
 Tests marked `postgres` or `redis` run only where those servers are configured (CI exports
 DATABASE_URL and REDIS_URL); elsewhere they are skipped with the reason shown. With
 MINQING_REQUIRE_SERVICES=1 (CI) a configured server that does not answer fails the run
-instead of skipping silently."""
+instead of skipping silently. Tests marked `browser` drive Debian's chromium: skipped where it
+(or a CJK font) is missing, and under MINQING_REQUIRE_SERVICES=1 the run fails instead."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from tests.browser.support import browser_missing
 from tests.factories import World, make_world
 
 REQUIRE = os.environ.get("MINQING_REQUIRE_SERVICES") == "1"
@@ -35,6 +37,11 @@ def _redis_answers() -> bool:
 def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     redis_ok = None
+    no_browser: str | None = None
+    if any(item.get_closest_marker("browser") for item in items):
+        no_browser = browser_missing()
+        if no_browser and REQUIRE:
+            raise pytest.UsageError(f"MINQING_REQUIRE_SERVICES=1 but the browser tests cannot run: {no_browser}")
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
@@ -48,6 +55,8 @@ def pytest_collection_modifyitems(config, items):
                 redis_ok = _redis_answers()
             if not redis_ok:
                 item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://… (CI does)"))
+        if no_browser and item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.skip(reason=f"browser test {no_browser}"))
     if REQUIRE and not on_postgres:
         raise pytest.UsageError("MINQING_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
 
