@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models as dj_models
 from django.utils.translation import gettext_lazy as _
 
 from casework import models
@@ -15,6 +18,34 @@ from config.http import client_ip
 from workflows import actions
 from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
+from workflows.inputs import refused_character, refused_character_message
+
+
+class TextCheckedForm(forms.ModelForm):
+    """Free text typed into the admin (names of organisations, committees, categories, people;
+    reasons; holiday names) is held to the rule every declared input follows: no control,
+    invisible or direction-reversing character (`workflows.inputs.refused_character`)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if not isinstance(value, str):
+                continue
+            try:
+                field = self._meta.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not isinstance(field, dj_models.CharField | dj_models.TextField):
+                continue
+            char = refused_character(value, multiline=isinstance(field, dj_models.TextField))
+            if char is not None:
+                self.add_error(name, refused_character_message(field.verbose_name, char))
+        return cleaned
+
+
+class TextCheckedAdmin(admin.ModelAdmin):
+    form = TextCheckedForm
+
 
 for model in (
     models.Organisation,
@@ -27,16 +58,16 @@ for model in (
     models.Township,
     models.RejectReason,
 ):
-    admin.site.register(model)
+    admin.site.register(model, TextCheckedAdmin)
 
 
 @admin.register(models.CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(TextCheckedAdmin):
     list_display = ("year", "source", "published_on", "imported_at")
 
 
 @admin.register(models.CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(TextCheckedAdmin):
     """Holidays and make-up working days, editable; each year's notice is imported with
     `manage.py calendar_import`."""
 
@@ -46,7 +77,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ClockPolicy)
-class ClockPolicyAdmin(admin.ModelAdmin):
+class ClockPolicyAdmin(TextCheckedAdmin):
     """Each stage's target, warning and escalation chain: a row without an organisation is the
     default for all, an organisation's own row overrides it. A change applies to clocks opened
     from then on (and within the process cache's seconds elsewhere); running clocks keep theirs."""
@@ -65,7 +96,7 @@ class ClockPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(TextCheckedAdmin):
     list_display = ("username", "display_name", "organisation", "is_active")
     list_filter = ("organisation", "groups", "is_active")
     search_fields = ("username", "display_name")
@@ -74,7 +105,7 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(TextCheckedAdmin):
     list_display = ("name", "sector", "organisation", "user")
     list_filter = ("organisation", "sector")
     search_fields = ("name",)

@@ -386,7 +386,9 @@ def test_reference_lists_answer_in_their_documented_shape(world, client_for):
 @given(
     # Lone surrogates aside: the pattern cannot name them (see Text.pattern); clean refuses them.
     text=st.text(st.characters(codec="utf-8"), max_size=12)
-    | st.text(st.sampled_from(" \t\n\r\x00\x07\x1f\x7f\x85\u2028\u3000a字"), max_size=6),
+    | st.text(
+        st.sampled_from(" \t\n\r\x00\x07\x1f\x7f\x85\u2028\u3000a字\u200b\ufeff\u202e\xad\U000e0041"), max_size=6
+    ),
     required=st.booleans(),
     multiline=st.booleans(),
 )
