@@ -18,6 +18,7 @@ from config.http import client_ip
 from workflows import actions
 from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
+from workflows.engine.admin import make_viewflow_admin_read_only
 from workflows.inputs import refused_character, refused_character_message
 
 
@@ -156,6 +157,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "stream", "seq", "action", "actor", "occurred_at", "source_ip", "success")
     list_filter = ("action", "success")
     search_fields = ("stream",)
+
+
+# viewflow's process and task tables: readable, never changed beside the workflow.
+make_viewflow_admin_read_only(admin.site)
 
 
 @admin.register(models.Output)

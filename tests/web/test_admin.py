@@ -66,3 +66,32 @@ def test_clock_policies_are_edited_in_the_admin_and_new_clocks_follow(world, cli
         {"stage": "review", "amount": "0", "unit": "working_days", "escalate_head_after": "0"},
     )
     assert bad.status_code == 200 and ClockPolicy.objects.get(pk=default.pk).amount == 3
+
+
+def test_viewflow_processes_and_tasks_are_read_only_in_the_admin(world, client):
+    """viewflow registered its process and task tables as editable: a superuser could change a
+    task's owner or status, or delete a flow, beside the workflow and with no audit event."""
+    from viewflow.workflow.models import Process, Task
+
+    world.staff.is_staff = world.staff.is_superuser = True
+    world.staff.save()
+    case = file_case(world)
+    client.force_login(world.staff)
+    task = Task.objects.filter(process__caseprocess__case=case).order_by("-id").first()
+    process = task.process
+    before = (task.status, task.owner_id, Process.objects.count(), Task.objects.count())
+    for model, row in (("process", process), ("task", task)):
+        assert client.get(f"/admin/viewflow/{model}/").status_code == 200
+        assert client.get(f"/admin/viewflow/{model}/{row.pk}/change/").status_code == 200  # to read
+        assert client.get(f"/admin/viewflow/{model}/add/").status_code == 403
+        assert client.post(f"/admin/viewflow/{model}/add/", {"status": "NEW"}).status_code == 403
+        changed = client.post(f"/admin/viewflow/{model}/{row.pk}/change/", {"status": "DONE", "owner": world.staff.pk})
+        assert changed.status_code == 403
+        assert client.post(f"/admin/viewflow/{model}/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+        bulk = client.post(
+            f"/admin/viewflow/{model}/", {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+        )
+        assert bulk.status_code in (200, 302, 403)
+    task.refresh_from_db()
+    assert (task.status, task.owner_id, Process.objects.count(), Task.objects.count()) == before
+    assert events(case)[-1][0] == "case.submitted"
