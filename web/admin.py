@@ -132,10 +132,10 @@ class UserAdmin(auth_admin.UserAdmin):
     ordering = ("username",)
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("个人信息"), {"fields": ("display_name", "email", "organisation", "department")}),
-        (_("通知渠道"), {"fields": ("notify_by_email", "notify_by_dingtalk")}),
+        (_("账号信息"), {"fields": ("display_name", "email", "organisation", "department")}),
+        (_("接收通知的渠道"), {"fields": ("notify_by_email", "notify_by_dingtalk")}),
         (_("角色与权限"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("重要日期"), {"fields": ("last_login", "date_joined")}),
+        (_("登录与创建时间"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (
