@@ -60,15 +60,15 @@ def refused_character_message(label: Any, char: str) -> str:
 
 @functools.cache
 def _refused_class(multiline: bool) -> str:
-    """The characters `refused_character` refuses, as the inside of a regular expression's
-    character class: BMP characters as \\uXXXX escapes (read alike by ECMA 262 and Python), those
-    beyond it as the characters themselves (a JSON Schema's pattern is read with Unicode
-    semantics). Enumerated from the Unicode database once per process; the planes searched
-    (0, 1 and 14) are the only ones holding control or format characters."""
+    """The characters of the Basic Multilingual Plane that `refused_character` refuses, as the
+    inside of a regular expression's character class of \\uXXXX escapes (read alike by ECMA 262
+    and Python), enumerated from the Unicode database once per process. The few format
+    characters beyond the BMP (tags, musical and hieroglyph format controls) cannot be named:
+    an ECMA 262 regex without the u flag reads them as surrogate pairs, and a range of those is
+    no regex at all (schema checkers refuse the schema)."""
     refused = [
         code
-        for plane in (0, 1, 14)
-        for code in range(plane << 16, (plane + 1) << 16)
+        for code in range(0x10000)
         if (0xD800 > code or code > 0xDFFF)  # lone surrogates: no regex engine names them
         and refused_character(chr(code), multiline=multiline) is not None
     ]
@@ -78,11 +78,7 @@ def _refused_class(multiline: bool) -> str:
             spans[-1][1] = code
         else:
             spans.append([code, code])
-
-    def one(code: int) -> str:
-        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
-
-    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in spans)
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in spans)
 
 
 class FieldError(Exception):
@@ -150,7 +146,8 @@ class Text(Field):
         space. Control and format characters are named as `refused_character` refuses them. It is
         stricter than `clean` on one point: such a character at either end, which `clean` strips
         when it is white space. It cannot name a lone surrogate (no character to the regex engines that
-        read schemas; JSON carries one only as an escape), which `clean` refuses all the same."""
+        read schemas; JSON carries one only as an escape) nor a format character beyond the BMP
+        (see `_refused_class`), which `clean` refuses all the same."""
         refused = _refused_class(self.multiline)
         if not self.required:
             return f"^[^{refused}]*$"

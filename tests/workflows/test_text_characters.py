@@ -3,6 +3,8 @@ person enters: the declared inputs (API and pages alike), the pages' search box,
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -108,3 +110,16 @@ def test_the_admin_refuses_hidden_characters_in_names(world: World):
     assert response.status_code == 200 and "U+200B" in response.content.decode()
     member.refresh_from_db()
     assert "\u200b" not in member.name
+
+
+@pytest.mark.parametrize("multiline", [False, True])
+@pytest.mark.parametrize("required", [False, True])
+def test_the_schema_pattern_is_plain_ascii_escapes(multiline, required):
+    """A literal character beyond the BMP in the pattern made it no regex to ECMA 262 readers
+    without the u flag (a range of surrogate pairs): schemathesis refused the whole schema."""
+    pattern = Text("t", "t", required=required, multiline=multiline).pattern()
+    assert pattern.isascii()
+    for char in ("\u200b", "\ufeff", "\u202e", "\xad", "\x00"):
+        assert f"\\u{ord(char):04x}" in pattern or any(
+            int(a, 16) <= ord(char) <= int(b, 16) for a, b in re.findall(r"\\u(\w{4})-\\u(\w{4})", pattern)
+        ), char
