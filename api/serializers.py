@@ -134,7 +134,10 @@ class EventOut(serializers.Serializer):
     actor = serializers.IntegerField(source="actor_id", allow_null=True)
     actor_name = serializers.SerializerMethodField()
     occurred_at = serializers.DateTimeField()
-    source_ip = serializers.IPAddressField(allow_null=True)
+    source_ip = serializers.IPAddressField(
+        allow_null=True,
+        help_text=_("操作的来源地址：仅审计管理员可见他人的地址，其他人只看到自己操作的地址，否则为 null。"),
+    )
     success = serializers.BooleanField()
     changes = serializers.JSONField()
     algorithm = serializers.CharField()

@@ -24,7 +24,7 @@ from casework.models import Case, User
 from config.http import client_ip
 from workflows import actions
 from workflows.case_lifecycle import CASE, Intake
-from workflows.inputs import FieldError, Text
+from workflows.inputs import SEARCH, FieldError, clean_search
 
 from . import conditional
 from . import serializers as s
@@ -290,11 +290,6 @@ class JoinableOutputsView(APIView):
         return Response(s.OutputOut(rows, many=True).data)
 
 
-# The search text is checked as any declared text is: a control character (NUL, which PostgreSQL
-# cannot hold in a query, among them) answers 400 before it reaches the database.
-SEARCH = Text("q", _("查找内容"), required=False, max_length=120)
-
-
 class MergeTargetsView(APIView):
     @extend_schema(
         summary="案件可合并到的案件（按标题或编号查找）",
@@ -310,9 +305,7 @@ class MergeTargetsView(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         query = request.query_params.get("q", "")
         try:
-            if len(query) > SEARCH.max_length:
-                raise FieldError("too_long", _("查找内容过长。"))
-            query = SEARCH.clean(query)
+            query = clean_search(query)
         except FieldError as error:
             raise InvalidInput(error.message, code="invalid_query", details={"field": "q"}) from None
         case = selectors.case_detail(_user(request), case_id)

@@ -104,6 +104,15 @@ def may_see_contact_names(user: User, case: Case) -> bool:
     return is_case_member(user, case) or case.consent_to_share
 
 
+def may_see_source_ip(user: User, actor_id: int | None) -> bool:
+    """Whether the user may read the network address an audited action came from. An address
+    is personal information (PIPL: only as much as the purpose needs): a member, a department's
+    liaison or committee staff reading a timeline learn who did what and when, never where
+    another person sat. Auditors read every address (tracing an incident is their work), and
+    anyone reads the address of their own actions."""
+    return Role.AUDITOR in roles_of(user) or (actor_id is not None and actor_id == user.pk)
+
+
 def is_committee_staff(user: User, committee_id: int) -> bool:
     return committee_id in committee_ids_of(user)
 

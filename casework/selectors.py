@@ -69,14 +69,21 @@ def case_detail(user: User | None, case_id: int) -> Case:
 
 
 def case_events(user: User, case_id: int, *, after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
+    """A case's timeline as the user may read it: the events are for showing, and the source
+    address of an action is left out (None) unless `access.may_see_source_ip` allows it, so no
+    page or answer built on them can show another person's address."""
     case_detail_exists = access.visible_cases(user).filter(pk=case_id).exists()
     if not case_detail_exists:
         raise NotFound(code="case_not_found")
-    return list(
+    rows = list(
         AuditEvent.objects.filter(stream=case_stream(case_id), seq__gt=after_seq)
         .select_related("actor")
         .order_by("seq")[:limit]
     )
+    for row in rows:
+        if not access.may_see_source_ip(user, row.actor_id):
+            row.source_ip = None
+    return rows
 
 
 def case_clocks(case: Case, now: datetime | None = None) -> list[CaseClock]:

@@ -17,9 +17,69 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The embedded default is for a laptop; a deployment sets its own key.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "minqing-embedded-default-not-for-production")
+EMBEDDED_SECRET_KEY = "minqing-embedded-default-not-for-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# The production switch (README "Security"): a deployment says MINQING_ENV=production and then
+# cannot start with what is only fit for a laptop. Anything else than the two words is a typo,
+# and a typo must not fall back to the laptop's settings silently.
+MINQING_ENV = env_str("MINQING_ENV", "development").strip().lower()
+if MINQING_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"MINQING_ENV must be development or production, got {MINQING_ENV!r}")
+PRODUCTION = MINQING_ENV == "production"
+if PRODUCTION:
+    if SECRET_KEY == EMBEDDED_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "MINQING_ENV=production needs DJANGO_SECRET_KEY: the embedded key is public (it is in the source)"
+        )
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("MINQING_ENV=production needs a DJANGO_SECRET_KEY of at least 50 random characters")
+    if DEBUG:
+        raise ImproperlyConfigured(
+            "MINQING_ENV=production refuses DJANGO_DEBUG=true: debug pages show settings and data to anyone"
+        )
+
+# HTTPS (README "Security"). MINQING_HTTPS says the site is reached over HTTPS only: cookies are
+# sent over HTTPS only, plain HTTP is redirected, and browsers are told to use HTTPS for
+# MINQING_HSTS_SECONDS. Behind a proxy that ends TLS, MINQING_TRUST_X_FORWARDED_PROTO lets its
+# X-Forwarded-Proto header say the request came over HTTPS (the proxy must set it, overwriting
+# whatever the client sent); without it every request would look like plain HTTP and be redirected.
+HTTPS = env_bool("MINQING_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("MINQING_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MINQING_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("MINQING_HSTS_PRELOAD", False)
+if env_bool("MINQING_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Asking browsers to preload HSTS is a deliberate choice (a public host submitted to their list; an
+# intranet host cannot be): when it is not made, `check --deploy` is not to nag about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if not SECURE_HSTS_PRELOAD else []
+# Always: no framing, no content-type guessing, no referrer beyond the site, script-proof cookies.
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Sent with every page and API answer (config.middleware.ContentSecurityPolicyMiddleware): scripts,
+# styles, fonts and data from this site only, nothing inline, no plugins, no framing. Every page
+# (ours, the admin's, the API docs') is built to work under it; README "Security".
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +104,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files (public, cacheable) are answered before it.
+    "config.middleware.NoStoreMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -8,6 +8,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models as dj_models
 from django.utils.translation import gettext_lazy as _
 
 from casework import models
@@ -17,6 +21,40 @@ from workflows import actions
 from workflows import notifications as notification_actions
 from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
+from workflows.engine.admin import make_viewflow_admin_read_only
+from workflows.inputs import refused_character, refused_character_message
+
+
+class TextCheckedMixin:
+    """Free text typed into the admin (names of organisations, committees, categories, people;
+    reasons; holiday names) is held to the rule every declared input follows: no control,
+    invisible or direction-reversing character (`workflows.inputs.refused_character`)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+        form: Any = self
+        for name, value in list(cleaned.items()):
+            if not isinstance(value, str):
+                continue
+            try:
+                field = form._meta.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue  # not a column: a password typed twice, say
+            if not isinstance(field, dj_models.CharField | dj_models.TextField):
+                continue
+            char = refused_character(value, multiline=isinstance(field, dj_models.TextField))
+            if char is not None:
+                form.add_error(name, refused_character_message(field.verbose_name, char))
+        return cleaned
+
+
+class TextCheckedForm(TextCheckedMixin, forms.ModelForm):
+    pass
+
+
+class TextCheckedAdmin(admin.ModelAdmin):
+    form = TextCheckedForm
+
 
 for model in (
     models.Organisation,
@@ -29,16 +67,16 @@ for model in (
     models.Township,
     models.RejectReason,
 ):
-    admin.site.register(model)
+    admin.site.register(model, TextCheckedAdmin)
 
 
 @admin.register(models.CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(TextCheckedAdmin):
     list_display = ("year", "source", "published_on", "imported_at")
 
 
 @admin.register(models.CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(TextCheckedAdmin):
     """Holidays and make-up working days, editable; each year's notice is imported with
     `manage.py calendar_import`."""
 
@@ -48,7 +86,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ClockPolicy)
-class ClockPolicyAdmin(admin.ModelAdmin):
+class ClockPolicyAdmin(TextCheckedAdmin):
     """Each stage's target, warning and escalation chain: a row without an organisation is the
     default for all, an organisation's own row overrides it. A change applies to clocks opened
     from then on (and within the process cache's seconds elsewhere); running clocks keep theirs."""
@@ -66,17 +104,54 @@ class ClockPolicyAdmin(admin.ModelAdmin):
     list_filter = ("stage", "organisation")
 
 
+class UserAddForm(TextCheckedMixin, auth_forms.AdminUserCreationForm):
+    """Django's own form for a new account (a password typed twice and checked by the password
+    validators, or none for now, to be set later) on our user model."""
+
+    class Meta(auth_forms.AdminUserCreationForm.Meta):
+        model = models.User
+        fields = ("username", "display_name", "organisation")
+
+
+class UserChangeForm(TextCheckedMixin, auth_forms.UserChangeForm):
+    class Meta(auth_forms.UserChangeForm.Meta):
+        model = models.User
+        fields = "__all__"
+
+
 @admin.register(models.User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(auth_admin.UserAdmin):
+    """Accounts, with Django's own password forms: a new account is given a password (checked by
+    the password validators) or none, and an existing one's is set or reset from its page. The
+    password itself is never shown, nor its hash."""
+
+    form = UserChangeForm
+    add_form = UserAddForm
     list_display = ("username", "display_name", "organisation", "is_active")
-    list_filter = ("organisation", "groups", "is_active")
-    search_fields = ("username", "display_name")
-    exclude = ("password",)
-    filter_horizontal = ("groups",)
+    list_filter = ("organisation", "groups", "is_active", "is_staff", "is_superuser")
+    search_fields = ("username", "display_name", "email")
+    ordering = ("username",)
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("账号信息"), {"fields": ("display_name", "email", "organisation", "department")}),
+        (_("接收通知的渠道"), {"fields": ("notify_by_email", "notify_by_dingtalk")}),
+        (_("角色与权限"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("登录与创建时间"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "display_name", "organisation", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    filter_horizontal = ("groups", "user_permissions")
 
 
 @admin.register(models.Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(TextCheckedAdmin):
     list_display = ("name", "sector", "organisation", "user")
     list_filter = ("organisation", "sector")
     search_fields = ("name",)
@@ -127,6 +202,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "stream", "seq", "action", "actor", "occurred_at", "source_ip", "success")
     list_filter = ("action", "success")
     search_fields = ("stream",)
+
+
+# viewflow's process and task tables: readable, never changed beside the workflow.
+make_viewflow_admin_read_only(admin.site)
 
 
 @admin.register(models.Output)

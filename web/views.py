@@ -23,7 +23,7 @@ from config.http import client_ip
 from workflows import actions, notifications
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
-from workflows.inputs import Ref
+from workflows.inputs import FieldError, Ref, clean_search
 from workflows.output_lifecycle import OUTPUT
 
 from .forms import NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
@@ -76,6 +76,13 @@ def _panel(
     panel = []
     first_primary = next((t for t in transitions if t.tone == "primary" and t.input.fields), None)
     for t in transitions:
+        typed = request.GET.get(f"{t.name}-q", "")
+        # The search text is checked as the API's `q` is; a refused one searches nothing and says why.
+        query, search_error = typed, None
+        try:
+            query = clean_search(typed)
+        except FieldError as error:
+            query, search_error = "", error.message
         if failed is not None and failed[0] == t.name:
             form = failed[1]
         else:
@@ -85,7 +92,7 @@ def _panel(
                 case=case,
                 prefix=t.name,
                 initial=initial_of(t.input, case),
-                query=request.GET.get(f"{t.name}-q", ""),
+                query=query,
                 may_set=lambda field: actions.may_set(user, case, field),
             )
         searches = [f.name for f in t.input.fields if isinstance(f, Ref) and f.searchable]
@@ -94,9 +101,10 @@ def _panel(
                 "transition": t,
                 "form": form,
                 "search": searches[0] if searches else None,
-                "query": request.GET.get(f"{t.name}-q", ""),
-                # Open: the one that just failed, else the first main step (accept, convert…).
-                "open": failed[0] == t.name if failed is not None else t is first_primary,
+                "query": typed,
+                "search_error": search_error,
+                # Open: the one that just failed or was searched in, else the first main step.
+                "open": failed[0] == t.name if failed is not None else t is first_primary or search_error is not None,
             }
         )
     return panel

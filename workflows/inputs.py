@@ -9,6 +9,7 @@ and the API offer the choices from (`options`)."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,14 +18,67 @@ from typing import Any
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casework.errors import InvalidInput
 
 # The largest id PostgreSQL's bigint and SQLite's integer hold; a larger one is no id of ours.
 MAX_ID = 2**63 - 1
-# Line breaks and tabs are text; other control characters (and NUL, which PostgreSQL cannot
-# store) are not, nor are lone surrogates, which no encoding can write.
-_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+# Line breaks and tabs are text in multi-line fields, and nowhere else.
+_LINE_BREAKS_AND_TABS = {"\n", "\r", "\t"}
+# Refused everywhere: control characters (Cc: NUL, which PostgreSQL cannot store, and the C0
+# and C1 controls), lone surrogates (Cs: no encoding can write them), and format characters
+# (Cf: zero-width spaces and joiners, the byte order mark, soft hyphens and the bidirectional
+# overrides such as U+202E, which make a title read differently from what it holds, hide text
+# from a search, or make two titles look alike). Private-use characters (Co) are allowed: offices
+# enter rare characters of people's and places' names there.
+_REFUSED_CATEGORIES = {"Cc", "Cs", "Cf"}
+# Refused in single-line text only: the Unicode line and paragraph separators, invisible breaks.
+_SINGLE_LINE_REFUSED_CATEGORIES = {"Zl", "Zp"}
+
+
+def refused_character(value: str, *, multiline: bool) -> str | None:
+    """The first character of `value` that text typed by a person may not hold, or None. The
+    one rule for every free-text field, whichever door it comes through (the declared inputs,
+    the admin's forms)."""
+    for char in value:
+        if multiline and char in _LINE_BREAKS_AND_TABS:
+            continue
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES or (not multiline and category in _SINGLE_LINE_REFUSED_CATEGORIES):
+            return char
+    return None
+
+
+def refused_character_message(label: Any, char: str) -> str:
+    """Says which field holds which character (its code point and Unicode name), since the
+    character itself cannot be seen."""
+    name = unicodedata.name(char, "")
+    shown = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+    return _("「%(f)s」含有不可见的字符或控制字符（%(c)s），请删除后再提交。") % {"f": label, "c": shown}
+
+
+@functools.cache
+def _refused_class(multiline: bool) -> str:
+    """The characters of the Basic Multilingual Plane that `refused_character` refuses, as the
+    inside of a regular expression's character class of \\uXXXX escapes (read alike by ECMA 262
+    and Python), enumerated from the Unicode database once per process. The few format
+    characters beyond the BMP (tags, musical and hieroglyph format controls) cannot be named:
+    an ECMA 262 regex without the u flag reads them as surrogate pairs, and a range of those is
+    no regex at all (schema checkers refuse the schema)."""
+    refused = [
+        code
+        for code in range(0x10000)
+        if (0xD800 > code or code > 0xDFFF)  # lone surrogates: no regex engine names them
+        and refused_character(chr(code), multiline=multiline) is not None
+    ]
+    spans: list[list[int]] = []
+    for code in refused:
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in spans)
 
 
 class FieldError(Exception):
@@ -75,11 +129,9 @@ class Text(Field):
         if not isinstance(raw, str):
             raise FieldError("invalid", _("「%(f)s」应为文字。") % {"f": self.label})
         value = raw.strip()
-        for char in value:
-            if char in _ALLOWED_CONTROLS and self.multiline:
-                continue
-            if unicodedata.category(char) in ("Cc", "Cs"):
-                raise FieldError("invalid_characters", _("「%(f)s」含有不可见的控制字符。") % {"f": self.label})
+        char = refused_character(value, multiline=self.multiline)
+        if char is not None:
+            raise FieldError("invalid_characters", refused_character_message(self.label, char))
         if len(value) > self.max_length:
             raise FieldError("too_long", _("「%(f)s」不能超过 %(n)d 个字。") % {"f": self.label, "n": self.max_length})
         return value
@@ -89,16 +141,30 @@ class Text(Field):
 
     def pattern(self) -> str:
         """What `clean` accepts, as a regular expression (ECMA 262 and Python read it alike) for
-        the request schema, so the schema promises nothing `clean` refuses: no control character
-        (line breaks and tabs where multiline), and, when required, something that is not white
-        space. It is stricter than `clean` on one point: a control character at either end, which
-        `clean` strips. It cannot name a lone surrogate (no character to the regex engines that
-        read schemas; JSON carries one only as an escape), which `clean` refuses all the same."""
-        controls = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f" if self.multiline else "\\u0000-\\u001f"
-        refused = f"{controls}\\u007f-\\u009f"
+        the request schema, so the schema promises nothing `clean` refuses: no control or format
+        character (line breaks and tabs where multiline), and, when required, something that is not white
+        space. Control and format characters are named as `refused_character` refuses them. It is
+        stricter than `clean` on one point: such a character at either end, which `clean` strips
+        when it is white space. It cannot name a lone surrogate (no character to the regex engines that
+        read schemas; JSON carries one only as an escape) nor a format character beyond the BMP
+        (see `_refused_class`), which `clean` refuses all the same."""
+        refused = _refused_class(self.multiline)
         if not self.required:
             return f"^[^{refused}]*$"
         return f"^[^{refused}]*[^\\s{refused}][^{refused}]*$"
+
+
+# A search box's text (the API's `q`, the case page's search for a merge target) is checked as
+# any declared text is: a control character (NUL, which PostgreSQL cannot hold in a query, among
+# them) is refused before it reaches the database.
+SEARCH = Text("q", gettext_lazy("查找内容"), required=False, max_length=120)
+
+
+def clean_search(query: str) -> str:
+    """A search text, stripped, or FieldError: too long, or holding a refused character."""
+    if len(query) > SEARCH.max_length:
+        raise FieldError("too_long", _("查找内容过长。"))
+    return SEARCH.clean(query)
 
 
 @dataclass(frozen=True)

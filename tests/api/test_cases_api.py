@@ -247,3 +247,45 @@ def test_reference_data_for_the_callers_forms(world, client_for):
     assert [o["title"] for o in joinable] == ["草稿提案"]
     assert staff.get(f"/api/v1/cases/{case.pk}/joinable-outputs/", {"output_type": "speech"}).json() == []
     assert client_for(world.other_staff).get(f"/api/v1/cases/{case.pk}/joinable-outputs/").status_code == 404
+
+
+def test_a_timeline_shows_another_persons_address_to_auditors_only(world, client_for):
+    """Every audited action keeps its source address; the timeline a member or staff reads
+    used to carry the addresses of everyone who touched the case (the staff's office machines
+    among them). Now each reads only the address of their own actions; an auditor reads all."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from casework.choices import Role
+
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    response = member.post(
+        "/api/v1/cases/",
+        {"title": "村道破损", "description": "积水", "category": world.category.pk},
+        format="json",
+        REMOTE_ADDR="198.51.100.7",
+    )
+    case = Case.objects.get(pk=response.json()["id"])
+    claimed = staff.post(f"/api/v1/cases/{case.pk}/transitions/claim/", {}, format="json", REMOTE_ADDR="10.20.30.40")
+    assert claimed.status_code == 200
+    assert list(AuditEvent.objects.filter(stream=f"case:{case.pk}").values_list("source_ip", flat=True)) == [
+        "198.51.100.7",
+        "10.20.30.40",
+    ]
+
+    def addresses(client):
+        return [e["source_ip"] for e in client.get(f"/api/v1/cases/{case.pk}/events/").json()["results"]]
+
+    assert addresses(member) == ["198.51.100.7", None]
+    assert addresses(staff) == [None, "10.20.30.40"]
+    assert addresses(client_for(world.leader)) == [None, None]
+    world.leader.groups.add(Group.objects.get_or_create(name=Role.AUDITOR)[0])
+    assert addresses(client_for(world.leader)) == ["198.51.100.7", "10.20.30.40"]
+
+    # The case page reads the same timeline.
+    page = Client()
+    page.force_login(world.member.user)
+    shown = page.get(f"/cases/{case.pk}/")
+    assert shown.status_code == 200
+    assert [e.source_ip for e in shown.context["events"]] == ["198.51.100.7", None]
+    assert "10.20.30.40" not in shown.content.decode()

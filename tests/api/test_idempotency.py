@@ -264,7 +264,8 @@ def test_the_schema_documents_the_key_on_every_post_that_acts(db):
         (path, method, op)
         for path, item in schema["paths"].items()
         for method, op in item.items()
-        if method in ("post", "patch") and path != "/api/v1/auth/token/"
+        if method in ("post", "patch")
+        and path != "/api/v1/auth/token/"
         # Marking read and choosing channels set a state: sent twice, they leave the same one.
         and not path.startswith(("/api/v1/notifications/", "/api/v1/me/"))
     ]

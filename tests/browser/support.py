@@ -149,9 +149,13 @@ class Run:
             self.escaped.append(route.request.url)
             route.abort("blockedbyclient")
 
-    def visitor(self, viewport: str = "phone", label: str = "guest") -> Visitor:
+    def visitor(self, viewport: str = "phone", label: str = "guest", *, bypass_csp: bool = False) -> Visitor:
+        """A fresh browser context; `bypass_csp` lets a guard's own test reach the network layer
+        that the pages' Content-Security-Policy would otherwise stop first."""
         size = VIEWPORTS[viewport]
-        context = self.browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai")
+        context = self.browser.new_context(
+            viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai", bypass_csp=bypass_csp
+        )
         context.set_default_timeout(15_000)
         context.route("**/*", self._route)
         visitor = Visitor(self, context, label, size)

@@ -107,8 +107,16 @@ def test_people_and_rosters(seeded):
     assert all(u.has_usable_password() for u in users)
     assert Committee.objects.filter(organisation=org, is_default_intake=True).count() == 1
     assert not Committee.objects.filter(organisation=org, head__isnull=True).exists()
-    # The password table is printed once.
-    assert "admin" in seeded["output"] and "member001" in seeded["output"]
+    # One login per role is printed, once, with a warning; not the ~90 accounts' passwords.
+    output = seeded["output"]
+    assert "admin" in output and "member001" in output
+    assert "member003" not in output and "sf_staff2" not in output
+    table = output[output.index("每个角色一个演示账号") :].splitlines()[2:]
+    logins = table[: table.index("")]
+    assert 10 <= len(logins) <= 12, logins
+    labels = [line.split()[0] for line in logins]
+    assert len(set(labels)) == len(labels) and "审计管理员" in labels and "委员" in labels, labels
+    assert "警告：以上是演示账号" in output
 
 
 @pytest.mark.django_db

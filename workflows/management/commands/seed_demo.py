@@ -12,7 +12,12 @@ The words and places are data (workflows/demo/huangyan.toml); the code is in
 workflows/management/demo/ (world.py: organisations, people, engagements; plans.py: the cases;
 steps.py: running them; clock.py: simulated time). The content is deterministic (fixed random
 seed); only the passwords are random. The whole seed is one transaction, and a second run finds
-the district organisation and does nothing."""
+the district organisation and does nothing.
+
+It seeds only an empty database: the demo makes a superuser and about ninety accounts, and
+DATABASE_URL may point at a real one. A database with accounts, organisations or cases of its
+own is refused (`--force` overrides, for a developer's database). It prints one login per role,
+once, and a warning that these are demo accounts."""
 
 from __future__ import annotations
 
@@ -24,12 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from casework.choices import CaseStatus, OutputType
-from casework.models import Case, Organisation, Output
+from casework.models import Case, Organisation, Output, User
 from casework.services.audit import audit_checkpoint
 from workflows import actions
 
@@ -52,20 +57,44 @@ class Command(BaseCommand):
     help = (
         "生成黄岩区政协演示数据：组织、届次、界别、专委会、约60名委员及其联系的界别群众、联系活动，"
         "以及约300件覆盖各环节、各分支的民情案件（全部经由工作流操作生成）。"
-        "数据已存在时跳过；每个账号的随机密码只在首次生成时打印一次。"
+        "只导入空数据库：演示数据已存在时跳过，数据库中已有其他账号或组织时拒绝（--force 强制导入）。"
+        "每个角色打印一个演示账号及其随机口令，只在首次生成时打印一次。"
     )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--once",
             action="store_true",
-            help="演示数据已存在时静默跳过（供 make run 调用；不加此参数时行为相同）。",
+            help="供 make run 调用：演示数据已存在时静默跳过；数据库中已有其他数据时只提示、不导入，也不报错退出。",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="数据库中已有其他账号或组织时仍然导入演示数据（只用于开发环境，切勿用于生产数据库）。",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Organisation.objects.filter(name=DISTRICT_NAME).exists():
             self.stdout.write("演示数据已存在，跳过")
             return
+        found = foreign_data()
+        if found and not options["force"]:
+            # The demo makes a superuser and ~90 accounts with printed passwords: never into a
+            # database that holds anything of someone else's (DATABASE_URL may point anywhere).
+            what = "、".join(f"{n} 个{name}" for name, n in found.items())
+            message = (
+                f"数据库中已有非演示数据（{what}），演示数据只导入空数据库，未导入任何内容。"
+                "请检查 DATABASE_URL 指向的数据库；确是开发用库并要导入，请运行 "
+                "python manage.py seed_demo --force。"
+            )
+            if options["once"]:
+                self.stderr.write(message)
+                return
+            raise CommandError(message)
+        self.seed()
+
+    def seed(self) -> None:
+        """Build the whole demo in one transaction and print one login per role."""
         started = walltime.monotonic()
         rng = random.Random(SEED)
         real_now = timezone.now()
@@ -123,8 +152,26 @@ class Command(BaseCommand):
         outputs = Counter(Output.objects.filter(organisation=org).values_list("output_type", flat=True))
         self.say("成果：" + "，".join(f"{t.label} {outputs.get(t.value, 0)}" for t in OutputType))
         self.say("")
-        self.say("账号和初始口令（只显示这一次，请妥善保存）：")
-        width = max(len(u.username) for _r, u, _p in accounts.credentials)
-        self.say(f"{'角色':　<12}{'用户名':<{width + 2}}{'姓名':　<8}口令")
+        # One login per role (the first account made for it): enough to try every part of the
+        # app; the other accounts' random passwords are never shown (reset them in the admin).
+        shown: dict[str, tuple[User, str]] = {}
         for label, user, password in accounts.credentials:
+            shown.setdefault(label, (user, password))
+        hidden = len(accounts.credentials) - len(shown)
+        self.say(f"每个角色一个演示账号和口令（只显示这一次；其余 {hidden} 个账号的口令不显示）：")
+        width = max(len(u.username) for u, _p in shown.values())
+        self.say(f"{'角色':　<12}{'用户名':<{width + 2}}{'姓名':　<8}口令")
+        for label, (user, password) in shown.items():
             self.say(f"{label:　<12}{user.username:<{width + 2}}{user.display_name:　<8}{password}")
+        self.say("")
+        self.say(
+            "警告：以上是演示账号（含超级管理员），只可用于演示和开发。不要在生产环境使用演示数据；"
+            "若演示环境可被他人访问，请立即在管理后台修改这些口令。"
+        )
+
+
+def foreign_data() -> dict[str, int]:
+    """What the database holds that the demo did not make: accounts, organisations, cases. The
+    migrations' own rows (roles, the calendar, the default clock policies) do not count."""
+    counts = {"账号": User.objects.count(), "组织": Organisation.objects.count(), "案件": Case.objects.count()}
+    return {name: n for name, n in counts.items() if n}
