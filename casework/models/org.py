@@ -50,6 +50,9 @@ class User(AbstractUser):
     # Channels besides in-app (which every notification is), chosen in the user's profile.
     notify_by_email = models.BooleanField(_("邮件通知"), default=True)
     notify_by_dingtalk = models.BooleanField(_("钉钉通知"), default=False)
+    # Set when an administrator sets the password (a new account, a reset): the user changes it
+    # before doing anything else (the pages send them to the password page, the API answers 403).
+    must_change_password = models.BooleanField(_("须修改初始密码"), default=False)
 
     class Meta:
         verbose_name = _("用户")
