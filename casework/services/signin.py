@@ -13,6 +13,7 @@ and then one `account.locked` event; attempts refused during a lock are counted 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +46,15 @@ def account_key(username: str) -> str:
 
 
 def address_key(ip: str) -> str:
-    return f"addr:{ip}"
+    """An IPv4 address, or an IPv6 address's /64 (one subscriber's network: counted per address,
+    a guesser would have more addresses than anyone could count)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return f"addr:{ip[:100]}"
+    if address.version == 6:
+        return f"addr:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"addr:{address}"
 
 
 def _keys(username: str, ip: str | None) -> list[tuple[str, int]]:

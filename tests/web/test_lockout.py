@@ -121,3 +121,26 @@ def test_the_lock_is_in_the_database_not_in_a_process(world, client):
         web_login(client, user.username, "wrong")
     row = SignInThrottle.objects.get(key=f"user:{user.username}")
     assert row.locked_until > timezone.now()
+
+
+def test_a_name_no_account_could_have_is_a_clear_refusal_not_a_server_error(world, client):
+    for name in ("a\x00b", "\ud800x", "x" * 151, ""):
+        if name.isprintable() or "\x00" in name:  # a lone surrogate cannot be form-encoded
+            web = web_login(client, name, "wrong")
+            assert web.status_code in (200, 403), name
+        api = client.post(
+            "/api/v1/auth/token/",
+            f'{{"username": "{name.encode("unicode_escape").decode()}", "password": "wrong"}}',
+            content_type="application/json",
+        )
+        assert api.status_code in (400, 403), (name, api.content)
+        assert api.json()["error"]["code"] in ("invalid", "account_locked", "parse_error"), api.content
+
+
+def test_an_ipv6_network_counts_as_one_address(world, client, settings):
+    settings.MINQING_LOGIN_MAX_FAILURES_PER_ADDRESS = 6
+    for n in range(6):
+        web_login(client, f"nobody{n}", "wrong", REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}")
+    assert web_login(client, world.staff.username, RIGHT, REMOTE_ADDR="2001:db8:1:2::ffff").status_code == 403
+    assert web_login(client, world.staff.username, RIGHT, REMOTE_ADDR="2001:db8:1:3::1").status_code == 302
+    assert SignInThrottle.objects.filter(key="addr:2001:db8:1:2::/64", locked_until__isnull=False).exists()
