@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -116,3 +117,9 @@ class MinqingAutoSchema(AutoSchema):
             if parameter["name"].endswith("_id"):
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PATH_ID}
         return parameters
+
+
+class CheckedSessionScheme(SessionScheme):
+    """The pages' session as the API takes it (with the second-factor and password checks)."""
+
+    target_class = "api.auth.CheckedSessionAuthentication"

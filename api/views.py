@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,16 +18,19 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from casework import access, selectors
+from casework import otp as totp
+from casework.auth import lock_of, locked_message
 from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChannel
 from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
 from config.http import client_ip
-from workflows import actions
+from workflows import accounts, actions
 from workflows.case_lifecycle import CASE, Intake
 from workflows.inputs import SEARCH, FieldError, clean_search
 
 from . import conditional
 from . import serializers as s
+from .auth import OtpEnrolmentRequired, OtpInvalid, OtpRequired, PasswordChangeRequired
 from .idempotency import PARAMETER as IDEMPOTENCY_KEY
 from .idempotency import respond
 from .pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, decode_cursor, next_link, page_limit
@@ -419,9 +422,55 @@ def act_on_output(request: Request, name: str, output_id: int) -> Response:
 # Sign-in ----------------------------------------------------------------------------------------
 
 
-class TokenView(ObtainAuthToken):
-    """A token for a username and password; throttled per address (scope "token")."""
+class AccountLocked(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "account_locked"
 
+
+class SignInSerializer(serializers.Serializer):
+    """A username and password, checked by Django's sign-in (where the lock-out is, shared with
+    the pages); a locked account or address is said so, not "wrong password"."""
+
+    username = serializers.CharField(max_length=150, trim_whitespace=False)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=8,
+        required=False,
+        help_text=(
+            "动态验证码（6 位数字）：委办工作人员、承办单位联络员、主席会议成员、三类管理员必填，已启用的委员也须填写"
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context["request"]
+        user = authenticate(request=request, username=attrs["username"], password=attrs["password"])
+        if user is None:
+            lock = lock_of(request)
+            if lock is not None:
+                request.minqing_retry_after = lock.seconds_left
+                raise AccountLocked(locked_message(lock.seconds_left))
+            raise serializers.ValidationError(_("用户名或密码不正确。"), code="authorization")
+        if totp.asks_otp(user):
+            device = totp.confirmed_device(user)
+            if device is None:
+                raise OtpEnrolmentRequired()
+            if not attrs.get("otp"):
+                raise OtpRequired()
+            if not totp.check(device, attrs["otp"]):
+                raise OtpInvalid()
+        if user.must_change_password:
+            raise PasswordChangeRequired()
+        attrs["user"] = user
+        return attrs
+
+
+class TokenView(APIView):
+    """A token for a username and password; throttled per address (scope "token"), and refused
+    with 403 `account_locked` (and Retry-After) while the account or the address is locked.
+    Each token issued replaces the user's last one (rotation), is audited, expires after
+    MINQING_API_TOKEN_HOURS, and its key is in this answer only: it is stored as a digest."""
+
+    authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
@@ -431,12 +480,31 @@ class TokenView(ObtainAuthToken):
     @extend_schema(
         operation_id="auth_token",
         summary="用用户名和密码换取访问令牌",
-        request=inline_serializer(
-            "TokenIn",
-            {"username": serializers.CharField(max_length=150), "password": serializers.CharField(max_length=128)},
+        description=(
+            "签发新令牌，同时吊销该用户之前的令牌。令牌在 expires_at 过期（默认签发后 8 小时），"
+            "网页退出登录或修改密码时吊销。令牌只在此答复中出现一次。"
+            "账号或来源地址因多次登录失败被锁定时答复 403，错误代码 account_locked，并带 Retry-After；"
+            "密码由管理员设置、尚未修改时答复 403，错误代码 password_change_required（请先在网页上修改密码）。"
+            "须使用动态验证码的角色（委办工作人员、承办单位联络员、主席会议成员、三类管理员）及已启用的用户"
+            "须在 otp 中提供验证器上的 6 位验证码：缺少时 403 otp_required，不正确时 403 otp_invalid，"
+            "尚未在网页上启用时 403 otp_enrolment_required。"
         ),
-        responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
+        request=SignInSerializer,
+        responses={
+            200: inline_serializer(
+                "TokenOut", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()}
+            )
+        },
         auth=[],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+        serializer = SignInSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        key, expires_at = accounts.issue_api_token(serializer.validated_data["user"], source_ip=client_ip(request))
+        return Response({"token": key, "expires_at": expires_at})
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, AccountLocked):
+            response["Retry-After"] = str(getattr(self.request, "minqing_retry_after", 60))
+        return response

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from casework.choices import OrgLevel, Role
 from casework.models import (
@@ -156,7 +155,6 @@ def load_reference(n_cases: int, rng: random.Random) -> dict:
         through.objects.bulk_create(
             [through(user_id=users[n - 1].pk, group_id=groups[role]) for n, role in user_groups], batch_size=5000
         )
-        Token.objects.bulk_create([Token(key=Token.generate_key(), user_id=u.pk) for u in users], batch_size=5000)
 
         staff_through = Committee.staff.through
         links = []

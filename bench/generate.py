@@ -44,7 +44,7 @@ chunk of cases: which path each goes down, and its rows up to the review decisio
 gen_decided.py (its rows from the decision on) and gen_rows.py (how rows and audit chains are
 written); this file loads them.
 
-How it is fast: the reference rows (organisations, users, tokens, rosters...) go in through
+How it is fast: the reference rows (organisations, users, rosters...) go in through
 the ORM; the bulk rows are made by worker processes and streamed with ``COPY ... FREEZE`` into
 tables truncated in the same transaction, with foreign-key triggers off
 (``session_replication_role = replica``: the rows are consistent by construction) and the
@@ -300,7 +300,7 @@ def main() -> None:
             cur.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND (tablename LIKE 'casework\\_%%' "
                 "OR tablename LIKE 'viewflow\\_%%' OR tablename LIKE 'workflows\\_%%' "
-                "OR tablename IN ('authtoken_token', 'django_admin_log', 'django_session'))"
+                "OR tablename LIKE 'otp\\_%%' OR tablename IN ('django_admin_log', 'django_session'))"
             )
             # The calendar and the default clock policies are the migrations' reference data, not
             # the load's: they stay (the policies refer to organisations, so they are put back).
@@ -314,7 +314,7 @@ def main() -> None:
     t0 = time.perf_counter()
     ref = load_reference(args.cases, rng)
     print(
-        f"reference data: {len(ref['orgs'])} organisations, {ref['users']} users with tokens, {ref['members']} "
+        f"reference data: {len(ref['orgs'])} organisations, {ref['users']} users, {ref['members']} "
         f"members, {ref['contacts']} roster contacts ({time.perf_counter() - t0:.1f}s)",
         flush=True,
     )

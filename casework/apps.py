@@ -21,3 +21,10 @@ class CaseworkConfig(AppConfig):
             post_delete.connect(forget_calendar, sender=model, dispatch_uid=f"calendar-{model.__name__}-deleted")
         post_save.connect(forget_policies, sender=ClockPolicy, dispatch_uid="clock-policy-saved")
         post_delete.connect(forget_policies, sender=ClockPolicy, dispatch_uid="clock-policy-deleted")
+
+        from casework.models import User
+        from casework.services.tokens import revoke_on_password_change
+
+        # A changed password revokes the API token issued under the old one, wherever it changed
+        # (the admin, a password page, the shell).
+        post_save.connect(revoke_on_password_change, sender=User, dispatch_uid="token-revoked-on-password-change")

@@ -241,4 +241,8 @@ class AuditAction(models.TextChoices):
     ACCOUNT_LOGIN = "account.login", _("登录")
     ACCOUNT_LOGOUT = "account.logout", _("退出登录")
     ACCOUNT_LOGIN_FAILED = "account.login_failed", _("登录失败")
+    ACCOUNT_LOCKED = "account.locked", _("登录失败次数过多，锁定")
+    ACCOUNT_TOKEN_ISSUED = "account.token_issued", _("签发 API 令牌")
+    ACCOUNT_TOKEN_REVOKED = "account.token_revoked", _("吊销 API 令牌")
+    ACCOUNT_OTP_ENROLLED = "account.otp_enrolled", _("启用动态验证码")
     AUDIT_VERIFY_FAILED = "audit.verify_failed", _("审计链校验失败")

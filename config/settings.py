@@ -89,8 +89,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular_sidecar",
     # Both are needed: "viewflow" makes the task permissions, "viewflow.workflow" the models.
     "viewflow",
@@ -112,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "web.accounts.AccountGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -164,12 +167,49 @@ else:
         }
     }
 
+# The password policy (README "Accounts"): at least 12 characters of three kinds, not common, not
+# like the username, none of the last five again.
+MINQING_PASSWORD_MIN_LENGTH = env_int("MINQING_PASSWORD_MIN_LENGTH", 12)
+MINQING_PASSWORD_HISTORY = env_int("MINQING_PASSWORD_HISTORY", 5)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": MINQING_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "casework.passwords.CharacterKindsValidator"},
+    {"NAME": "casework.passwords.PasswordHistoryValidator"},
 ]
+
+# Every password sign-in (the login page, the admin's, the API's token) goes through the lock-out.
+AUTHENTICATION_BACKENDS = ["casework.auth.LockoutModelBackend"]
+# Lock-out (README "Accounts"): this many wrong passwords for one account within the window lock
+# it; an address is locked after its own, higher, number (an office may share one address).
+MINQING_LOGIN_MAX_FAILURES = env_int("MINQING_LOGIN_MAX_FAILURES", 5)
+MINQING_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("MINQING_LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
+MINQING_LOGIN_FAILURE_WINDOW_SECONDS = env_int("MINQING_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+MINQING_LOGIN_LOCKOUT_SECONDS = env_int("MINQING_LOGIN_LOCKOUT_SECONDS", 30 * 60)
+# An API token expires this many hours after it was issued (a fixed lifetime: checking an idle
+# time would write on every request); signing out of the pages or changing the password revokes it.
+MINQING_API_TOKEN_HOURS = env_int("MINQING_API_TOKEN_HOURS", 8)
+# The second factor (TOTP): the roles that must use it (Role values, comma-separated); others may.
+MINQING_OTP_REQUIRED_ROLES = env_list(
+    "MINQING_OTP_REQUIRED_ROLES",
+    [
+        "committee_staff",
+        "committee_head",
+        "proposal_office",
+        "department_liaison",
+        "leadership",
+        "auditor",
+        "security_admin",
+        "sysadmin",
+    ],
+)
+# The issuer an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = env_str("MINQING_OTP_ISSUER", "民情 Minqing")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -200,7 +240,7 @@ VIEWFLOW = {"AUTOREGISTER": False}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.auth.ProfileTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "api.auth.CheckedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.MinqingAutoSchema",

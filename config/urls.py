@@ -4,13 +4,19 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.converters import IdConverter
+from web.accounts import AdminSignInForm, ChangePasswordView, SignInView, otp_setup, otp_verify
 
 register_converter(IdConverter, "id")
+# The admin's sign-in says when the account is locked, like the login page.
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("", include("web.urls")),
-    path("login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", ChangePasswordView.as_view(), name="password-change"),
+    path("account/otp/setup/", otp_setup, name="otp-setup"),
+    path("account/otp/verify/", otp_verify, name="otp-verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),

@@ -66,12 +66,37 @@ def client_for():
     """An API client signed in with the user's token."""
     from rest_framework.test import APIClient
 
+    from tests.factories import token_key
+
     def make(user):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_key(user)}")
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _sign_in_rate_of_the_test():
+    """The token endpoint's per-address rate is counted in the cache. The database cache rolls
+    back with each test, Redis (CI) does not: there the tests' address starts each test afresh,
+    or the sign-ins of earlier tests would answer 429."""
+    if settings.REDIS_URL:
+        from django.core.cache import cache
+
+        cache.delete("throttle_token_127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch):
+    """`client.force_login(user)` signs in as after the whole sign-in: with the second factor
+    verified for those who use one (tests.factories.login_verified). The sign-in steps
+    themselves are tested through the real pages."""
+    from django.test import Client
+
+    from tests.factories import login_verified
+
+    monkeypatch.setattr(Client, "force_login", lambda client, user, backend=None: login_verified(client, user))
 
 
 @pytest.fixture

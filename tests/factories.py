@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.choices import OrgLevel, Role
 from casework.models import (
+    ApiToken,
     CaseCategory,
     Committee,
     Contact,
@@ -21,8 +27,29 @@ from casework.models import (
     Township,
     User,
 )
+from casework.otp import asks_otp
 
 _seq = itertools.count(1)
+# Django's own force_login, before the tests' fixture makes it verify the second factor too.
+Client_force_login = Client.force_login
+# The clear keys of the tokens the factories issued (the database keeps only digests), by user.
+_KEYS: dict[int, str] = {}
+
+
+def give_token(user: User) -> str:
+    """A new API token for `user` (replacing theirs, unaudited, as a fixture): its key."""
+    _token, key = ApiToken.replace(user)
+    _KEYS[user.pk] = key
+    return key
+
+
+def token_key(user: User) -> str:
+    """The key of `user`'s live token: the one the factories gave them, or a new one if that was
+    revoked, replaced or never given."""
+    key = _KEYS.get(user.pk)
+    if key is None or not ApiToken.objects.filter(user=user, digest=ApiToken.digest_of(key)).exists():
+        key = give_token(user)
+    return key
 
 
 def make_user(org: Organisation | None, role: str, name: str | None = None) -> User:
@@ -32,8 +59,37 @@ def make_user(org: Organisation | None, role: str, name: str | None = None) -> U
     )
     # get_or_create: a transactional test flushes the groups the migration made.
     user.groups.add(Group.objects.get_or_create(name=role)[0])
-    Token.objects.create(user=user)
+    give_token(user)
     return user
+
+
+def enrol_otp(user: User) -> TOTPDevice:
+    """The user's confirmed TOTP device, enrolled if they have none (tests compute codes from it:
+    `otp_code`)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    return device
+
+
+def otp_code(device: TOTPDevice, *, step: int = 0) -> str:
+    """The code the user's authenticator shows now (or `step` periods later)."""
+    key = device.bin_key
+    totp = TOTP(key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + step * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login_verified(client: Any, user: User) -> None:
+    """Sign `client` in as `user` with the second factor verified, as after the code step (the
+    user's device enrolled if need be). The tests' `force_login` does this for every user who
+    signs in with a code, so pages and the admin open as they would after a full sign-in."""
+    Client_force_login(client, user)
+    if user.is_staff or asks_otp(user):
+        device = enrol_otp(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
 
 
 def make_member(org: Organisation, sector: Sector, name: str | None = None, contacts: int = 3) -> Member:

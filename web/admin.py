@@ -13,6 +13,7 @@ from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models as dj_models
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework import models
 from casework.errors import DomainError
@@ -55,6 +56,18 @@ class TextCheckedForm(TextCheckedMixin, forms.ModelForm):
 class TextCheckedAdmin(admin.ModelAdmin):
     form = TextCheckedForm
 
+
+_has_permission = admin.site.has_permission
+
+
+def _verified_staff(request: Any) -> bool:
+    """The admin is for staff who signed in with the second factor too (the account gate sends
+    them to it first)."""
+    verified = getattr(request.user, "is_verified", None)
+    return bool(_has_permission(request) and callable(verified) and verified())
+
+
+admin.site.has_permission = _verified_staff  # type: ignore[method-assign]
 
 for model in (
     models.Organisation,
@@ -112,6 +125,11 @@ class UserAddForm(TextCheckedMixin, auth_forms.AdminUserCreationForm):
         model = models.User
         fields = ("username", "display_name", "organisation")
 
+    def save(self, commit: bool = True) -> Any:
+        # A password an administrator sets is theirs: the user must change it first.
+        self.instance.must_change_password = True
+        return super().save(commit)
+
 
 class UserChangeForm(TextCheckedMixin, auth_forms.UserChangeForm):
     class Meta(auth_forms.UserChangeForm.Meta):
@@ -119,20 +137,30 @@ class UserChangeForm(TextCheckedMixin, auth_forms.UserChangeForm):
         fields = "__all__"
 
 
+class ResetPasswordForm(auth_forms.AdminPasswordChangeForm):
+    """A password an administrator resets is theirs too: the user must change it first."""
+
+    def save(self, commit: bool = True) -> Any:
+        self.user.must_change_password = True
+        return super().save(commit)
+
+
 @admin.register(models.User)
 class UserAdmin(auth_admin.UserAdmin):
     """Accounts, with Django's own password forms: a new account is given a password (checked by
     the password validators) or none, and an existing one's is set or reset from its page. The
-    password itself is never shown, nor its hash."""
+    password itself is never shown, nor its hash; one an administrator sets (new or reset) must be
+    changed by the user at their next sign-in."""
 
     form = UserChangeForm
     add_form = UserAddForm
-    list_display = ("username", "display_name", "organisation", "is_active")
+    change_password_form = ResetPasswordForm
+    list_display = ("username", "display_name", "organisation", "is_active", "must_change_password")
     list_filter = ("organisation", "groups", "is_active", "is_staff", "is_superuser")
     search_fields = ("username", "display_name", "email")
     ordering = ("username",)
     fieldsets = (
-        (None, {"fields": ("username", "password")}),
+        (None, {"fields": ("username", "password", "must_change_password")}),
         (_("账号信息"), {"fields": ("display_name", "email", "organisation", "department")}),
         (_("接收通知的渠道"), {"fields": ("notify_by_email", "notify_by_dingtalk")}),
         (_("角色与权限"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
@@ -148,6 +176,53 @@ class UserAdmin(auth_admin.UserAdmin):
         ),
     )
     filter_horizontal = ("groups", "user_permissions")
+
+
+@admin.register(models.SignInThrottle)
+class SignInThrottleAdmin(admin.ModelAdmin):
+    """The lock-out's counters: deleting a row unlocks that account or address at once."""
+
+    list_display = ("key", "failures", "locked_until", "refused", "window_started_at")
+    search_fields = ("key",)
+    readonly_fields = ("key", "failures", "window_started_at", "locked_until", "refused", "expires_at")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens by their prefix: the key is never stored, so never shown. Deleting a row
+    revokes that token; a token is issued only by signing in (`POST /api/v1/auth/token/`)."""
+
+    list_display = ("prefix", "user", "created_at", "expires_at")
+    search_fields = ("user__username", "prefix")
+    readonly_fields = ("user", "prefix", "created_at", "expires_at")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    """Second-factor devices, by user; the secret key is never shown. Deleting a device (a lost
+    phone) makes the user enrol again at their next sign-in."""
+
+    list_display = ("user", "name", "confirmed")
+    list_filter = ("confirmed",)
+    search_fields = ("user__username",)
+    fields = ("user", "name", "confirmed")
+    readonly_fields = ("user", "confirmed")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
 
 
 @admin.register(models.Member)

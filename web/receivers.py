@@ -1,16 +1,17 @@
 """Django's sign-in signals, adapted to audit events. Adapters only: the event is recorded through
-the workflow layer (`workflows.accounts`)."""
+the workflow layer (`workflows.accounts`). A failed sign-in is audited by the lock-out itself
+(`casework.auth`), which knows whether the failure is still under the limits."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
 from casework.choices import AuditAction
 from config.http import client_ip
-from workflows.accounts import record_account_event
+from workflows.accounts import record_account_event, revoke_api_token
 
 
 def _ip(request: Any) -> str | None:
@@ -34,14 +35,5 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
             source_ip=_ip(request),
             success=True,
         )
-
-
-@receiver(user_login_failed, dispatch_uid="minqing-audit-login-failed")
-def on_login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
-    record_account_event(
-        AuditAction.ACCOUNT_LOGIN_FAILED,
-        user=None,
-        username=str(credentials.get("username", "")),
-        source_ip=_ip(request),
-        success=False,
-    )
+        # Signing out of the pages signs out the API client too: its token is revoked.
+        revoke_api_token(user, reason="logout", source_ip=_ip(request))

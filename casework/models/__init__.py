@@ -1,3 +1,4 @@
+from .account import ApiToken, PasswordHistory, SignInThrottle
 from .audit import AuditCheckpoint, AuditCheckpointHead, AuditedRecord, AuditEvent, AuditStream
 from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCategory, CaseClock, ClockPolicy, RejectReason, Township
@@ -19,6 +20,7 @@ from .org import (
 from .output import Output
 
 __all__ = [
+    "ApiToken",
     "AuditCheckpoint",
     "AuditCheckpointHead",
     "AuditEvent",
@@ -41,11 +43,13 @@ __all__ = [
     "NotificationDelivery",
     "Organisation",
     "Output",
+    "PasswordHistory",
     "RejectReason",
     "RosterEntry",
     "Sector",
     "ServiceRecord",
     "Session",
+    "SignInThrottle",
     "Term",
     "Township",
     "User",

@@ -60,6 +60,10 @@ class User(AbstractUser):
         validators=[RegexValidator(r"^1[0-9]{10}$", _("手机号应为 11 位数字，以 1 开头。"))],
     )
 
+    # Set when an administrator sets the password (a new account, a reset): the user changes it
+    # before doing anything else (the pages send them to the password page, the API answers 403).
+    must_change_password = models.BooleanField(_("须修改初始密码"), default=False)
+
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")

@@ -33,7 +33,7 @@ from casework.services.audit_anchor import read_anchors
 from casework.services.audit_verify import load_state, verify_full, verify_incremental
 from casework.tasks import audit_verify_task
 from tests.casework.test_audit import busy_world, checkpoint, kinds, rewind_record, stream_of, tamper
-from tests.factories import make_user, make_world
+from tests.factories import make_user, make_world, token_key
 from tests.helpers import do
 from tests.workflows.test_case_flow import file_case
 
@@ -286,7 +286,7 @@ def client_for(user):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key(user)}")
     return client
 
 

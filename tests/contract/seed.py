@@ -38,7 +38,7 @@ def schemathesis_config(ids: dict[str, list[int]], probability: float = 0.5) -> 
 
 
 def seed() -> dict[str, Any]:
-    from tests.factories import make_world
+    from tests.factories import make_world, token_key
     from tests.helpers import do, file
 
     world = make_world()
@@ -103,7 +103,7 @@ def seed() -> dict[str, Any]:
         "contacts": world.contact_ids(),
         "notifications": list(Notification.objects.order_by("id").values_list("id", flat=True)),
     }
-    return {"tokens": {"member": member.auth_token.key, "staff": staff.auth_token.key}, "ids": ids}
+    return {"tokens": {"member": token_key(member), "staff": token_key(staff)}, "ids": ids}
 
 
 def main() -> None:

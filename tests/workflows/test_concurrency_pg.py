@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from casework.errors import Conflict
 from casework.models import AuditEvent, CaseClock
+from tests.factories import token_key
 from tests.helpers import do, events, open_task
 from tests.workflows.test_case_flow import file_case
 from workflows import actions
@@ -68,7 +69,7 @@ def test_two_concurrent_decisions_one_applies_one_gets_409(world):
     clients = []
     for user in (world.staff, world.staff2):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_key(user)}")
         clients.append(client)
     bodies = [("accept", {"note": "转化"}), ("reject", {"reason": world.reason.pk})]
 

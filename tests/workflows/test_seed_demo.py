@@ -20,7 +20,6 @@ from django.db import transaction
 from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from viewflow.workflow.models import Task
 
 from casework.choices import AuditAction, CaseStatus, Decision, OutputStatus, OutputType, Role
@@ -58,7 +57,6 @@ COUNTED = [
     CaseClock,
     AuditEvent,
     Task,
-    Token,
     Committee,
 ]
 
@@ -98,12 +96,12 @@ def test_people_and_rosters(seeded):
     assert set(per_member) == set(members.values_list("id", flat=True))
     assert all(3 <= n <= 5 for n in per_member.values())
     assert all(m.user.groups.filter(name=Role.MEMBER).exists() for m in members.select_related("user"))
-    # Every role has a login, every login has a token and an organisation.
+    # Every role has a login, every login an organisation (API tokens are issued at sign-in).
     for role in Role.values:
         assert Group.objects.get(name=role).user_set.exists(), role
     users = User.objects.filter(organisation__in=[org, org.parent])
     assert users.filter(username="admin", is_superuser=True).exists()
-    assert not users.filter(auth_token__isnull=True).exists()
+    assert not users.filter(organisation__isnull=True).exists()
     assert all(u.has_usable_password() for u in users)
     assert Committee.objects.filter(organisation=org, is_default_intake=True).count() == 1
     assert not Committee.objects.filter(organisation=org, head__isnull=True).exists()

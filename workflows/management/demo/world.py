@@ -16,7 +16,6 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
 from casework.choices import EngagementMethod, EngagementPurpose, OrgLevel, Role, ServiceKind
 from casework.models import (
@@ -103,7 +102,6 @@ class Accounts:
             user.password = self.hashes[user.pk].result()
             users.append(user)
         User.objects.bulk_update(users, ["password"], batch_size=200)
-        Token.objects.bulk_create([Token(key=Token.generate_key(), user=u) for u in users])
         return len(users)
 
 
