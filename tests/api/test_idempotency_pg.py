@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from casework.models import AuditEvent, Case, CaseClock, IdempotencyKey
 from tests.api.test_idempotency import body
+from tests.factories import token_key
 from tests.helpers import events
 from tests.workflows.test_concurrency_pg import race
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 
 def client(user) -> APIClient:
     c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+    c.credentials(HTTP_AUTHORIZATION=f"Token {token_key(user)}")
     return c
 
 
