@@ -109,13 +109,18 @@ def _mark(step: _Step, now: datetime, limit: int) -> list[int]:
     pick = f"SELECT {pk} FROM {table} WHERE {step.where_sql} ORDER BY {step.order} LIMIT %s"
     if connection.features.has_select_for_update_skip_locked:
         # A materialised CTE: PostgreSQL may run a LIMIT subquery under IN (…) more than once
-        # in a join, and so mark more rows than the limit; the CTE picks once.
+        # in a join, and so mark more rows than the limit; the CTE picks once. Its lock re-checks
+        # the step's condition on the newest version of each row it takes (and skips a row
+        # another sweep holds), so the UPDATE needs no condition of its own, and its ids reach
+        # it as an array: looked up by primary key. (Joined to the pick with the condition
+        # repeated, the planner took a partial index's range for one row and compared every
+        # waiting clock with every picked one: 9 s a batch with 50,000 waiting; 0.02 s so.)
         sql = (
             f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) "
-            f"UPDATE {table} SET {step.set_sql} WHERE {pk} IN (SELECT {pk} FROM picked) "
-            f"AND {step.where_sql} RETURNING {pk}"
+            f"UPDATE {table} SET {step.set_sql} WHERE {pk} = ANY(ARRAY(SELECT {pk} FROM picked)) "
+            f"RETURNING {pk}"
         )
-        params = [at, limit, *([at] * step.sets_now), at]
+        params = [at, limit, *([at] * step.sets_now)]
     else:
         # SQLite: one writer at a time, and a subquery that does not depend on the row is run once.
         sql = f"UPDATE {table} SET {step.set_sql} WHERE {pk} IN ({pick}) AND {step.where_sql} RETURNING {pk}"
@@ -309,7 +314,7 @@ def _schedule_escalation(clocks: list[dict], *, level: int | None, now: datetime
     """Set when each clock escalates next: to `level`, or (None) to the level after the one it
     has just reached."""
     cal = WorkCalendar()
-    when: dict[datetime | None, list[int]] = defaultdict(list)
+    scheduled = []
     for c in clocks:
         target = level if level is not None else c["escalation_level"] + 1
         policy = policy_for(c["organisation_id"], c["stage"])
@@ -319,7 +324,8 @@ def _schedule_escalation(clocks: list[dict], *, level: int | None, now: datetime
                 at = policy.escalation_at(cal, c["due_at"], target)
             except CalendarMissing:
                 at = now
-        when[at].append(c["id"])
-    for at, ids in when.items():
         if at is not None:
-            CaseClock.objects.filter(pk__in=ids).update(next_escalation_at=at)
+            scheduled.append(CaseClock(pk=c["id"], next_escalation_at=at))
+    # One statement for the batch, however many different times (a clock resumed by the wall
+    # clock has a deadline of its own).
+    CaseClock.objects.bulk_update(scheduled, ["next_escalation_at"], batch_size=BATCH)
