@@ -326,7 +326,8 @@ def key_lines(plan: list[str]) -> dict:
     node's buffers and the execution time."""
     scans = [ln.strip() for ln in plan if "Scan" in ln]
     on_index = [ln for ln in scans if any(name in ln for name in SWEEP_INDEXES)]
-    scan = on_index[0] if on_index else (scans[0] if scans else "")
+    ran = [ln for ln in on_index if "never executed" not in ln]
+    scan = (ran or on_index or scans or [""])[0]
     return {
         "scan": scan,
         "index": next((name for name in SWEEP_INDEXES if name in scan), None),
