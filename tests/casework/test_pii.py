@@ -149,3 +149,17 @@ def test_the_migration_seals_phones_stored_in_clear(world):
 )
 def test_masks(mask, value, shown):
     assert mask(value) == shown
+
+
+@pytest.mark.django_db
+def test_the_rotate_command_refuses_what_it_cannot_do_and_changes_nothing(world, settings):
+    from django.core.management.base import CommandError
+
+    settings.PII_KEYS = KEY_A
+    contact = make_contact(world, phone="13800000004")
+    before = raw(contact.pk, "phone")
+    with pytest.raises(CommandError, match="MINQING_PII_KEYS"):
+        call_command("pii_rotate", "--new-key")  # the keys are the environment's, not a file's
+    with pytest.raises(CommandError, match="batch-size"):
+        call_command("pii_rotate", "--batch-size", "0")
+    assert raw(contact.pk, "phone") == before
