@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from casework.choices import SlaState, Stage
+from casework.pii import mask_address, mask_id_number, mask_phone
 from workflows.inputs import MAX_ID, Choice, Flag, Input, Ref, Refs, Text
 
 
@@ -60,6 +61,40 @@ class CaseListOut(serializers.Serializer):
 class ContactOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(allow_null=True, help_text=_("未经群众同意时不提供（为 null）"))
+    phone = serializers.CharField(
+        allow_null=True, help_text=_("联系电话，已脱敏（138****5678）；未经群众同意时为 null，无则为空串")
+    )
+
+
+class RosterContactOut(serializers.Serializer):
+    """A constituent on the member's own roster, their personal data masked (the reveal answers
+    it in clear, audited)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.SerializerMethodField(help_text=_("联系电话，已脱敏：138****5678"))
+    id_number = serializers.SerializerMethodField(
+        help_text=_("身份证号，已脱敏：前 4 位和后 4 位，如 3301**********1234")
+    )
+    address = serializers.SerializerMethodField(help_text=_("住址，已脱敏：只到区县，如 浙江省台州市黄岩区***"))
+    consent_recorded_on = serializers.DateField(allow_null=True, help_text=_("同意登记日期"))
+
+    def get_phone(self, contact: Any) -> str:
+        return mask_phone(contact.phone)
+
+    def get_id_number(self, contact: Any) -> str:
+        return mask_id_number(contact.id_number)
+
+    def get_address(self, contact: Any) -> str:
+        return mask_address(contact.address)
+
+
+class ContactRevealOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.CharField(help_text=_("联系电话（明文）；无则为空串"))
+    id_number = serializers.CharField(help_text=_("身份证号（明文）；无则为空串"))
+    address = serializers.CharField(help_text=_("住址（明文）；无则为空串"))
 
 
 class ClockOut(serializers.Serializer):

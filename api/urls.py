@@ -24,6 +24,7 @@ urlpatterns = [
     path("redirect-channels/", views.RedirectChannelsView.as_view(), name="redirect-channels"),
     path("output-types/", views.OutputTypesView.as_view(), name="output-types"),
     path("contacts/", views.ContactsView.as_view(), name="contacts"),
+    path("contacts/<id:contact_id>/reveal/", views.ContactRevealView.as_view(), name="contact-reveal"),
     path("reports/sla/", report_views.SlaReportView.as_view(), name="report-sla"),
     path("audit/alerts/", audit_views.AuditAlertsView.as_view(), name="audit-alerts"),
     path("notifications/", notification_views.NotificationListView.as_view(), name="notifications"),

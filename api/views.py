@@ -23,8 +23,9 @@ from casework.auth import lock_of, locked_message
 from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChannel
 from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
+from casework.pii import mask_phone
 from config.http import client_ip
-from workflows import accounts, actions
+from workflows import accounts, actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.inputs import SEARCH, FieldError, clean_search
 
@@ -66,7 +67,8 @@ def case_read(user: User, case_id: int, *, acted: Case | None = None) -> tuple[d
     case.clock_rows = selectors.case_clocks(case)  # type: ignore[attr-defined]
     case.open_clock = selectors.open_clock(case.clock_rows)  # type: ignore[attr-defined]
     case.contact_rows = [  # type: ignore[attr-defined]
-        {"id": c.pk, "name": c.name if show_names else None} for c in case.contacts.all()
+        {"id": c.pk, "name": c.name if show_names else None, "phone": mask_phone(c.phone) if show_names else None}
+        for c in case.contacts.all()
     ]
     case.transition_rows = [t.describe() for t in actions.available(user, case, task)]  # type: ignore[attr-defined]
     body = dict(s.CaseOut(case).data)
@@ -262,8 +264,29 @@ TownshipsView = _options("乡镇街道", s.OptionOut, selectors.townships)
 CommitteesView = _options("本会专门委员会（受理委办）", s.CommitteeOut, selectors.committees)
 RejectReasonsView = _options("不予受理理由（启用中的）", s.OptionOut, selectors.reject_reasons)
 ContactsView = _options(
-    "我联系的界别群众", s.OptionOut, selectors.my_contacts, description=_("委员本人的联系名单；其他角色为空。")
+    "我联系的界别群众",
+    s.RosterContactOut,
+    selectors.my_contacts,
+    description=_(
+        "委员本人的联系名单；其他角色为空。电话、身份证号和住址均已脱敏，完整信息须经 reveal 查看（留审计记录）。"
+    ),
 )
+
+
+class ContactRevealView(APIView):
+    @extend_schema(
+        operation_id="contacts_reveal",
+        summary="查看界别群众的完整个人信息（留审计记录）",
+        description=_(
+            "答复该群众的电话、身份证号和住址明文，每次查看都写入审计记录。只有联系该群众的委员本人和"
+            "其所在界别的召集人可以查看；其他人得到 404，与群众不存在相同。"
+        ),
+        request=None,
+        responses=s.ContactRevealOut,
+    )
+    def post(self, request: Request, contact_id: int) -> Response:
+        revealed = personal_data.reveal_contact(_user(request), contact_id, source_ip=client_ip(request))
+        return Response(s.ContactRevealOut(revealed).data)
 
 
 class RedirectChannelsView(APIView):

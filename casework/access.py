@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from casework.choices import CaseStatus, Role
 from casework.errors import NotFound
-from casework.models import Case, Committee, Output, User
+from casework.models import Case, Committee, Contact, Output, User
 
 
 def roles_of(user: User) -> frozenset[str]:
@@ -102,6 +102,19 @@ def is_case_member(user: User, case: Case) -> bool:
 def may_see_contact_names(user: User, case: Case) -> bool:
     """A constituent's name goes beyond their member only with their consent (PIPL)."""
     return is_case_member(user, case) or case.consent_to_share
+
+
+def may_reveal_contact(user: User, contact: Contact) -> bool:
+    """Who may read a constituent's phone, ID number and address in clear: the member who keeps in
+    touch with them (their roster entry) and the conveners of that entry's sector, who manage the
+    roster. Nobody else yet: a case's consent covers sharing the constituent's name, and a consent
+    whose scope covers contact details is not recorded yet."""
+    if not user.is_authenticated or user.organisation_id != contact.organisation_id:
+        return False
+    member_id = member_id_of(user)
+    if member_id is None:
+        return False
+    return contact.roster.filter(Q(member_id=member_id) | Q(sector__conveners__id=member_id)).exists()
 
 
 def may_see_source_ip(user: User, actor_id: int | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils import timezone
 from django.utils.timezone import get_current_timezone
@@ -59,7 +59,9 @@ def case_detail(user: User | None, case_id: int) -> Case:
     cases = access.visible_cases(user) if user is not None else Case.objects.all()
     case = (
         cases.select_related(*CASE_LIST_RELATED, "reject_reason", "output")
-        .prefetch_related("contacts")
+        # Only what a case shows of its constituents: every encrypted column read is a decryption,
+        # and the ID number and address are never shown with a case.
+        .prefetch_related(Prefetch("contacts", queryset=Contact.objects.only("id", "name", "phone", "organisation_id")))
         .filter(pk=case_id)
         .first()
     )

@@ -297,6 +297,11 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Keys: inline ("<id> <hex>" items, comma-separated, last one signs) or a file, generated (0600) if missing.
 AUDIT_KEYS = env_str("MINQING_AUDIT_KEYS", "")
 AUDIT_KEY_FILE = env_str("MINQING_AUDIT_KEY_FILE", str(VAR_DIR / "audit-keys"))
+# Personal data (README "Personal data"): the keys contacts' phone, ID number and address are
+# encrypted under, inline ("<id> <hex or base64>" items, comma-separated, the last encrypts) or a
+# file, generated (0600) if missing. Never in the database.
+PII_KEYS = env_str("MINQING_PII_KEYS", "")
+PII_KEY_FILE = env_str("MINQING_PII_KEY_FILE", str(VAR_DIR / "pii-keys"))
 # Every checkpoint's digest is appended here after commit; empty means var/audit-anchors-<database>.log.
 AUDIT_ANCHOR_FILE = env_str("MINQING_AUDIT_ANCHOR_FILE", "")
 AUDIT_ANCHOR_SYSLOG = env_str("MINQING_AUDIT_ANCHOR_SYSLOG", "")  # e.g. /dev/log or loghost:514

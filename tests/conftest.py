@@ -116,6 +116,9 @@ def audit_key_file(tmp_path_factory):
     django_settings.AUDIT_KEYS = ""
     django_settings.AUDIT_KEY_FILE = str(root / "audit-keys")
     django_settings.AUDIT_ANCHOR_FILE = str(root / "session-anchors.log")
+    saved["PII_KEYS"], saved["PII_KEY_FILE"] = django_settings.PII_KEYS, django_settings.PII_KEY_FILE
+    django_settings.PII_KEYS = ""
+    django_settings.PII_KEY_FILE = str(root / "pii-keys")
     yield root / "audit-keys"
     for name, value in saved.items():
         setattr(django_settings, name, value)
@@ -128,6 +131,8 @@ def _audit_files_of_the_test(settings, audit_key_file, tmp_path):
     settings.AUDIT_KEY_FILE = str(audit_key_file)
     settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.log")
     settings.VAR_DIR = tmp_path
+    settings.PII_KEYS = ""
+    settings.PII_KEY_FILE = str(audit_key_file.parent / "pii-keys")
 
 
 @pytest.fixture(autouse=True)

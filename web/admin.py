@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework import models
 from casework.errors import DomainError
+from casework.pii import mask_address, mask_id_number, mask_phone
 from config.http import client_ip
 from workflows import actions
 from workflows import notifications as notification_actions
@@ -223,6 +224,58 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: Any) -> bool:
         return False
+
+
+PII_MASKS = {"phone": mask_phone, "id_number": mask_id_number, "address": mask_address}
+
+
+class ContactForm(TextCheckedForm):
+    """Personal data is written here but never read back: the fields start empty whatever the
+    record holds (its masked value is the help text), and an empty field leaves the value as it
+    was. Reading a value in clear is the audited reveal's, not the admin's."""
+
+    class Meta:
+        model = models.Contact
+        fields = ("organisation", "sector", "name", "phone", "id_number", "address", "workplace", "consent_recorded_on")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, mask in PII_MASKS.items():
+            field = self.fields[name]
+            field.required = False
+            self.initial[name] = ""
+            current = getattr(self.instance, name) if self.instance.pk else ""
+            field.help_text = (
+                _("当前：%(masked)s。留空则不修改。") % {"masked": mask(current)} if current else _("当前无。")
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk:
+            for name in PII_MASKS:
+                if not cleaned.get(name) and name not in self.errors:
+                    cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
+@admin.register(models.Contact)
+class ContactAdmin(TextCheckedAdmin):
+    form = ContactForm
+    list_display = ("name", "sector", "masked_phone", "masked_id_number", "masked_address", "consent_recorded_on")
+    list_filter = ("organisation", "sector")
+    search_fields = ("name",)
+
+    @admin.display(description=_("联系电话"))
+    def masked_phone(self, contact: models.Contact) -> str:
+        return mask_phone(contact.phone)
+
+    @admin.display(description=_("身份证号"))
+    def masked_id_number(self, contact: models.Contact) -> str:
+        return mask_id_number(contact.id_number)
+
+    @admin.display(description=_("住址"))
+    def masked_address(self, contact: models.Contact) -> str:
+        return mask_address(contact.address)
 
 
 @admin.register(models.Member)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("notifications/", views.notifications_page, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),
+    path("contacts/<id:contact_id>/reveal/", views.contact_reveal, name="contact-reveal"),
     path("me/", views.profile, name="profile"),
 ]

@@ -19,8 +19,9 @@ from casework import access, selectors
 from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, Role
 from casework.errors import DomainError, InvalidInput, NotFound
 from casework.models import Case, Output, User
+from casework.pii import mask_phone
 from config.http import client_ip
-from workflows import actions, notifications
+from workflows import actions, notifications, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
@@ -128,6 +129,10 @@ def _render_case(request: HttpRequest, case: Case, failed: tuple[str, Any] | Non
             "clocks": selectors.case_clocks(case),
             "now": timezone.now(),
             "show_contact_names": access.may_see_contact_names(user, case),
+            "contact_rows": [
+                {"contact": c, "phone": mask_phone(c.phone), "may_reveal": access.may_reveal_contact(user, c)}
+                for c in case.contacts.all()
+            ],
             "panel": _panel(request, user, case, transitions, failed),
             "held_by": held_by,
         },
@@ -352,6 +357,22 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
     marked = notifications.mark_all_read(_user(request))
     messages.success(request, _("已将 %(n)d 条通知标记为已读。") % {"n": marked})
     return _back(request)
+
+
+@require_POST
+@login_required
+def contact_reveal(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A constituent's clear contact details, shown once on a page of their own (never cached,
+    as no page is) after the reveal has been audited; a POST, so a link or a prefetch never
+    reveals anything."""
+    try:
+        revealed = personal_data.reveal_contact(_user(request), contact_id, source_ip=client_ip(request))
+    except NotFound:
+        raise Http404 from None
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = ""
+    return render(request, "contact_reveal.html", {"contact": revealed, "back": back})
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import DEFAULT_SLA_TARGETS, OrgLevel
+from casework.pii import EncryptedTextField
 
 
 def default_sla_targets() -> dict:
@@ -173,7 +174,16 @@ class Contact(models.Model):
     organisation = models.ForeignKey(Organisation, verbose_name=_("所属组织"), on_delete=models.PROTECT)
     sector = models.ForeignKey(Sector, verbose_name=_("界别"), on_delete=models.PROTECT, related_name="contacts")
     name = models.CharField(_("姓名"), max_length=60)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # Personal data, encrypted at rest and shown masked (casework.pii); read in clear only by
+    # an audited reveal.
+    phone = EncryptedTextField(_("联系电话"), max_length=20, blank=True)
+    id_number = EncryptedTextField(
+        _("身份证号"),
+        max_length=18,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{17}[0-9Xx]$", _("身份证号应为 18 位，最后一位可为 X。"))],
+    )
+    address = EncryptedTextField(_("住址"), max_length=200, blank=True)
     workplace = models.CharField(_("工作单位"), max_length=120, blank=True)
     consent_recorded_on = models.DateField(_("同意登记日期"), null=True, blank=True)
 

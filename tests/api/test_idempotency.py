@@ -268,6 +268,9 @@ def test_the_schema_documents_the_key_on_every_post_that_acts(db):
         and path != "/api/v1/auth/token/"
         # Marking read and choosing channels set a state: sent twice, they leave the same one.
         and not path.startswith(("/api/v1/notifications/", "/api/v1/me/"))
+        # A reveal keeps no answer: its answer is personal data in clear, never stored in the
+        # database; a retry reveals again and is audited again.
+        and not path.startswith("/api/v1/contacts/")
     ]
     assert len(posts) > 15
     for path, method, op in posts:

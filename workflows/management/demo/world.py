@@ -237,6 +237,19 @@ class Builder:
     def _phone(self) -> str:
         return "1" + self.rng.choice("35789") + "".join(self.rng.choice(string.digits) for _ in range(9))
 
+    @staticmethod
+    def _identity(name: str, town: str) -> tuple[str, str]:
+        """A made-up ID number (a Huangyan birthplace code and a valid check digit) and home
+        address for a constituent, drawn from their name: the seed's generator is not used, so
+        the rest of the world is what it was before contacts had these."""
+        rng = random.Random(f"identity:{name}")
+        born = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 50))
+        body = f"331003{born:%Y%m%d}{rng.randint(0, 999):03d}"
+        weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+        check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+        address = f"浙江省台州市黄岩区{town}{rng.choice('东南西北中')}街 {rng.randint(1, 300)} 号"
+        return body + check, address
+
     def people(self, w: World) -> None:
         d, user, org = self.d, self.accounts.user, w.org
         names = self._names()
@@ -305,11 +318,15 @@ class Builder:
         town = self.rng.choice(self.d.townships)
         workplace = fill(self.rng.choice(workplaces), self.place(w, town))
         consented = self.d.people["consent_from"] + timedelta(days=self.rng.randint(0, self.d.people["consent_days"]))
+        name, phone = next(names), self._phone()
+        id_number, address = self._identity(name, town)
         contact = Contact.objects.create(
             organisation=w.org,
             sector=sector,
-            name=next(names),
-            phone=self._phone(),
+            name=name,
+            phone=phone,
+            id_number=id_number,
+            address=address,
             workplace=workplace,
             consent_recorded_on=consented,
         )
