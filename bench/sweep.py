@@ -827,7 +827,13 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=50000)
     parser.add_argument("--backlog-runs", type=int, default=2)
     parser.add_argument("--wall-clock-runs", type=int, default=1)
-    parser.add_argument("--fix-runs", type=int, default=1, help="backlog runs with the suggested fix (not the app)")
+    parser.add_argument(
+        "--fix-runs",
+        type=int,
+        default=0,
+        help="backlog runs with the fix runs 1-3 suggested, rewritten in (for a sweep.py from before it: since "
+        "run 4 the app sends it, there is nothing left to rewrite and such a run is one more run of the app)",
+    )
     parser.add_argument("--note", default="")
     parser.add_argument("--no-history", action="store_true", help="do not append this run to the history")
     parser.add_argument("--out", default=str(RESULTS / "sweep-latest.json"))
