@@ -15,4 +15,6 @@ urlpatterns = [
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),
     path("me/", views.profile, name="profile"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/export/<slug:chart>.xlsx", views.dashboard_export, name="dashboard-export"),
 ]
