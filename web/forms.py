@@ -192,10 +192,14 @@ class DashboardFilterForm(forms.Form):
     checked by `casework.reports.filters_for`."""
 
     first = forms.DateField(
-        label=gettext_lazy("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("起始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     last = forms.DateField(
-        label=gettext_lazy("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("截止日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     sector = forms.TypedChoiceField(label=gettext_lazy("界别"), required=False, coerce=int, empty_value=None)
 

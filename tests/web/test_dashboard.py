@@ -222,6 +222,8 @@ def test_the_page_is_for_leadership_only(world, small):
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="dashboard-data"' in body and "vendor/echarts.min.js" in body and "js/dashboard.js" in body
+    # The date inputs carry the range as ISO dates, which is what a browser's date input takes.
+    assert 'type="date" name="first" value="2026-01-01"' in body
     assert "医卫界" in body and "/dashboard/export/status.xlsx?first=2026-01-01&amp;last=2026-03-31" in body
     assert response.context["charts"][1]["rows"] == [["委办审核", 1], ["成果转化", 1], ["已办结", 3]]
     for user in (world.member.user, world.staff, world.outsider):
