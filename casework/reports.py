@@ -9,11 +9,13 @@ with every grouped column included), so on PostgreSQL they are index-only scans 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils.timezone import get_current_timezone, localdate
@@ -22,7 +24,7 @@ from django.utils.translation import gettext as _
 from casework import access, selectors
 from casework.choices import CaseStatus, Decision, FeedbackMethod, OutputType, Role, Satisfaction, Stage
 from casework.errors import InvalidInput, NotFound, PermissionDenied
-from casework.models import Case, CaseCategory, Sector, Township, User
+from casework.models import Case, CaseCategory, Member, Sector, Township, User
 
 # The longest range the dashboard reads at once: ten years of months is already a long trend.
 MAX_RANGE_DAYS = 3700
@@ -143,27 +145,101 @@ def _by_name(key: str, title: str, label: str, names: dict[int, str], counts: di
     return Chart(key, title, "bar", label, [_("案件数")], rows)
 
 
-def chart_status(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "status")
+def _status_chart(counts: dict[Any, int]) -> Chart:
     return _by_choice("status", _("案件所处环节"), "bar", _("环节"), CaseStatus, counts)
 
 
-def chart_sector(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "member__sector_id")
-    names = dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name"))
+def _sector_chart(names: dict[int, str], counts: dict[Any, int]) -> Chart:
     return _by_name("sector", _("各界别反映案件"), _("界别"), names, counts)
 
 
-def chart_category(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "category_id")
-    names = dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name"))
+def _category_chart(names: dict[int, str], counts: dict[Any, int]) -> Chart:
     return _by_name("category", _("案件类别"), _("类别"), names, counts)
 
 
-def chart_township(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "township_id")
-    names = dict(Township.objects.filter(organisation_id=org).values_list("pk", "name"))
+def _township_chart(names: dict[int, str], counts: dict[Any, int]) -> Chart:
     return _by_name("township", _("各乡镇街道案件"), _("乡镇街道"), names, counts)
+
+
+def _decision_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("decision", _("审核决定"), "pie", _("审核决定"), Decision, counts)
+
+
+def _reply_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("reply", _("反馈群众方式"), "pie", _("反馈方式"), FeedbackMethod, counts)
+
+
+def _satisfaction_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("satisfaction", _("群众满意度"), "pie", _("满意度"), Satisfaction, counts)
+
+
+def chart_status(org: int, filters: Filters) -> Chart:
+    return _status_chart(_counted(_cases(org, filters), "status"))
+
+
+def chart_sector(org: int, filters: Filters) -> Chart:
+    names = dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name"))
+    return _sector_chart(names, _counted(_cases(org, filters), "member__sector_id"))
+
+
+def chart_category(org: int, filters: Filters) -> Chart:
+    names = dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name"))
+    return _category_chart(names, _counted(_cases(org, filters), "category_id"))
+
+
+def chart_township(org: int, filters: Filters) -> Chart:
+    names = dict(Township.objects.filter(organisation_id=org).values_list("pk", "name"))
+    return _township_chart(names, _counted(_cases(org, filters), "township_id"))
+
+
+def chart_decision(org: int, filters: Filters) -> Chart:
+    return _decision_chart(_counted(_cases(org, filters), "decision"))
+
+
+def chart_reply(org: int, filters: Filters) -> Chart:
+    return _reply_chart(_counted(_cases(org, filters), "feedback_method"))
+
+
+def chart_satisfaction(org: int, filters: Filters) -> Chart:
+    return _satisfaction_chart(_counted(_cases(org, filters), "satisfaction"))
+
+
+def _month_keys(counts: dict[Any, int]) -> dict[str, int]:
+    """Counts by a Beijing month (an aware datetime truncated to it) as 'YYYY-MM'."""
+    zone = get_current_timezone()
+    out: dict[str, int] = {}
+    for moment, n in counts.items():
+        day = moment.astimezone(zone).date() if isinstance(moment, datetime) else moment
+        key = f"{day.year:04d}-{day.month:02d}"
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def _closed_by_month(org: int, filters: Filters) -> dict[str, int]:
+    """Cases closed within the range per Beijing month, whenever they were submitted (the
+    `case_org_closed` index)."""
+    start, end = _bounds(filters)
+    qs = Case.objects.filter(organisation_id=org, closed_at__gte=start, closed_at__lt=end)
+    if filters.sector_id is not None:
+        qs = qs.filter(member__sector_id=filters.sector_id)
+    return _month_keys(_counted(qs.annotate(month=TruncMonth("closed_at", tzinfo=get_current_timezone())), "month"))
+
+
+def _trend_chart(filters: Filters, filed: dict[str, int], closed: dict[str, int]) -> Chart:
+    months: list[str] = []
+    cursor = date(filters.first.year, filters.first.month, 1)
+    while cursor <= filters.last:
+        months.append(f"{cursor.year:04d}-{cursor.month:02d}")
+        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
+    rows: list[list[Any]] = [[m, filed.get(m, 0), closed.get(m, 0)] for m in months]
+    return Chart("trend", _("月度趋势"), "line", _("月份"), [_("提交"), _("办结")], rows)
+
+
+def chart_trend(org: int, filters: Filters) -> Chart:
+    """Cases submitted and cases closed per month (Beijing months) within the range."""
+    month = TruncMonth("submitted_at", tzinfo=get_current_timezone())
+    filed = _month_keys(_counted(_cases(org, filters).annotate(month=month), "month"))
+    return _trend_chart(filters, filed, _closed_by_month(org, filters))
 
 
 def _clocks(user: User, filters: Filters) -> dict[str, Any]:
@@ -193,53 +269,6 @@ def chart_outputs(org: int, filters: Filters) -> Chart:
     counts = {kind: (outputs, cases) for kind, outputs, cases in qs}
     rows = [[str(name), *counts[value]] for value, name in OutputType.choices if value in counts]
     return Chart("outputs", _("转化成果（按类型）"), "bar", _("成果类型"), [_("成果数"), _("涉及案件数")], rows)
-
-
-def chart_decision(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "decision")
-    return _by_choice("decision", _("审核决定"), "pie", _("审核决定"), Decision, counts)
-
-
-def chart_reply(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "feedback_method")
-    return _by_choice("reply", _("反馈群众方式"), "pie", _("反馈方式"), FeedbackMethod, counts)
-
-
-def chart_satisfaction(org: int, filters: Filters) -> Chart:
-    counts = _counted(_cases(org, filters), "satisfaction")
-    return _by_choice("satisfaction", _("群众满意度"), "pie", _("满意度"), Satisfaction, counts)
-
-
-def chart_trend(org: int, filters: Filters) -> Chart:
-    """Cases submitted and cases closed per month (Beijing months) within the range; a case
-    closed in the range is counted in its month whenever it was submitted."""
-    zone = get_current_timezone()
-    start, end = _bounds(filters)
-    filed = _counted(
-        _cases(org, filters).annotate(month=TruncMonth("submitted_at", tzinfo=zone)),
-        "month",
-    )
-    closed_qs = Case.objects.filter(organisation_id=org, closed_at__gte=start, closed_at__lt=end)
-    if filters.sector_id is not None:
-        closed_qs = closed_qs.filter(member__sector_id=filters.sector_id)
-    closed = _counted(closed_qs.annotate(month=TruncMonth("closed_at", tzinfo=zone)), "month")
-    months: list[str] = []
-    cursor = date(filters.first.year, filters.first.month, 1)
-    while cursor <= filters.last:
-        months.append(f"{cursor.year:04d}-{cursor.month:02d}")
-        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
-
-    def by_month(counts: dict[Any, int]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for moment, n in counts.items():
-            day = moment.astimezone(zone).date() if isinstance(moment, datetime) else moment
-            key = f"{day.year:04d}-{day.month:02d}"
-            out[key] = out.get(key, 0) + n
-        return out
-
-    f, c = by_month(filed), by_month(closed)
-    rows = [[m, f.get(m, 0), c.get(m, 0)] for m in months]
-    return Chart("trend", _("月度趋势"), "line", _("月份"), [_("提交"), _("办结")], rows)
 
 
 CASE_CHARTS: dict[str, Callable[[int, Filters], Chart]] = {
@@ -284,13 +313,80 @@ def chart(user: User, key: str, filters: Filters) -> Chart:
 
 
 def dashboard(user: User, filters: Filters) -> list[Chart]:
-    """Every chart of the page; the SLA report is read once for both clock charts."""
+    """Every chart of the page; the SLA report is read once for both clock charts. On
+    PostgreSQL the cases' charts come from one scan of the range (`_one_scan`), the same
+    figures the per-chart queries give (a test holds them equal)."""
     org = check_reader(user)
     clocks = _clocks(user, filters)
-    charts: dict[str, Chart] = {key: fn(org, filters) for key, fn in CASE_CHARTS.items()}
+    if connection.vendor == "postgresql":
+        charts = _one_scan(org, filters)
+    else:
+        charts = {key: fn(org, filters) for key, fn in CASE_CHARTS.items()}
     charts["clocks_stage"] = _clock_chart_from(clocks, "stage")
     charts["clocks_committee"] = _clock_chart_from(clocks, "committee")
     return [charts[key] for key in CHART_KEYS]
+
+
+# The columns the one scan groups by, each its own grouping set: (chart, SQL expression).
+_SETS = (
+    ("status", "c.status"),
+    ("sector", "m.sector_id"),
+    ("category", "c.category_id"),
+    ("township", "c.township_id"),
+    ("decision", "c.decision"),
+    ("reply", "c.feedback_method"),
+    ("satisfaction", "c.satisfaction"),
+    # The zone is written into the statement (checked to be a zone's name): PostgreSQL matches a
+    # grouping expression to the selected one by its text, and a parameter would differ.
+    ("trend", "to_char(c.submitted_at AT TIME ZONE '{zone}', 'YYYY-MM')"),
+)
+
+
+def _one_scan(org: int, filters: Filters) -> dict[str, Chart]:
+    """The cases' charts from one pass over the range (GROUPING SETS, PostgreSQL): each chart a
+    grouping set of the same scan, told apart by GROUPING(). Scanning the range once instead of
+    once per chart is most of the page's time. Outputs (a join to a small subset) and the cases
+    closed per month (another range) keep their own queries."""
+    start, end = _bounds(filters)
+    zone = str(get_current_timezone())
+    if not re.fullmatch(r"[A-Za-z0-9_/+-]+", zone):
+        raise ValueError(f"not a time zone's name: {zone!r}")
+    exprs = [expr.format(zone=zone) for _key, expr in _SETS]
+    columns = ", ".join(exprs)
+    sets = ", ".join(f"({expr})" for expr in exprs)
+    sector = "AND m.sector_id = %(sector)s" if filters.sector_id is not None else ""
+    sql = f"""
+        SELECT {columns}, GROUPING({columns}) AS g, COUNT(*)
+        FROM {Case._meta.db_table} c JOIN {Member._meta.db_table} m ON m.id = c.member_id
+        WHERE c.organisation_id = %(org)s AND c.submitted_at >= %(start)s AND c.submitted_at < %(end)s {sector}
+        GROUP BY GROUPING SETS ({sets})
+    """
+    params: dict[str, Any] = {"org": org, "start": start, "end": end, "sector": filters.sector_id}
+    counts: dict[str, dict[Any, int]] = {key: {} for key, _expr in _SETS}
+    full = (1 << len(_SETS)) - 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            grouping, n = row[-2], row[-1]
+            for i, (key, _expr) in enumerate(_SETS):
+                if grouping == full ^ (1 << (len(_SETS) - 1 - i)):
+                    counts[key][row[i]] = n
+    names = {
+        "sector": dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name")),
+        "category": dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name")),
+        "township": dict(Township.objects.filter(organisation_id=org).values_list("pk", "name")),
+    }
+    return {
+        "status": _status_chart(counts["status"]),
+        "sector": _sector_chart(names["sector"], counts["sector"]),
+        "category": _category_chart(names["category"], counts["category"]),
+        "township": _township_chart(names["township"], counts["township"]),
+        "decision": _decision_chart(counts["decision"]),
+        "reply": _reply_chart(counts["reply"]),
+        "satisfaction": _satisfaction_chart(counts["satisfaction"]),
+        "trend": _trend_chart(filters, counts["trend"], _closed_by_month(org, filters)),
+        "outputs": chart_outputs(org, filters),
+    }
 
 
 def _clock_chart_from(report: dict[str, Any], by: str) -> Chart:
