@@ -243,7 +243,9 @@ def chart_trend(org: int, filters: Filters) -> Chart:
 
 
 def _clocks(user: User, filters: Filters) -> dict[str, Any]:
-    return selectors.sla_report(user, first=filters.first, last=filters.last, sector_id=filters.sector_id)
+    return selectors.sla_report(
+        user, first=filters.first, last=filters.last, sector_id=filters.sector_id, include_running=False
+    )
 
 
 def chart_clocks_stage(user: User, filters: Filters) -> Chart:
