@@ -282,3 +282,27 @@ def test_export_round_trip(world, small):
     response = client.get("/dashboard/export/status.xlsx", {"first": "2026-03-31", "last": "2026-01-01"})
     assert response.status_code == 400 and "开始日期不能晚于结束日期" in response.content.decode()
     assert client.get("/dashboard/export/nothing.xlsx").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_sla_report_exports_whole(world, small):
+    CaseClock.objects.create(
+        organisation=world.org, case=small["cases"][0], stage=Stage.CONVERSION, started_at=at(FIRST)
+    )
+    client = client_of(world.leader)
+    assert (
+        "/dashboard/export/sla.xlsx?first=2026-01-01"
+        in client.get("/dashboard/", {"first": "2026-01-01", "last": "2026-03-31"}).content.decode()
+    )
+    response = client.get("/dashboard/export/sla.xlsx", {"first": "2026-01-01", "last": "2026-03-31"})
+    assert response.status_code == 200
+    rows = [list(r) for r in load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True)]
+    assert rows[0][0].startswith("时限报表")
+    assert rows[1] == ["委办", "环节", "按时", "超时", "按时率", "计时中", "临近到期", "已超期"]
+    # Review: 2 met, 1 late; conversion: 1 met, and the running clock (no deadline, so neither
+    # nearly due nor overdue).
+    assert rows[2:] == [
+        ["社会和法制委员会", "审核", 2, 1, 0.6667, 0, 0, 0],
+        ["社会和法制委员会", "成果转化", 1, 0, 1, 1, 0, 0],
+    ]
+    assert client_of(world.staff).get("/dashboard/export/sla.xlsx").status_code == 404
