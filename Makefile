@@ -14,7 +14,18 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install -q -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-setup: $(STAMP)
+# Browser libraries come from npm (package-lock.json pins them) and are served from static/vendor/,
+# never from a CDN: the dashboard's Apache ECharts.
+ECHARTS := static/vendor/echarts.min.js
+
+$(ECHARTS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make setup needs npm (Node.js) to install Apache ECharts for the dashboard: install nodejs and npm (e.g. apt-get install npm) and run make setup again"; exit 2; }
+	npm ci --no-audit --no-fund --loglevel=error || { echo "npm ci failed: the dashboard's charts (echarts, package-lock.json) could not be installed from the npm registry"; exit 2; }
+	mkdir -p static/vendor
+	cp node_modules/echarts/dist/echarts.min.js $(ECHARTS)
+	cp node_modules/echarts/LICENSE static/vendor/echarts.LICENSE.txt
+
+setup: $(STAMP) $(ECHARTS)
 
 db: setup
 	$(BIN)/python manage.py migrate --noinput

@@ -184,3 +184,28 @@ class NotificationSettingsForm(forms.Form):
             "dingtalk": data.get("dingtalk") == "on",
             "mobile": str(data.get("mobile", "")).strip(),
         }
+
+
+class DashboardFilterForm(forms.Form):
+    """The dashboard's filter (a GET form, so a filtered page can be bookmarked and its exports
+    carry the same query). Empty dates mean the default year of months; the range itself is
+    checked by `casework.reports.filters_for`."""
+
+    first = forms.DateField(
+        label=gettext_lazy("起始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    last = forms.DateField(
+        label=gettext_lazy("截止日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    sector = forms.TypedChoiceField(label=gettext_lazy("界别"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, sectors: list[tuple[int, str]], **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        field = self.fields["sector"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("全部界别")), *sectors]

@@ -16,4 +16,6 @@ urlpatterns = [
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),
     path("contacts/<id:contact_id>/reveal/", views.contact_reveal, name="contact-reveal"),
     path("me/", views.profile, name="profile"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/export/<slug:chart>.xlsx", views.dashboard_export, name="dashboard-export"),
 ]

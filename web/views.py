@@ -5,6 +5,7 @@ same workflow actions as the API, and draw each transition a user may do from it
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,9 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casework import access, selectors
-from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, Role
-from casework.errors import DomainError, InvalidInput, NotFound
+from casework import access, reports, selectors
+from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, Role, Stage
+from casework.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from casework.models import Case, Output, User
 from casework.pii import mask_phone
 from config.http import client_ip
@@ -27,7 +28,8 @@ from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
 from workflows.output_lifecycle import OUTPUT
 
-from .forms import NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
+from . import exports
+from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
 
 # The queue page shows this many of the most urgent; claim-next takes from the top.
 QUEUE_PAGE_ROWS = 100
@@ -392,3 +394,91 @@ def profile(request: HttpRequest) -> HttpResponse:
     else:
         form = NotificationSettingsForm(initial=current)
     return render(request, "profile.html", {"form": form, "settings": current})
+
+
+# The leadership dashboard ---------------------------------------------------------------------
+
+
+def _dashboard_filters(request: HttpRequest, user: User) -> tuple[DashboardFilterForm, reports.Filters, bool]:
+    """The filter the page or export was asked for. Leadership only: anyone else gets the page
+    that does not exist. A bad filter is reported on the form and the default range is shown."""
+    try:
+        sectors = reports.sectors(user)
+    except (PermissionDenied, NotFound):
+        raise Http404 from None
+    form = DashboardFilterForm(request.GET or None, sectors=sectors)
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        try:
+            sector = int(data["sector"]) if data.get("sector") else None
+            return form, reports.filters_for(user, first=data["first"], last=data["last"], sector_id=sector), True
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+    return form, reports.filters_for(user, first=None, last=None, sector_id=None), not request.GET
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Every chart of the leader's organisation, each with its table (the chart's text
+    equivalent) and its download; the data the charts draw travels as JSON the page's script
+    reads, never as inline script."""
+    user = _user(request)
+    form, filters, _valid = _dashboard_filters(request, user)
+    if not form.is_bound:
+        form.initial = {"first": filters.first, "last": filters.last}
+    charts = [c.as_dict() for c in reports.dashboard(user, filters)]
+    query = urlencode(
+        {
+            "first": filters.first.isoformat(),
+            "last": filters.last.isoformat(),
+            **({"sector": str(filters.sector_id)} if filters.sector_id is not None else {}),
+        }
+    )
+    return render(
+        request,
+        "dashboard.html",
+        {"form": form, "filters": filters, "charts": charts, "query": query},
+    )
+
+
+@login_required
+def dashboard_export(request: HttpRequest, chart: str) -> HttpResponse:
+    """One chart's table as a spreadsheet, with the same filter as the page it was taken from;
+    a bad filter is refused (400) rather than exported as something else."""
+    user = _user(request)
+    form, filters, valid = _dashboard_filters(request, user)
+    if request.GET and not valid:
+        errors = "；".join(str(e) for errs in form.errors.values() for e in errs)
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    if chart == "sla":
+        title, headers, rows = _sla_table(user, filters)
+    else:
+        try:
+            table = reports.chart(user, chart, filters)
+        except NotFound:
+            raise Http404 from None
+        title, headers, rows = table.title, [table.label, *table.series], table.rows
+    content = exports.workbook(title, filters.describe(), headers, rows)
+    name = f"{title}-{filters.first.isoformat()}-{filters.last.isoformat()}.xlsx"
+    return exports.xlsx_response(name, content)
+
+
+def _sla_table(user: User, filters: reports.Filters) -> tuple[str, list[str], list[list[Any]]]:
+    """The whole SLA report as a table: per committee and stage, the verdicts of the clocks that
+    stopped in the range and the clocks running now (which the charts leave out)."""
+    report = selectors.sla_report(user, first=filters.first, last=filters.last, sector_id=filters.sector_id)
+    headers = [_("委办"), _("环节"), _("按时"), _("超时"), _("按时率"), _("计时中"), _("临近到期"), _("已超期")]
+    rows: list[list[Any]] = [
+        [
+            r["committee"]["name"],
+            str(Stage(r["stage"]).label),
+            r["met"],
+            r["late"],
+            r["compliance"],
+            r["open"],
+            r["warning"],
+            r["overdue"],
+        ]
+        for r in report["rows"]
+    ]
+    return _("时限报表"), headers, rows

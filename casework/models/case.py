@@ -122,6 +122,30 @@ class Case(AuditedRecord):
             # A committee's cases by status (staff lists, dashboards).
             models.Index(fields=["committee", "status", "-id"], name="case_committee_status"),
             models.Index(fields=["organisation", "-id"], name="case_org_recent"),
+            # The leadership dashboard: an organisation's cases submitted in a date range, with
+            # every column its charts group by, so each chart is an index-only scan of the range
+            # (PostgreSQL; elsewhere a plain index on the two key columns).
+            models.Index(
+                fields=["organisation", "submitted_at"],
+                include=[
+                    "status",
+                    "member",
+                    "category",
+                    "township",
+                    "decision",
+                    "feedback_method",
+                    "satisfaction",
+                    "output",
+                ],
+                name="case_org_submitted",
+            ),
+            # The dashboard's trend: cases closed per month.
+            models.Index(
+                fields=["organisation", "closed_at"],
+                include=["member"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_org_closed",
+            ),
         ]
 
     def __str__(self) -> str:

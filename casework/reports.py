@@ -1,0 +1,409 @@
+"""The leadership dashboard's figures: one GROUP BY query per chart over the cases of the
+leader's organisation submitted within a date range (Beijing days, both included), optionally
+only those of members of one sector. Each chart comes back as a small table (a label column and
+one or more count columns), which is what the page draws, what it shows as the chart's text
+equivalent and what the spreadsheet export writes, so the three can never disagree.
+
+The case queries read the `case_org_submitted` covering index (organisation, submitted_at,
+with every grouped column included), so on PostgreSQL they are index-only scans of the range."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils.timezone import get_current_timezone, localdate
+from django.utils.translation import gettext as _
+
+from casework import access, selectors
+from casework.choices import CaseStatus, Decision, FeedbackMethod, OutputType, Role, Satisfaction, Stage
+from casework.errors import InvalidInput, NotFound, PermissionDenied
+from casework.models import Case, CaseCategory, Member, Sector, Township, User
+
+# The longest range the dashboard reads at once: ten years of months is already a long trend.
+MAX_RANGE_DAYS = 3700
+
+
+@dataclass(frozen=True)
+class Filters:
+    first: date
+    last: date
+    sector_id: int | None = None
+    sector_name: str = ""
+
+    def describe(self) -> str:
+        """The filter in words, for a chart's title row in its export."""
+        sector = self.sector_name or _("全部界别")
+        return _("%(first)s 至 %(last)s（提交日期）· %(sector)s") % {
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "sector": sector,
+        }
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    kind: str  # "bar", "pie" or "line": how the page draws it
+    label: str  # the heading of the label column
+    series: list[str]  # the headings of the count columns
+    rows: list[list[Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "kind": self.kind,
+            "label": self.label,
+            "series": self.series,
+            "rows": self.rows,
+        }
+
+
+def default_range(today: date | None = None) -> tuple[date, date]:
+    """From the first day of the month eleven months ago to today: a year of months."""
+    today = today or localdate()
+    month = today.month - 11
+    year = today.year
+    if month < 1:
+        month += 12
+        year -= 1
+    return date(year, month, 1), today
+
+
+def check_reader(user: User) -> int:
+    """Leadership only (the committees have their own queue pages and SLA report); the
+    organisation the figures are scoped to."""
+    if Role.LEADERSHIP not in access.roles_of(user):
+        raise PermissionDenied(_("只有主席会议成员可以查看领导驾驶舱。"), code="not_leadership")
+    return access.organisation_id_of(user)
+
+
+def filters_for(user: User, *, first: date | None, last: date | None, sector_id: int | None) -> Filters:
+    """Checked filters: a range that runs forwards and is not absurdly long, a sector of the
+    leader's own organisation."""
+    org = check_reader(user)
+    default_first, default_last = default_range()
+    first = first or default_first
+    last = last or default_last
+    if first > last:
+        raise InvalidInput(_("开始日期不能晚于结束日期。"), code="range_reversed")
+    if (last - first).days > MAX_RANGE_DAYS:
+        raise InvalidInput(_("日期范围不能超过十年。"), code="range_too_long")
+    name = ""
+    if sector_id is not None:
+        name = Sector.objects.filter(organisation_id=org, pk=sector_id).values_list("name", flat=True).first() or ""
+        if not name:
+            raise NotFound(_("没有这个界别。"), code="sector_not_found")
+    return Filters(first, last, sector_id, name)
+
+
+def sectors(user: User) -> list[tuple[int, str]]:
+    """The sectors of the leader's organisation, for the filter's choices."""
+    org = check_reader(user)
+    return list(Sector.objects.filter(organisation_id=org).order_by("name").values_list("pk", "name"))
+
+
+def _bounds(filters: Filters) -> tuple[datetime, datetime]:
+    zone = get_current_timezone()
+    start = datetime.combine(filters.first, time.min, tzinfo=zone)
+    end = datetime.combine(filters.last, time.min, tzinfo=zone) + timedelta(days=1)
+    return start, end
+
+
+def _cases(org: int, filters: Filters) -> QuerySet[Case]:
+    start, end = _bounds(filters)
+    qs = Case.objects.filter(organisation_id=org, submitted_at__gte=start, submitted_at__lt=end)
+    if filters.sector_id is not None:
+        qs = qs.filter(member__sector_id=filters.sector_id)
+    return qs
+
+
+def _counted(qs: QuerySet[Case], column: str) -> dict[Any, int]:
+    return {key: n for key, n in qs.order_by().values_list(column).annotate(n=Count("pk")).values_list(column, "n")}
+
+
+def _by_choice(key: str, title: str, kind: str, label: str, choices: Any, counts: dict[Any, int]) -> Chart:
+    """A chart over a fixed list of choices, in the list's order, leaving out those with none
+    (an empty value, e.g. a case not yet decided, is not a class of its own)."""
+    rows = [[str(name), counts[value]] for value, name in choices.choices if counts.get(value)]
+    return Chart(key, title, kind, label, [_("案件数")], rows)
+
+
+def _by_name(key: str, title: str, label: str, names: dict[int, str], counts: dict[Any, int]) -> Chart:
+    """A chart over named things (sectors, categories, townships), most cases first."""
+    pairs = [(names.get(pk, str(pk)) if pk is not None else _("未填写"), n) for pk, n in counts.items() if n]
+    pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+    rows: list[list[Any]] = [[name, n] for name, n in pairs]
+    return Chart(key, title, "bar", label, [_("案件数")], rows)
+
+
+def _status_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("status", _("案件所处环节"), "bar", _("环节"), CaseStatus, counts)
+
+
+def _sector_chart(names: dict[int, str], counts: dict[Any, int]) -> Chart:
+    return _by_name("sector", _("各界别反映案件"), _("界别"), names, counts)
+
+
+def _category_chart(names: dict[int, str], counts: dict[Any, int]) -> Chart:
+    return _by_name("category", _("案件类别"), _("类别"), names, counts)
+
+
+def _township_chart(names: dict[int, str], counts: dict[Any, int]) -> Chart:
+    return _by_name("township", _("各乡镇街道案件"), _("乡镇街道"), names, counts)
+
+
+def _decision_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("decision", _("审核决定"), "pie", _("审核决定"), Decision, counts)
+
+
+def _reply_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("reply", _("反馈群众方式"), "pie", _("反馈方式"), FeedbackMethod, counts)
+
+
+def _satisfaction_chart(counts: dict[Any, int]) -> Chart:
+    return _by_choice("satisfaction", _("群众满意度"), "pie", _("满意度"), Satisfaction, counts)
+
+
+def chart_status(org: int, filters: Filters) -> Chart:
+    return _status_chart(_counted(_cases(org, filters), "status"))
+
+
+def chart_sector(org: int, filters: Filters) -> Chart:
+    names = dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name"))
+    return _sector_chart(names, _counted(_cases(org, filters), "member__sector_id"))
+
+
+def chart_category(org: int, filters: Filters) -> Chart:
+    names = dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name"))
+    return _category_chart(names, _counted(_cases(org, filters), "category_id"))
+
+
+def chart_township(org: int, filters: Filters) -> Chart:
+    names = dict(Township.objects.filter(organisation_id=org).values_list("pk", "name"))
+    return _township_chart(names, _counted(_cases(org, filters), "township_id"))
+
+
+def chart_decision(org: int, filters: Filters) -> Chart:
+    return _decision_chart(_counted(_cases(org, filters), "decision"))
+
+
+def chart_reply(org: int, filters: Filters) -> Chart:
+    return _reply_chart(_counted(_cases(org, filters), "feedback_method"))
+
+
+def chart_satisfaction(org: int, filters: Filters) -> Chart:
+    return _satisfaction_chart(_counted(_cases(org, filters), "satisfaction"))
+
+
+def _month_keys(counts: dict[Any, int]) -> dict[str, int]:
+    """Counts by a Beijing month (an aware datetime truncated to it) as 'YYYY-MM'."""
+    zone = get_current_timezone()
+    out: dict[str, int] = {}
+    for moment, n in counts.items():
+        day = moment.astimezone(zone).date() if isinstance(moment, datetime) else moment
+        key = f"{day.year:04d}-{day.month:02d}"
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def _closed_by_month(org: int, filters: Filters) -> dict[str, int]:
+    """Cases closed within the range per Beijing month, whenever they were submitted (the
+    `case_org_closed` index)."""
+    start, end = _bounds(filters)
+    qs = Case.objects.filter(organisation_id=org, closed_at__gte=start, closed_at__lt=end)
+    if filters.sector_id is not None:
+        qs = qs.filter(member__sector_id=filters.sector_id)
+    return _month_keys(_counted(qs.annotate(month=TruncMonth("closed_at", tzinfo=get_current_timezone())), "month"))
+
+
+def _trend_chart(filters: Filters, filed: dict[str, int], closed: dict[str, int]) -> Chart:
+    months: list[str] = []
+    cursor = date(filters.first.year, filters.first.month, 1)
+    while cursor <= filters.last:
+        months.append(f"{cursor.year:04d}-{cursor.month:02d}")
+        cursor = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
+    rows: list[list[Any]] = [[m, filed.get(m, 0), closed.get(m, 0)] for m in months]
+    return Chart("trend", _("月度趋势"), "line", _("月份"), [_("提交"), _("办结")], rows)
+
+
+def chart_trend(org: int, filters: Filters) -> Chart:
+    """Cases submitted and cases closed per month (Beijing months) within the range."""
+    month = TruncMonth("submitted_at", tzinfo=get_current_timezone())
+    filed = _month_keys(_counted(_cases(org, filters).annotate(month=month), "month"))
+    return _trend_chart(filters, filed, _closed_by_month(org, filters))
+
+
+def _clocks(user: User, filters: Filters) -> dict[str, Any]:
+    return selectors.sla_report(
+        user, first=filters.first, last=filters.last, sector_id=filters.sector_id, include_running=False
+    )
+
+
+def chart_clocks_stage(user: User, filters: Filters) -> Chart:
+    """Clocks that ended within the range (by the day they stopped, as the SLA report counts
+    them): met and late per stage, all committees together."""
+    return _clock_chart_from(_clocks(user, filters), "stage")
+
+
+def chart_clocks_committee(user: User, filters: Filters) -> Chart:
+    return _clock_chart_from(_clocks(user, filters), "committee")
+
+
+def chart_outputs(org: int, filters: Filters) -> Chart:
+    """Conversion into outputs: of the cases in range that were converted, the outputs they went
+    into, by type, and how many cases went into them."""
+    qs = (
+        _cases(org, filters)
+        .filter(output__isnull=False)
+        .order_by()
+        .values_list("output__output_type")
+        .annotate(outputs=Count("output_id", distinct=True), cases=Count("pk"))
+    )
+    counts = {kind: (outputs, cases) for kind, outputs, cases in qs}
+    rows = [[str(name), *counts[value]] for value, name in OutputType.choices if value in counts]
+    return Chart("outputs", _("转化成果（按类型）"), "bar", _("成果类型"), [_("成果数"), _("涉及案件数")], rows)
+
+
+CASE_CHARTS: dict[str, Callable[[int, Filters], Chart]] = {
+    "status": chart_status,
+    "sector": chart_sector,
+    "category": chart_category,
+    "township": chart_township,
+    "outputs": chart_outputs,
+    "decision": chart_decision,
+    "reply": chart_reply,
+    "satisfaction": chart_satisfaction,
+    "trend": chart_trend,
+}
+CLOCK_CHARTS: dict[str, Callable[[User, Filters], Chart]] = {
+    "clocks_stage": chart_clocks_stage,
+    "clocks_committee": chart_clocks_committee,
+}
+# The page's order.
+CHART_KEYS = (
+    "trend",
+    "status",
+    "sector",
+    "category",
+    "township",
+    "clocks_stage",
+    "clocks_committee",
+    "outputs",
+    "decision",
+    "reply",
+    "satisfaction",
+)
+
+
+def chart(user: User, key: str, filters: Filters) -> Chart:
+    """One chart, for its export."""
+    org = check_reader(user)
+    if key in CASE_CHARTS:
+        return CASE_CHARTS[key](org, filters)
+    if key in CLOCK_CHARTS:
+        return CLOCK_CHARTS[key](user, filters)
+    raise NotFound(_("没有这个图表。"), code="chart_not_found")
+
+
+def dashboard(user: User, filters: Filters) -> list[Chart]:
+    """Every chart of the page; the SLA report is read once for both clock charts. On
+    PostgreSQL the cases' charts come from one scan of the range (`_one_scan`), the same
+    figures the per-chart queries give (a test holds them equal)."""
+    org = check_reader(user)
+    clocks = _clocks(user, filters)
+    if connection.vendor == "postgresql":
+        charts = _one_scan(org, filters)
+    else:
+        charts = {key: fn(org, filters) for key, fn in CASE_CHARTS.items()}
+    charts["clocks_stage"] = _clock_chart_from(clocks, "stage")
+    charts["clocks_committee"] = _clock_chart_from(clocks, "committee")
+    return [charts[key] for key in CHART_KEYS]
+
+
+# The columns the one scan groups by, each its own grouping set: (chart, SQL expression).
+_SETS = (
+    ("status", "c.status"),
+    ("sector", "m.sector_id"),
+    ("category", "c.category_id"),
+    ("township", "c.township_id"),
+    ("decision", "c.decision"),
+    ("reply", "c.feedback_method"),
+    ("satisfaction", "c.satisfaction"),
+    # The zone is written into the statement (checked to be a zone's name): PostgreSQL matches a
+    # grouping expression to the selected one by its text, and a parameter would differ.
+    ("trend", "to_char(c.submitted_at AT TIME ZONE '{zone}', 'YYYY-MM')"),
+)
+
+
+def _one_scan(org: int, filters: Filters) -> dict[str, Chart]:
+    """The cases' charts from one pass over the range (GROUPING SETS, PostgreSQL): each chart a
+    grouping set of the same scan, told apart by GROUPING(). Scanning the range once instead of
+    once per chart is most of the page's time. Outputs (a join to a small subset) and the cases
+    closed per month (another range) keep their own queries."""
+    start, end = _bounds(filters)
+    zone = str(get_current_timezone())
+    if not re.fullmatch(r"[A-Za-z0-9_/+-]+", zone):
+        raise ValueError(f"not a time zone's name: {zone!r}")
+    exprs = [expr.format(zone=zone) for _key, expr in _SETS]
+    columns = ", ".join(exprs)
+    sets = ", ".join(f"({expr})" for expr in exprs)
+    sector = "AND m.sector_id = %(sector)s" if filters.sector_id is not None else ""
+    sql = f"""
+        SELECT {columns}, GROUPING({columns}) AS g, COUNT(*)
+        FROM {Case._meta.db_table} c JOIN {Member._meta.db_table} m ON m.id = c.member_id
+        WHERE c.organisation_id = %(org)s AND c.submitted_at >= %(start)s AND c.submitted_at < %(end)s {sector}
+        GROUP BY GROUPING SETS ({sets})
+    """
+    params: dict[str, Any] = {"org": org, "start": start, "end": end, "sector": filters.sector_id}
+    counts: dict[str, dict[Any, int]] = {key: {} for key, _expr in _SETS}
+    full = (1 << len(_SETS)) - 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            grouping, n = row[-2], row[-1]
+            for i, (key, _expr) in enumerate(_SETS):
+                if grouping == full ^ (1 << (len(_SETS) - 1 - i)):
+                    counts[key][row[i]] = n
+    names = {
+        "sector": dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name")),
+        "category": dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name")),
+        "township": dict(Township.objects.filter(organisation_id=org).values_list("pk", "name")),
+    }
+    return {
+        "status": _status_chart(counts["status"]),
+        "sector": _sector_chart(names["sector"], counts["sector"]),
+        "category": _category_chart(names["category"], counts["category"]),
+        "township": _township_chart(names["township"], counts["township"]),
+        "decision": _decision_chart(counts["decision"]),
+        "reply": _reply_chart(counts["reply"]),
+        "satisfaction": _satisfaction_chart(counts["satisfaction"]),
+        "trend": _trend_chart(filters, counts["trend"], _closed_by_month(org, filters)),
+        "outputs": chart_outputs(org, filters),
+    }
+
+
+def _clock_chart_from(report: dict[str, Any], by: str) -> Chart:
+    totals: dict[str, list[int]] = {}
+    for row in report["rows"]:
+        name = row["stage"] if by == "stage" else row["committee"]["name"]
+        pair = totals.setdefault(name, [0, 0])
+        pair[0] += row["met"]
+        pair[1] += row["late"]
+    if by == "stage":
+        rows = [[str(label), *totals[value]] for value, label in Stage.choices if sum(totals.get(value, [0]))]
+        return Chart(
+            "clocks_stage", _("各环节按时与超时（按办结日期）"), "stack", _("环节"), [_("按时"), _("超时")], rows
+        )
+    rows = [[name, met, late] for name, (met, late) in sorted(totals.items()) if met + late]
+    return Chart(
+        "clocks_committee", _("各委办按时与超时（按办结日期）"), "stack", _("委办"), [_("按时"), _("超时")], rows
+    )
