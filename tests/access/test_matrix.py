@@ -62,6 +62,17 @@ PERSONAS = (
 )
 SIGNED_IN = tuple(p for p in PERSONAS if p != "anonymous")
 
+# Known gaps: what the roles are for that the site does not do yet. None of them lets anyone see
+# more than they should (each fails closed, and the table says so), but each is missing:
+# - department_liaison: "their assignments". No record assigns a case or an output to a
+#   department yet, so a liaison sees nothing (404 on every record).
+# - convener: "their sector's roster". Rosters have no page or endpoint; the service is the one
+#   door (`test_roster_matrix`).
+# - sysadmin and auditor: "users and reference data", "the audit trail". Their place is the admin,
+#   which only is_staff accounts enter (no persona is one: a row of 302s) and which scopes nothing
+#   by role or organisation: whoever is let in with a model's view permission reads every
+#   organisation's rows of it, cases included. Today only the superuser is let in.
+
 
 def row(default: int, **cells: int) -> dict[str, int]:
     """Expected answers for every persona: `default`, except those named."""
