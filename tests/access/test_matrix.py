@@ -713,6 +713,27 @@ def test_transition_matrix(db):
     _none_wrong(_transition_mismatches(m) + _http_transition_mismatches(m))
 
 
+def test_lists_hold_only_what_each_role_sees(db):
+    """The lists answer 200 to everyone signed in (the route matrix); what is in them is each
+    persona's own: the cases they see, and their own notifications."""
+    m = build()
+    every = {c.pk for c in m.cases.values()}
+    lists = {
+        "member": every,
+        **dict.fromkeys((STAFF, HEAD, Role.LEADERSHIP.value), every - {m.cases["draft"].pk}),
+    }
+    wrong = []
+    for persona in SIGNED_IN:
+        client = m.client(persona, api=True)
+        cases = {row["id"] for row in client.get("/api/v1/cases/?limit=100").json()["results"]}
+        if cases != lists.get(persona, set()):
+            wrong.append(f"{persona} lists cases {sorted(cases)}, expected {sorted(lists.get(persona, set()))}")
+        told = {row["id"] for row in client.get("/api/v1/notifications/").json()["results"]}
+        if told != ({m.targets.notification} if persona == STAFF else set()):
+            wrong.append(f"{persona} lists notifications {sorted(told)}")
+    _none_wrong(wrong)
+
+
 # Rosters have no route yet; the service is their one door. The sector's convener and the system
 # administrators relink them, nobody else (another organisation's user: not found).
 ROSTER_MANAGERS = (Role.CONVENER.value, Role.SYSADMIN.value)
