@@ -13,7 +13,7 @@ twin) until its expected answers are written down. The admin is one row (its pag
 gated by `is_staff`, and tested on their own).
 
 Probes change nothing: each runs in a savepoint that is rolled back, so one world serves every
-cell of a role. Writes are probed with an `If-Match` that cannot match (the API answers 412 for a
+cell. Writes are probed with an `If-Match` that cannot match (the API answers 412 for a
 record the caller may see, before deciding anything) or with a body that fails validation (the
 pages answer the form again), so a cell says "can reach the record" without acting on it; what
 each role may actually *do* is the transition matrix below, checked against the one guard."""
@@ -304,10 +304,6 @@ class Matrix:
         return self.clients[key]
 
 
-def _with_role(org: Any, role: str) -> User:
-    return make_user(org, role)
-
-
 def build() -> Matrix:
     w = make_world()
     head = make_user(w.org, Role.COMMITTEE_HEAD)
@@ -328,7 +324,7 @@ def build() -> Matrix:
         "anonymous": None,
     }
     for role in (Role.PROPOSAL_OFFICE, Role.DEPARTMENT_LIAISON, Role.AUDITOR, Role.SECURITY_ADMIN, Role.SYSADMIN):
-        users[role.value] = _with_role(w.org, role)
+        users[role.value] = make_user(w.org, role)
     assert set(users) == set(PERSONAS)
 
     def new(submit: bool = True, title: str = "学校门口接送拥堵") -> Case:
@@ -623,8 +619,8 @@ def test_a_new_route_fails_the_matrix(settings, monkeypatch):
 
 
 def test_a_new_transition_fails_the_matrix(monkeypatch):
-    """The guard itself: a transition declared and not written into the table is named, and so is
-    a new route for it (its endpoint)."""
+    """The guard itself: a transition declared and not written into the table is named (its
+    endpoint, a new route, is named by the route guard)."""
     import dataclasses
 
     reopen = dataclasses.replace(CASE["submit"], name="reopen")
