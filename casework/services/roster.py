@@ -17,10 +17,12 @@ ROSTER_MAX = 5
 
 
 def _require_roster_manager(actor: User, member: Member) -> None:
-    """The sector's convener manages its roster; the member-work committee's staff may too."""
-    roles = access.roles_of(actor)
+    """The convener of the member's sector manages the member's roster, and the system
+    administrators, who set up accounts and reference data. Nobody else: a roster names the
+    constituents a member keeps in touch with (personal information), and holding a staff role
+    of some committee says nothing about a sector."""
     is_convener = member.sector.conveners.filter(user=actor).exists()
-    if not (is_convener or Role.SYSADMIN in roles or Role.COMMITTEE_STAFF in roles):
+    if not (is_convener or Role.SYSADMIN in access.roles_of(actor)):
         raise PermissionDenied(_("只有界别召集人可以调整联系名单。"), code="not_convener")
 
 
