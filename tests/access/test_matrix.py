@@ -137,9 +137,24 @@ def on_notification(method: str, code: int, *, anonymous: int) -> dict[tuple[str
     }
 
 
+def on_contact(method: str, code: int, *, anonymous: int) -> dict[tuple[str, str], dict[str, int]]:
+    """Revealing a constituent's contact details: their own member and their sector's convener
+    only; 404 for anyone else, another organisation's contact and a missing one alike."""
+    return {
+        (method, "contact"): seen_by(REVEALS_CONTACT, code, anonymous=anonymous),
+        (method, "foreign_contact"): row(404, anonymous=anonymous),
+        (method, "missing"): row(404, anonymous=anonymous),
+    }
+
+
 def plain(method: str, cells: dict[str, int]) -> dict[tuple[str, str], dict[str, int]]:
     return {(method, ""): cells}
 
+
+# Who may reveal a contact of the member's roster: that member, and their sector's convener.
+REVEALS_CONTACT = ("member", Role.CONVENER.value)
+# Who reads the leadership dashboard and its exports; anyone else gets 404.
+DASHBOARD_READERS = (Role.LEADERSHIP.value,)
 
 # Who files a concern: members (the convener of the world is a member too). Filing names no
 # record, so the others are refused by role: 403, as the API documents.
@@ -214,6 +229,7 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "api:notifications-read-all": plain("POST", everyone(200)),
     "api:notification-read": on_notification("POST", 200, anonymous=401),
     "api:me-notification-settings": plain("GET", everyone(200)),
+    "api:contact-reveal": on_contact("POST", 200, anonymous=401),
     # The pages: an anonymous visitor is sent to sign in -------------------------------------
     "home": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
     "case-new": plain("GET", row(403, anonymous=PAGE_LOGIN, **dict.fromkeys(FILERS, 200))),
@@ -228,6 +244,9 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "notifications-read-all": plain("POST", everyone(302, anonymous=PAGE_LOGIN)),
     "notification-read": on_notification("POST", 302, anonymous=PAGE_LOGIN),
     "profile": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
+    "contact-reveal": on_contact("POST", 200, anonymous=PAGE_LOGIN),
+    "dashboard": plain("GET", row(404, anonymous=PAGE_LOGIN, **dict.fromkeys(DASHBOARD_READERS, 200))),
+    "dashboard-export": plain("GET", row(404, anonymous=PAGE_LOGIN, **dict.fromkeys(DASHBOARD_READERS, 200))),
     # Signing in and out, and the documentation ----------------------------------------------
     "login": plain("GET", everyone(200, anonymous=200)),
     "logout": plain("POST", everyone(302, anonymous=302)),
@@ -253,6 +272,8 @@ class Targets:
     other_queue: int  # another committee of the organisation
     foreign_queue: int  # a committee of another organisation
     notification: int  # a notification of the committee staff's
+    contact: int  # a constituent on the member's roster
+    foreign_contact: int  # a constituent of another organisation
 
     def ids(self, target: str) -> int:
         return MISSING if target == "missing" else getattr(self, target)
@@ -385,6 +406,8 @@ def build() -> Matrix:
         other_queue=w.other_committee.pk,
         foreign_queue=far.committee.pk,
         notification=notification.pk,
+        contact=w.contact_ids()[0],
+        foreign_contact=far.contact_ids()[0],
     )
     m = Matrix(w, users, targets, cases)
     for persona in PERSONAS:  # signed in now: a session made inside a probe would roll back with it
@@ -396,7 +419,13 @@ def build() -> Matrix:
 # Probing -----------------------------------------------------------------------------------------
 
 STALE = {"HTTP_IF_MATCH": '"stale-tag-of-the-matrix"'}
-KWARG = {"case_id": "case", "output_id": "output", "committee_id": "queue", "notification_id": "notification"}
+KWARG = {
+    "case_id": "case",
+    "output_id": "output",
+    "committee_id": "queue",
+    "notification_id": "notification",
+    "contact_id": "contact",
+}
 
 
 def _sample(field: Any, m: Matrix) -> Any:
@@ -440,6 +469,8 @@ def _path(route: str, target: str, m: Matrix) -> str:
         kwargs["name"] = "reject"
     if name == "output-transition":
         kwargs["name"] = "record_outcome"
+    if name == "dashboard-export":
+        kwargs["chart"] = "status"
     return reverse(name, kwargs=kwargs or None)
 
 
@@ -487,8 +518,11 @@ TARGETS = {
     "output_id": ("output", "foreign_output", "missing"),
     "committee_id": ("queue", "other_queue", "foreign_queue", "missing"),
     "notification_id": ("notification", "missing"),
+    "contact_id": ("contact", "foreign_contact", "missing"),
 }
 POST_ONLY = {
+    "api:contact-reveal",
+    "contact-reveal",
     "api:queue-claim-next",
     "api:notifications-read-all",
     "api:notification-read",
