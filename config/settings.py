@@ -317,6 +317,13 @@ AUDIT_CHECKPOINT_SETTLE_SECONDS = env_int("AUDIT_CHECKPOINT_SETTLE_SECONDS", 60)
 MINQING_CALENDAR_CACHE_SECONDS = env_int("MINQING_CALENDAR_CACHE_SECONDS", 300)
 AUDIT_VERIFY_SECONDS = env_int("AUDIT_VERIFY_SECONDS", 300)  # incremental verify_audit from beat
 AUDIT_VERIFY_FULL_SECONDS = env_int("AUDIT_VERIFY_FULL_SECONDS", 86400)  # full verify_audit; 0: never
+# The site's address as its users reach it (e.g. https://minqing.example.gov.cn): a notification
+# sent by email or DingTalk ends with a link to the case. Empty: no link (nothing can guess it).
+MINQING_SITE_URL = env_str("MINQING_SITE_URL", "").rstrip("/")
+if MINQING_SITE_URL and not MINQING_SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        "MINQING_SITE_URL must start with https:// or http://, e.g. https://minqing.example.gov.cn"
+    )
 # The clock sweep (warnings, breaches, escalations; viewflow's due timers): how often beat runs it.
 SLA_SWEEP_SECONDS = env_int("MINQING_SLA_SWEEP_SECONDS", 60)
 # How long the API remembers the answer to a request sent with an Idempotency-Key (a retry within

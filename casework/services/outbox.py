@@ -34,9 +34,10 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from casework.choices import DeliveryState, NotificationChannel
-from casework.models import DingTalkRobot, NotificationDelivery, User
+from casework.models import DingTalkRobot, Notification, NotificationDelivery, User
 
 from . import dingtalk
 
@@ -170,17 +171,30 @@ def send(delivery: NotificationDelivery) -> None:
         if not recipient.email:
             raise DeliveryError("the recipient has no email address", permanent=True)
         subject = " ".join(notification.title.split())  # a header is one line
-        send_mail(subject, notification.body or notification.title, None, [recipient.email])
+        send_mail(subject, with_link(notification, notification.body or notification.title), None, [recipient.email])
     elif delivery.channel == NotificationChannel.DINGTALK:
         if not recipient.notify_by_dingtalk:
             raise DeliveryError("the recipient has turned DingTalk off", permanent=True)
         robot = robot_for(recipient, notification.case.committee_id if notification.case else None)
         if robot is None:
             raise DeliveryError("no active DingTalk robot for the recipient's committee or organisation")
-        payload = dingtalk.message(robot.message_format, notification.title, notification.body, recipient.mobile)
+        payload = dingtalk.message(
+            robot.message_format, notification.title, with_link(notification, notification.body), recipient.mobile
+        )
         dingtalk.post(robot, payload)
     else:
         raise DeliveryError(f"unknown channel {delivery.channel!r}", permanent=True)
+
+
+def with_link(notification: Notification, text: str) -> str:
+    """The text with where to read more at its end: the case's page, or the notifications page
+    for a digest of several, when the site's address is configured (MINQING_SITE_URL); as it is
+    otherwise (a message sent out of the site cannot guess its address)."""
+    site = settings.MINQING_SITE_URL
+    if not site:
+        return text
+    path = f"/cases/{notification.case_id}/" if notification.case_id else "/notifications/"
+    return f"{text}\n\n{_('查看')}：{site}{path}"
 
 
 def robot_for(user: User, case_committee_id: int | None = None) -> DingTalkRobot | None:

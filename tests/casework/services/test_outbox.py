@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from casework import tasks
-from casework.choices import DeliveryState, NotificationChannel
+from casework.choices import DeliveryState, NotificationChannel, NotificationKind
 from casework.models import Case, DingTalkRobot, Notification, NotificationDelivery
 from casework.services import dingtalk
+from casework.services.notifications import notify
 from casework.services.outbox import backoff, drain, robot_for
 from tests.helpers import do
 from tests.notify_helpers import SECRET, RobotServer, robot, tell
@@ -378,3 +379,30 @@ def test_beat_drains_the_outbox_every_minute_by_default(settings):
     assert entry == {"task": "casework.notifications_drain", "schedule": 60}
     assert tasks.drain_outbox_task.name == "casework.notifications_drain"
     assert tasks.drain_outbox_task.ignore_result
+
+
+def test_an_email_ends_with_a_link_to_the_case_when_the_site_address_is_set(world, settings):
+    settings.MINQING_SITE_URL = "https://minqing.example.gov.cn"
+    user = by_email(world.staff)
+    case = file_case(world)
+    notify(
+        recipients=[user],
+        organisation_id=user.organisation_id,
+        kind=NotificationKind.CLOCK_BREACH,
+        title="已超期",
+        body="审核已超期。",
+        dedupe_key="link-case",
+        case_id=case.pk,
+    )
+    tell(user, key="link-digest", title="3 件案件即将超期")
+    assert drain().sent == 2
+    bodies = sorted(message.body for message in mail.outbox)
+    assert any(b.endswith(f"查看：https://minqing.example.gov.cn/cases/{case.pk}/") for b in bodies), bodies
+    assert any(b.endswith("查看：https://minqing.example.gov.cn/notifications/") for b in bodies), bodies
+
+
+def test_without_the_site_address_an_email_carries_no_link(world):
+    user = by_email(world.staff)
+    tell(user, body="审核已超期。")
+    drain()
+    assert mail.outbox[0].body == "审核已超期。"
