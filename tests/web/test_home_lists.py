@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from casework.choices import CaseStatus, Stage
+from casework.choices import Stage
 from casework.models import Case, CaseClock, User
 from tests.factories import World
 from tests.helpers import do, file
@@ -204,3 +204,14 @@ def test_the_queries_per_page_stay_constant(world):
     }
 
     assert few == many == older
+
+
+def test_the_filter_and_the_older_link_speak_english(world):
+    file_many(world, HOME_PAGE_ROWS + 1)
+    client = logged_in(world.member.user)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    html = get(client, "/?status=review")
+
+    assert "Search titles and descriptions" in html and "All statuses" in html and "Clear filters" in html
+    assert "Older cases" in html and "更早的案件" not in html
