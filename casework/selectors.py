@@ -12,7 +12,16 @@ from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 
 from casework import access
-from casework.choices import CaseStatus, ClockState, Decision, OutputStatus, Role, SlaState, Stage
+from casework.choices import (
+    WAITING_ON_MEMBER,
+    CaseStatus,
+    ClockState,
+    Decision,
+    OutputStatus,
+    Role,
+    SlaState,
+    Stage,
+)
 from casework.errors import NotFound, PermissionDenied
 from casework.models import (
     AuditEvent,
@@ -39,18 +48,32 @@ def case_list(
     status: str | None = None,
     sla: str | None = None,
     before_id: int | None = None,
+    q: str = "",
     limit: int = 50,
 ) -> list[Case]:
     """The cases the user may see, newest first; `sla`: only those with a clock running that is
-    overdue (breached) or nearly due (warning)."""
+    overdue (breached) or nearly due (warning); `q`: only those whose title or description holds
+    the text, whatever its case (a plain scan: enough for a committee's few thousand cases)."""
     qs = access.visible_cases(user).select_related(*CASE_LIST_RELATED).order_by("-id")
     if status:
         qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q))
     if sla:
         qs = qs.filter(Exists(CaseClock.objects.filter(sla_filter(sla, timezone.now()), case_id=OuterRef("pk"))))
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
     return list(qs[:limit])
+
+
+def waiting_on_member(user: User, *, limit: int = 50) -> list[Case]:
+    """The member's own cases that wait on them (drafts, questions, feedback), newest first: shown
+    apart from, and whatever the filters of, the list of all their cases."""
+    member_id = access.member_id_of(user)
+    if member_id is None:
+        return []
+    qs = access.visible_cases(user).filter(member_id=member_id, status__in=WAITING_ON_MEMBER)
+    return list(qs.select_related(*CASE_LIST_RELATED).order_by("-id")[:limit])
 
 
 def case_detail(user: User | None, case_id: int) -> Case:

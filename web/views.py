@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import access, reports, selectors
-from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, Role, Stage
+from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, CaseStatus, Role, Stage
 from casework.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from casework.models import Case, Output, User
 from casework.pii import mask_phone
@@ -39,14 +39,52 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+# The home page's case list shows this many a page; "older" pages on by id (a keyset cursor).
+HOME_PAGE_ROWS = 50
+
+
+def _home_filters(request: HttpRequest) -> tuple[dict[str, str], str | None]:
+    """The home list's filters from the query string, each kept only if it is a value the list
+    knows: an unknown status or time limit is ignored (the list shows unfiltered), and a search
+    text is checked as every typed text is; a refused one searches nothing and says why."""
+    filters: dict[str, str] = {}
+    status = request.GET.get("status", "")
+    if status in CaseStatus.values:
+        filters["status"] = status
+    sla = request.GET.get("sla", "")
+    if sla in SLA_FILTERS:
+        filters["sla"] = sla
+    search_error = None
+    try:
+        query = clean_search(request.GET.get("q", ""))
+    except FieldError as error:
+        query, search_error = "", error.message
+    if query:
+        filters["q"] = query
+    return filters, search_error
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """What waits on a member first (never filtered), then the cases the user may see, newest
+    first, fifty a page, filtered by status, time limit and text."""
     user = _user(request)
     member_id = access.member_id_of(user)
     queues = selectors.queues_for(user)
     is_leader = Role.LEADERSHIP in access.roles_of(user)
-    cases = selectors.case_list(user, limit=50)
+    filters, search_error = _home_filters(request)
+    cases = selectors.case_list(
+        user,
+        status=filters.get("status"),
+        sla=filters.get("sla"),
+        q=filters.get("q", ""),
+        before_id=_before(request),
+        limit=HOME_PAGE_ROWS,
+    )
     mine = [c for c in cases if c.member_id == member_id] if member_id is not None else []
+    if "status" not in filters:
+        # Unless asked for by status, what waits on the member is shown once, in its own section.
+        mine = [c for c in mine if c.status not in WAITING_ON_MEMBER]
     return render(
         request,
         "home.html",
@@ -54,12 +92,17 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_member": member_id is not None,
             "is_staff_member": bool(queues),
             "is_leader": is_leader,
-            "waiting": [c for c in mine if c.status in WAITING_ON_MEMBER],
-            "my_cases": [c for c in mine if c.status not in WAITING_ON_MEMBER],
+            "waiting": selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS),
+            "my_cases": mine,
             "other_cases": [c for c in cases if c.member_id != member_id],
             "queues": queues,
             "my_tasks": selectors.my_tasks(user, limit=50) if queues else [],
             "now": timezone.now(),
+            "filters": filters,
+            "filtered": bool(filters) or "before" in request.GET,
+            "search_error": search_error,
+            "statuses": CaseStatus.choices,
+            "older": urlencode({**filters, "before": cases[-1].pk}) if len(cases) == HOME_PAGE_ROWS else None,
         },
     )
 
