@@ -26,6 +26,7 @@ urlpatterns = [
     path("contacts/", views.ContactsView.as_view(), name="contacts"),
     path("contacts/<id:contact_id>/reveal/", views.ContactRevealView.as_view(), name="contact-reveal"),
     path("reports/sla/", report_views.SlaReportView.as_view(), name="report-sla"),
+    path("audit/events/", audit_views.AuditEventsView.as_view(), name="audit-events"),
     path("audit/alerts/", audit_views.AuditAlertsView.as_view(), name="audit-alerts"),
     path("notifications/", notification_views.NotificationListView.as_view(), name="notifications"),
     path(

@@ -247,3 +247,4 @@ class AuditAction(models.TextChoices):
     ACCOUNT_OTP_ENROLLED = "account.otp_enrolled", _("启用动态验证码")
     AUDIT_VERIFY_FAILED = "audit.verify_failed", _("审计链校验失败")
     CONTACT_PII_REVEALED = "contact.pii_revealed", _("查看界别群众的完整个人信息")
+    AUDIT_EXPORTED = "audit.exported", _("导出审计记录")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -14,6 +16,7 @@ from django.utils.translation import gettext as _
 from casework import access
 from casework.choices import (
     WAITING_ON_MEMBER,
+    AuditAction,
     CaseStatus,
     ClockState,
     Decision,
@@ -22,7 +25,7 @@ from casework.choices import (
     SlaState,
     Stage,
 )
-from casework.errors import NotFound, PermissionDenied
+from casework.errors import InvalidInput, NotFound, PermissionDenied
 from casework.models import (
     AuditEvent,
     Case,
@@ -601,3 +604,152 @@ def notification_settings(user: User) -> dict[str, Any]:
         "mobile": user.mobile,
         "email_address": user.email,
     }
+
+
+# The audit trail as its auditor reads it --------------------------------------------------------
+
+# The most events one spreadsheet holds: a year of a busy organisation's writes fits; more is
+# asked for with a narrower filter (the page says so).
+AUDIT_EXPORT_MAX_ROWS = 50_000
+AUDIT_STREAM_MAX_LENGTH = 40  # AuditEvent.stream
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the auditor asked for; every field optional. `first`/`last` are Beijing dates,
+    both inclusive."""
+
+    action: str | None = None
+    actor_id: int | None = None
+    first: date | None = None
+    last: date | None = None
+    stream: str | None = None
+    success: bool | None = None
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as query parameters (the page's "older" link and its export)."""
+        params = {
+            "action": self.action,
+            "actor": self.actor_id,
+            "from": self.first.isoformat() if self.first else None,
+            "to": self.last.isoformat() if self.last else None,
+            "stream": self.stream,
+            "success": None if self.success is None else ("1" if self.success else "0"),
+        }
+        return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def _bad(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, code=f"invalid_{field}", details={"field": field})
+
+
+def audit_filters(params: Mapping[str, str]) -> AuditFilters:
+    """The filter of a query string, or InvalidInput naming the first bad field: a filter that
+    cannot be read is refused rather than silently widened to every event."""
+
+    def get(name: str) -> str | None:
+        raw = params.get(name)
+        return raw if raw not in (None, "") else None
+
+    action = get("action")
+    if action is not None and action not in AuditAction.values:
+        raise _bad("action", _("未知的操作类型。"))
+    actor_raw = get("actor")
+    actor_id = None
+    if actor_raw is not None:
+        if not actor_raw.isascii() or not actor_raw.isdigit() or len(actor_raw) > 18 or int(actor_raw) == 0:
+            raise _bad("actor", _("操作人编号无效。"))
+        actor_id = int(actor_raw)
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        raw = get(name)
+        days[name] = None
+        if raw is not None:
+            try:
+                if len(raw) != 10:
+                    raise ValueError(raw)
+                days[name] = date.fromisoformat(raw)
+            except ValueError:
+                raise _bad(name, _("「%(f)s」应为日期，如 2026-01-31。") % {"f": name}) from None
+    first, last = days["from"], days["to"]
+    if first and last and first > last:
+        raise _bad("to", _("结束日期不能早于开始日期。"))
+    if last is not None and last >= date.max - timedelta(days=1):
+        raise _bad("to", _("「%(f)s」应为日期，如 2026-01-31。") % {"f": "to"})
+    stream = get("stream")
+    if stream is not None and len(stream) > AUDIT_STREAM_MAX_LENGTH:
+        raise _bad("stream", _("链名称过长。"))
+    success_raw = get("success")
+    success = None
+    if success_raw is not None:
+        if success_raw not in ("1", "0", "true", "false"):
+            raise _bad("success", _("success 取值应为 1 或 0。"))
+        success = success_raw in ("1", "true")
+    return AuditFilters(action, actor_id, first, last, stream, success)
+
+
+def auditor_only(user: User) -> None:
+    """Refuse anyone but an auditor (checked before the filter is read, so no one else learns
+    what a valid filter is)."""
+    if Role.AUDITOR not in access.roles_of(user):
+        raise PermissionDenied(_("只有审计管理员可以查看审计记录。"), code="not_auditor")
+
+
+def _audit_queryset(user: User, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """The auditor's organisation's events and the province-wide ones (no organisation: the
+    verifier's alerts, failed sign-ins under names no account has), which every auditor reads as
+    they read the alerts. Another organisation's events are never in it."""
+    events = AuditEvent.objects.filter(Q(organisation_id=user.organisation_id) | Q(organisation__isnull=True))
+    if filters.action is not None:
+        events = events.filter(action=filters.action)
+    if filters.actor_id is not None:
+        events = events.filter(actor_id=filters.actor_id)
+    zone = get_current_timezone()
+    if filters.first is not None:
+        events = events.filter(occurred_at__gte=datetime.combine(filters.first, time.min, tzinfo=zone))
+    if filters.last is not None:
+        end = datetime.combine(filters.last + timedelta(days=1), time.min, tzinfo=zone)
+        events = events.filter(occurred_at__lt=end)
+    if filters.stream is not None:
+        events = events.filter(stream=filters.stream)
+    if filters.success is not None:
+        events = events.filter(success=filters.success)
+    return events.select_related("actor").order_by("-id")
+
+
+def _audit_row(event: AuditEvent) -> dict[str, Any]:
+    actor = event.actor
+    return {
+        "id": event.pk,
+        "occurred_at": timezone.localtime(event.occurred_at),
+        "stream": event.stream,
+        "seq": event.seq,
+        "action": event.action,
+        "action_label": str(AuditAction(event.action).label) if event.action in AuditAction.values else event.action,
+        "actor": None if actor is None else {"id": actor.pk, "name": str(actor)},
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "source_ip": event.source_ip,  # auditors read every address (access.may_see_source_ip)
+        "success": event.success,
+        "changes": event.changes,
+    }
+
+
+def audit_events(
+    user: User, filters: AuditFilters, *, before_id: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """A page of audit events as the auditor reads them, newest first (by the order they were
+    written), keyset-paged by id. Only auditors: anyone else is refused (not_auditor)."""
+    auditor_only(user)
+    events = _audit_queryset(user, filters)
+    if before_id is not None:
+        events = events.filter(id__lt=before_id)
+    return [_audit_row(e) for e in events[:limit]]
+
+
+def audit_export_rows(user: User, filters: AuditFilters) -> tuple[list[dict[str, Any]], bool]:
+    """At most AUDIT_EXPORT_MAX_ROWS events of the filter, newest first, and whether there were
+    more (the export says it was cut short rather than pretending to be whole)."""
+    auditor_only(user)
+    rows = [_audit_row(e) for e in _audit_queryset(user, filters)[: AUDIT_EXPORT_MAX_ROWS + 1]]
+    return rows[:AUDIT_EXPORT_MAX_ROWS], len(rows) > AUDIT_EXPORT_MAX_ROWS

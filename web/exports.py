@@ -11,12 +11,18 @@ from urllib.parse import quote
 
 from django.http import HttpResponse
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel refuses these in a sheet's name, and a name longer than 31 characters.
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def _cell(value: Any) -> Any:
+    """Text as a cell can hold it: control characters (which openpyxl refuses) are dropped."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def workbook(title: str, subtitle: str, headers: list[str], rows: list[list[Any]]) -> bytes:
@@ -30,7 +36,10 @@ def workbook(title: str, subtitle: str, headers: list[str], rows: list[list[Any]
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([_cell(value) for value in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text someone typed is never a formula the reader's Excel runs
     for i, header in enumerate(headers, start=1):
         longest = max([len(str(header)), *(len(str(r[i - 1])) for r in rows if len(r) >= i)])
         sheet.column_dimensions[get_column_letter(i)].width = min(60, 4 + 2 * longest)

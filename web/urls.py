@@ -16,6 +16,8 @@ urlpatterns = [
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),
     path("contacts/<id:contact_id>/reveal/", views.contact_reveal, name="contact-reveal"),
     path("me/", views.profile, name="profile"),
+    path("audit/", views.audit_page, name="audit"),
+    path("audit/export.xlsx", views.audit_export, name="audit-export"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/export/<slug:chart>.xlsx", views.dashboard_export, name="dashboard-export"),
 ]

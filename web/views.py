@@ -4,6 +4,7 @@ same workflow actions as the API, and draw each transition a user may do from it
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import access, reports, selectors
-from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, CaseStatus, Role, Stage
+from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, AuditAction, CaseStatus, Role, Stage
 from casework.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from casework.models import Case, Output, User
 from casework.pii import mask_phone
 from config.http import client_ip
-from workflows import actions, notifications, personal_data
+from workflows import actions, audit_trail, notifications, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
@@ -525,3 +526,90 @@ def _sla_table(user: User, filters: reports.Filters) -> tuple[str, list[str], li
         for r in report["rows"]
     ]
     return _("时限报表"), headers, rows
+
+
+# The audit trail for its auditor --------------------------------------------------------------
+
+
+AUDIT_PER_PAGE = 50
+
+
+def _audit_filters(request: HttpRequest, user: User) -> selectors.AuditFilters:
+    """Auditors only: anyone else gets the page that does not exist, as for the dashboard."""
+    try:
+        selectors.auditor_only(user)
+    except PermissionDenied:
+        raise Http404 from None
+    return selectors.audit_filters(request.GET)
+
+
+@login_required
+def audit_page(request: HttpRequest) -> HttpResponse:
+    """The organisation's audit events, newest first, with the API's filters and an "older" link
+    (keyset: `before` is the id of the last event shown). A bad filter is reported, not widened."""
+    user = _user(request)
+    error = None
+    rows: list[dict[str, Any]] = []
+    filters = selectors.AuditFilters()
+    try:
+        filters = _audit_filters(request, user)
+        raw_before = request.GET.get("before", "")
+        if raw_before and (not raw_before.isascii() or not raw_before.isdigit() or len(raw_before) > 18):
+            raise InvalidInput(_("翻页参数无效。"), code="invalid_cursor", details={"field": "before"})
+        rows = selectors.audit_events(
+            user, filters, before_id=int(raw_before) if raw_before else None, limit=AUDIT_PER_PAGE
+        )
+    except InvalidInput as bad:
+        error = str(bad.message)
+    for r in rows:
+        r["changes_text"] = json.dumps(r["changes"], ensure_ascii=False, sort_keys=True)
+    query = urlencode(filters.as_params())
+    older = urlencode({**filters.as_params(), "before": rows[-1]["id"]}) if len(rows) == AUDIT_PER_PAGE else None
+    context = {
+        "rows": rows,
+        "error": error,
+        "values": {k: request.GET.get(k, "") for k in ("action", "actor", "from", "to", "stream", "success")},
+        "actions": AuditAction.choices,
+        "query": query,
+        "older": older,
+        "max_rows": selectors.AUDIT_EXPORT_MAX_ROWS,
+    }
+    return render(request, "audit.html", context, status=400 if error else 200)
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The filtered events as a spreadsheet (at most AUDIT_EXPORT_MAX_ROWS, newest first); the
+    export is itself audited. A bad filter is refused (400) rather than exported as something else."""
+    user = _user(request)
+    try:
+        filters = _audit_filters(request, user)
+    except InvalidInput as bad:
+        return HttpResponse(str(bad.message), status=400, content_type="text/plain; charset=utf-8")
+    rows, truncated = audit_trail.export_events(user, filters, source_ip=client_ip(request))
+    headers = [_("编号"), _("时间"), _("操作"), _("操作人"), _("操作人编号"), _("对象类型"), _("对象")]
+    headers += [_("来源地址"), _("成功"), _("链"), _("序号"), _("变更")]
+    table = [
+        [
+            r["id"],
+            r["occurred_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            r["action_label"],
+            r["actor"]["name"] if r["actor"] else "",
+            r["actor"]["id"] if r["actor"] else "",
+            r["target_type"],
+            r["target_id"],
+            r["source_ip"] or "",
+            _("是") if r["success"] else _("否"),
+            r["stream"],
+            r["seq"],
+            json.dumps(r["changes"], ensure_ascii=False, sort_keys=True),
+        ]
+        for r in rows
+    ]
+    described = "，".join(f"{k}={v}" for k, v in filters.as_params().items()) or _("全部")
+    if truncated:
+        described += _("；仅含最新的 %(n)d 条") % {"n": selectors.AUDIT_EXPORT_MAX_ROWS}
+    today = timezone.localdate().isoformat()
+    return exports.xlsx_response(
+        f"{_('审计记录')}-{today}.xlsx", exports.workbook(_("审计记录"), described, headers, table)
+    )

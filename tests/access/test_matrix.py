@@ -2,9 +2,9 @@
 
 The expected answers are written out here, as a table, from what each role is for (member: their
 own cases and the outputs that gathered them; committee staff and head: their committee's;
-leadership: read-only over the organisation's; auditor: the audit alerts only; sysadmin and the
-rest: no case content; anyone of another organisation: nothing). They are never read from the code
-under test: a table derived from the code would agree with any defect.
+leadership: read-only over the organisation's; auditor: the audit trail (its events, its page and
+export) and its alerts; sysadmin and the rest: no case content; anyone of another organisation:
+nothing). They are never read from the code under test: a table derived from the code would agree with any defect.
 
 Each route of the resolver (the API's, the pages', the sign-in and the documentation's) must
 have a row in `ROUTES`, and each declared transition a row in `CASE_TRANSITIONS` or
@@ -224,6 +224,7 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "api:contacts": plain("GET", everyone(200)),  # a member's own roster; empty for the others
     "api:report-sla": plain("GET", row(403, anonymous=401, **dict.fromkeys(REPORT_READERS, 200))),
     "api:audit-alerts": plain("GET", row(403, anonymous=401, **{Role.AUDITOR.value: 200})),
+    "api:audit-events": plain("GET", row(403, anonymous=401, **{Role.AUDITOR.value: 200})),
     "api:notifications": plain("GET", everyone(200)),
     "api:notifications-unread-count": plain("GET", everyone(200)),
     "api:notifications-read-all": plain("POST", everyone(200)),
@@ -245,6 +246,9 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "notification-read": on_notification("POST", 302, anonymous=PAGE_LOGIN),
     "profile": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
     "contact-reveal": on_contact("POST", 200, anonymous=PAGE_LOGIN),
+    # The auditor's trail and its export; anyone else gets 404, as for the dashboard.
+    "audit": plain("GET", row(404, anonymous=PAGE_LOGIN, **{Role.AUDITOR.value: 200})),
+    "audit-export": plain("GET", row(404, anonymous=PAGE_LOGIN, **{Role.AUDITOR.value: 200})),
     "dashboard": plain("GET", row(404, anonymous=PAGE_LOGIN, **dict.fromkeys(DASHBOARD_READERS, 200))),
     "dashboard-export": plain("GET", row(404, anonymous=PAGE_LOGIN, **dict.fromkeys(DASHBOARD_READERS, 200))),
     # Signing in and out, and the documentation ----------------------------------------------
