@@ -20,7 +20,6 @@ import binascii
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
+
+from casework.keyfiles import KeySource
 
 log = logging.getLogger("minqing.pii")
 
@@ -139,78 +140,30 @@ def new_key_line() -> str:
     return f"p{datetime.now():%Y%m%d}-{fingerprint} {secret.hex()}\n"
 
 
-def _write_new_file(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return tmp
-
-
-def _generate_key_file(path: Path) -> None:
-    """The embedded default: a new key file, mode 0600, created atomically (if another process
-    made one meanwhile, that one is used)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_new_file(path, KEY_FILE_HEADER + new_key_line())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return
-    finally:
-        os.unlink(tmp)
-    log.warning(
-        "生成了新的个人信息密钥文件 %s（权限 0600），请与数据库分开备份。"
-        " (generated a new personal-data key file %s, mode 0600; back it up apart from the database)",
-        path,
-        path,
-    )
-
-
-_cache: dict[str, Any] = {"token": None, "ring": None}
+SOURCE: KeySource[PiiKeyring] = KeySource(
+    env_name="MINQING_PII_KEYS",
+    inline=lambda: settings.PII_KEYS,
+    path=key_file,
+    header=KEY_FILE_HEADER,
+    new_line=new_key_line,
+    parse=parse_keys,
+    log=log,
+    generated="生成了新的个人信息密钥文件 %s（权限 0600），请与数据库分开备份。"
+    " (generated a new personal-data key file %s, mode 0600; back it up apart from the database)",
+    loose="个人信息密钥文件 %s 的权限过宽 (personal-data key file is readable by others): chmod 600",
+)
 
 
 def keyring() -> PiiKeyring:
     """The keys, loaded once per process and again whenever their source changes."""
-    inline = settings.PII_KEYS
-    if inline:
-        token: tuple[Any, ...] = ("env", inline)
-        if _cache["token"] != token:
-            _cache["ring"], _cache["token"] = parse_keys(inline, "MINQING_PII_KEYS"), token
-        ring: PiiKeyring = _cache["ring"]
-        return ring
-    path = key_file()
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        _generate_key_file(path)
-        st = path.stat()
-    token = ("file", str(path), st.st_ino, st.st_mtime_ns, st.st_size)
-    if _cache["token"] != token:
-        if st.st_mode & 0o077:
-            log.warning(
-                "个人信息密钥文件 %s 的权限过宽 (personal-data key file is readable by others): chmod 600", path
-            )
-        _cache["ring"], _cache["token"] = parse_keys(path.read_text(), str(path)), token
-    ring = _cache["ring"]
-    return ring
+    return SOURCE.keyring()
 
 
 def add_key() -> PiiKey:
     """Append a new key to the key file (it encrypts from now on); `pii_rotate` then re-seals."""
     if settings.PII_KEYS:
         raise PiiKeyError("the keys come from MINQING_PII_KEYS: add the new key there (last) and restart every process")
-    path = key_file()
-    keyring()
-    text = path.read_text()
-    if not text.endswith("\n"):
-        text += "\n"
-    text += new_key_line()
-    ring = parse_keys(text, str(path))
-    os.replace(_write_new_file(path, text), path)
-    return ring.current
+    return SOURCE.append_key().current
 
 
 def _aad(label: str, cipher: str, key_id: str) -> bytes:

@@ -13,12 +13,10 @@ loading. Rotation appends a line (`python manage.py audit_rotate_key`)."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 from collections.abc import Iterable
@@ -28,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+
+from casework.keyfiles import KeySource
 
 log = logging.getLogger("minqing.audit")
 
@@ -125,85 +125,38 @@ def _key_line(secret: bytes) -> str:
     return f"{new_key_id(secret)} {secret.hex()}\n"
 
 
-def _write_new_file(path: Path, text: str) -> Path:
-    """Write `text` to a fresh temporary file beside `path`, mode 0600, flushed to disk."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return tmp
-
-
-def _generate_key_file(path: Path) -> None:
-    """The embedded default: a new key file, created atomically (link fails if another process
-    made one meanwhile, and then that one is used), mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_new_file(path, KEY_FILE_HEADER + _key_line(secrets.token_bytes(32)))
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return
-    finally:
-        os.unlink(tmp)
-    log.warning(
-        "生成了新的审计密钥文件 %s（权限 0600）。请与数据库分开备份：没有它无法校验审计链。"
-        " (generated a new audit key file %s, mode 0600; back it up apart from the database: "
-        "verify_audit needs it)",
-        path,
-        path,
-    )
-
-
-_cache: dict[str, Any] = {"token": None, "ring": None}
+SOURCE: KeySource[Keyring] = KeySource(
+    env_name="MINQING_AUDIT_KEYS",
+    inline=lambda: settings.AUDIT_KEYS,
+    path=key_file,
+    header=KEY_FILE_HEADER,
+    new_line=lambda: _key_line(secrets.token_bytes(32)),
+    parse=parse_keys,
+    log=log,
+    generated="生成了新的审计密钥文件 %s（权限 0600）。请与数据库分开备份：没有它无法校验审计链。"
+    " (generated a new audit key file %s, mode 0600; back it up apart from the database: "
+    "verify_audit needs it)",
+    loose="审计密钥文件 %s 的权限过宽 (audit key file is readable by others): chmod 600",
+)
 
 
 def keyring() -> Keyring:
-    """The keys, loaded once per process and again whenever the key file changes (a rotation
+    """The keys, loaded once per process and again whenever their source changes (a rotation
     in another process is seen by the next event written here)."""
-    inline = settings.AUDIT_KEYS
-    if inline:
-        token: tuple[Any, ...] = ("env", inline)
-        if _cache["token"] != token:
-            _cache["ring"], _cache["token"] = parse_keys(inline, "MINQING_AUDIT_KEYS"), token
-        ring: Keyring = _cache["ring"]
-        return ring
-    path = key_file()
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        _generate_key_file(path)
-        st = path.stat()
-    token = ("file", str(path), st.st_ino, st.st_mtime_ns, st.st_size)
-    if _cache["token"] != token:
-        if st.st_mode & 0o077:
-            log.warning("审计密钥文件 %s 的权限过宽 (audit key file is readable by others): chmod 600", path)
-        _cache["ring"], _cache["token"] = parse_keys(path.read_text(), str(path)), token
-    ring = _cache["ring"]
-    return ring
+    return SOURCE.keyring()
 
 
 def add_key() -> AuditKey:
-    """Rotation: append a new key to the key file; it signs every event from now on. The file is
-    replaced atomically (never half-written) under a lock, and keeps every earlier key."""
+    """Rotation: append a new key to the key file; it signs every event from now on. The file
+    keeps every earlier key."""
     if settings.AUDIT_KEYS:
         raise AuditKeyError(
             "the keys come from MINQING_AUDIT_KEYS: add the new key there (last) and restart every process"
         )
-    path = key_file()
-    keyring()  # makes the file if there is none yet, and checks it
-    lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        text = path.read_text()
-        if not text.endswith("\n"):
-            text += "\n"
-        text += _key_line(secrets.token_bytes(32))
-        ring = parse_keys(text, str(path))
-        os.replace(_write_new_file(path, text), path)
-    log.warning("新的审计密钥 %s 已写入 %s (audit key rotated); back up the key file again", ring.current.id, path)
+    ring = SOURCE.append_key()
+    log.warning(
+        "新的审计密钥 %s 已写入 %s (audit key rotated); back up the key file again", ring.current.id, key_file()
+    )
     return ring.current
 
 
