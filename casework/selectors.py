@@ -180,11 +180,22 @@ def sla_state(clock: CaseClock, now: datetime) -> str:
         return SlaState.STOPPED
     if clock.state == ClockState.PAUSED:
         return SlaState.PAUSED
-    if clock.due_at is None:
+    return running_sla(clock.due_at, clock.warn_at, clock.warned_at, clock.breached_at, now)
+
+
+def running_sla(
+    due_at: datetime | None,
+    warn_at: datetime | None,
+    warned_at: datetime | None,
+    breached_at: datetime | None,
+    now: datetime,
+) -> SlaState:
+    """`sla_state` of a running clock, from its columns (the queue page reads them as values)."""
+    if due_at is None:
         return SlaState.ERROR
-    if clock.breached_at is not None or now >= clock.due_at:
+    if breached_at is not None or now >= due_at:
         return SlaState.BREACHED
-    if clock.warned_at is not None or (clock.warn_at is not None and now >= clock.warn_at):
+    if warned_at is not None or (warn_at is not None and now >= warn_at):
         return SlaState.WARNING
     return SlaState.OK
 
@@ -254,6 +265,8 @@ QUEUE_COLUMNS = (
     "case__member__name",
     "case__submitted_at",
     "warn_at",
+    "warned_at",
+    "breached_at",
 )
 
 
@@ -276,15 +289,10 @@ def _queue_item(row: tuple, zone: tzinfo, now: datetime) -> dict:
         member,
         submitted_at,
         warn_at,
+        warned_at,
+        breached_at,
     ) = row
-    if due_at is None:
-        sla = SlaState.ERROR
-    elif now >= due_at:
-        sla = SlaState.BREACHED
-    elif warn_at is not None and now >= warn_at:
-        sla = SlaState.WARNING
-    else:
-        sla = SlaState.OK
+    sla = running_sla(due_at, warn_at, warned_at, breached_at, now)
     return {
         "clock": clock_id,
         "task": task_id,
