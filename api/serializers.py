@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from casework.choices import SlaState, Stage
 from casework.pii import mask_address, mask_id_number, mask_phone
-from workflows.inputs import MAX_ID, Choice, Flag, Input, Ref, Refs, Text
+from workflows.inputs import MAX_ID, Choice, Day, Flag, Input, Ref, Refs, Text
 
 
 class RefOut(serializers.Serializer):
@@ -27,7 +27,7 @@ class ChoiceOut(serializers.Serializer):
 
 class FieldOut(serializers.Serializer):
     name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["text", "choice", "ref", "refs", "flag"])
+    kind = serializers.ChoiceField(choices=["text", "choice", "ref", "refs", "flag", "date"])
     label = serializers.CharField()
     required = serializers.BooleanField()
     max_length = serializers.IntegerField(required=False)
@@ -242,7 +242,120 @@ class OutputOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class UserRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="__str__")
+
+
+class RatingOut(serializers.Serializer):
+    round = serializers.IntegerField()
+    process = serializers.CharField()
+    result = serializers.CharField()
+    note = serializers.CharField()
+    rated_at = serializers.DateTimeField()
+
+
+class SignatureOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = UserRefOut()
+    role = serializers.CharField()
+    role_display = serializers.CharField(source="get_role_display")
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    ratings = RatingOut(many=True, source="rating_rows")
+    available_transitions = TransitionOut(
+        many=True, source="transition_rows", help_text=_("POST /api/v1/signatures/{id}/transitions/{name}/")
+    )
+
+
+class FileOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+
+
+class AssignmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    department = RefOut()
+    role = serializers.CharField()
+    role_display = serializers.CharField(source="get_role_display")
+    round = serializers.IntegerField()
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    assigned_at = serializers.DateTimeField()
+    objection_until = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    latest_due_at = serializers.DateTimeField(allow_null=True)
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    objection = serializers.CharField()
+    view = serializers.CharField()
+    countersigned_at = serializers.DateTimeField(allow_null=True)
+    extension_state = serializers.CharField()
+    extension_until = serializers.DateField(allow_null=True)
+    extension_reason = serializers.CharField()
+    reply_class = serializers.CharField()
+    reply = serializers.CharField()
+    replied_at = serializers.DateTimeField(allow_null=True)
+    solved_at = serializers.DateTimeField(allow_null=True)
+    solved_note = serializers.CharField()
+    files = FileOut(many=True, source="file_rows")
+    available_transitions = TransitionOut(
+        many=True, source="transition_rows", help_text=_("POST /api/v1/assignments/{id}/transitions/{name}/")
+    )
+
+
+class AdoptionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    organisation = RefOut()
+    adopted = serializers.BooleanField()
+    level = serializers.CharField()
+    note = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
+class InstructionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    leader = serializers.CharField()
+    rank = serializers.CharField()
+    rank_display = serializers.CharField(source="get_rank_display")
+    text = serializers.CharField()
+    given_on = serializers.DateField()
+
+
 class OutputDetailOut(OutputOut):
+    number = serializers.CharField()
+    situation = serializers.CharField()
+    analysis = serializers.CharField()
+    suggestion = serializers.CharField()
+    body = serializers.CharField()
+    term = RefOut(allow_null=True)
+    session = RefOut(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    is_plenary = serializers.BooleanField(
+        allow_null=True, help_text=_("大会提案为 true，平时提案为 false；提交前为 null")
+    )
+    is_key = serializers.BooleanField()
+    supervisor = UserRefOut(allow_null=True)
+    sector = RefOut(allow_null=True)
+    handling = serializers.CharField()
+    round = serializers.IntegerField()
+    followup_open = serializers.BooleanField()
+    refusal_reason = serializers.CharField(source="refusal_reason.text", allow_null=True, default=None)
+    decision_note = serializers.CharField()
+    merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
+    became = serializers.IntegerField(source="became_id", allow_null=True)
+    bulletin_year = serializers.IntegerField(allow_null=True)
+    bulletin_issue = serializers.IntegerField(allow_null=True)
+    with_organisation = RefOut(allow_null=True)
+    speech_form = serializers.CharField()
+    selection = serializers.CharField()
+    minutes = serializers.IntegerField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    signatures = SignatureOut(many=True, source="signer_rows")
+    assignments = AssignmentOut(many=True, source="assignment_rows")
+    adoptions = AdoptionOut(many=True, source="adoption_rows")
+    instructions = InstructionOut(many=True, source="instruction_rows")
     cases = CaseListOut(many=True, source="case_rows")
     available_transitions = TransitionOut(many=True, source="transition_rows")
 
@@ -299,6 +412,8 @@ def _field(spec: Any, partial: bool) -> serializers.Field:
         return serializers.ListField(child=child, max_length=spec.max_items, **common)
     if isinstance(spec, Flag):
         return serializers.BooleanField(**common)
+    if isinstance(spec, Day):
+        return serializers.DateField(**common)
     raise AssertionError(spec)
 
 

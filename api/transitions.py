@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
-from workflows.output_lifecycle import OUTPUT
+from workflows.output_lifecycle import ASSIGNMENT, SIGNATURE, every_output_transition
 
 from . import conditional
 from . import serializers as s
@@ -52,17 +52,25 @@ def case_view(t: Transition) -> type[APIView]:
     return CaseTransitionView
 
 
-def output_view(t: Transition) -> type[APIView]:
+def output_view(t: Transition, kind: str = "output") -> type[APIView]:
     class OutputTransitionView(APIView):
         idempotent = True
         etagged = True
 
-        @_schema(t, "output", s.OutputDetailOut)
-        def post(self, request: Request, output_id: int) -> Response:
-            return act_on_output(request, t.name, output_id)
+        @_schema(t, kind, s.OutputDetailOut)
+        def post(self, request: Request, record_id: int) -> Response:
+            return act_on_output(request, t.name, record_id, kind)
 
-    OutputTransitionView.__name__ = f"Output{_camel(t.name)}View"
+    OutputTransitionView.__name__ = f"{_camel(kind)}{_camel(t.name)}View"
     return OutputTransitionView
+
+
+# The records of the output lifecycles, and where their transitions are: /<path>/<id>/transitions/<name>/.
+OUTPUT_RECORDS = (
+    ("output", "outputs", every_output_transition),
+    ("assignment", "assignments", ASSIGNMENT.public),
+    ("signature", "signatures", SIGNATURE.public),
+)
 
 
 def urlpatterns() -> list[URLPattern]:
@@ -72,7 +80,12 @@ def urlpatterns() -> list[URLPattern]:
             for t in CASE.public()
         ),
         *(
-            path(f"outputs/<id:output_id>/transitions/{t.name}/", output_view(t).as_view(), name=f"output-{t.name}")
-            for t in OUTPUT.public()
+            path(
+                f"{prefix}/<id:record_id>/transitions/{t.name}/",
+                output_view(t, kind).as_view(),
+                name=f"{kind}-{t.name}",
+            )
+            for kind, prefix, transitions in OUTPUT_RECORDS
+            for t in transitions()
         ),
     ]

@@ -25,7 +25,7 @@ from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
 from casework.pii import mask_phone
 from config.http import client_ip
-from workflows import accounts, actions, personal_data
+from workflows import accounts, actions, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.inputs import SEARCH, FieldError, clean_search
 
@@ -404,10 +404,27 @@ class MyTasksView(APIView):
 
 
 def output_read(user: User, output_id: int) -> tuple[dict[str, Any], str]:
-    """An output as `user` sees it, with the cases it gathered, and its ETag."""
+    """An output as `user` sees it, with its signatures, assignments and the cases it gathered,
+    each with what the user may do to it now, and its ETag."""
     output = selectors.output_detail(user, output_id)
     output.case_rows = selectors.output_cases(user, output)  # type: ignore[attr-defined]
-    output.transition_rows = [t.describe() for t in actions.output_available(user, output)]  # type: ignore[attr-defined]
+    output.transition_rows = [t.describe() for t in output_actions.available(user, output)]  # type: ignore[attr-defined]
+    signers = list(output.signers.select_related("user").prefetch_related("ratings"))
+    for signer in signers:
+        signer.output = output
+        signer.rating_rows = list(signer.ratings.all())  # type: ignore[attr-defined]
+        signer.transition_rows = [t.describe() for t in output_actions.available(user, signer, "signature")]  # type: ignore[attr-defined]
+    output.signer_rows = signers  # type: ignore[attr-defined]
+    assignments = list(output.assignments.select_related("department").prefetch_related("files"))
+    for assignment in assignments:
+        assignment.output = output
+        assignment.file_rows = list(assignment.files.all())  # type: ignore[attr-defined]
+        assignment.transition_rows = [  # type: ignore[attr-defined]
+            t.describe() for t in output_actions.available(user, assignment, "assignment")
+        ]
+    output.assignment_rows = assignments  # type: ignore[attr-defined]
+    output.adoption_rows = list(output.adoptions.select_related("organisation"))  # type: ignore[attr-defined]
+    output.instruction_rows = list(output.instructions.all())  # type: ignore[attr-defined]
     body = dict(s.OutputDetailOut(output).data)
     return body, conditional.etag(body, output.audit_seq)
 
@@ -416,30 +433,35 @@ class OutputDetailView(APIView):
     etagged = True
 
     @extend_schema(
-        summary="成果详情（含汇集的案件）", parameters=[conditional.IF_NONE_MATCH], responses=s.OutputDetailOut
+        summary="成果详情（含署名、交办和汇集的案件）",
+        parameters=[conditional.IF_NONE_MATCH],
+        responses=s.OutputDetailOut,
     )
     def get(self, request: Request, output_id: int) -> Response:
         return conditional.read(request, *output_read(_user(request), output_id))
 
 
-def act_on_output(request: Request, name: str, output_id: int) -> Response:
-    """Do an output transition over HTTP, as `act_on_case` does a case's."""
+def act_on_output(request: Request, name: str, output_id: int, kind: str = "output") -> Response:
+    """Do a transition of an output lifecycle over HTTP (`kind`: the output itself, one of its
+    assignments or one of its signatures), as `act_on_case` does a case's; the answer is the
+    output."""
     user = _user(request)
     check = conditional.precondition(request, lambda output: output_read(user, output.pk)[1])
-    return respond(
-        request,
-        lambda first, then: actions.perform_output(
+
+    def run(first: Any, then: Any) -> Any:
+        return output_actions.perform(
+            kind,
             name,
-            output_id=output_id,
+            record_id=output_id,
             actor=user,
             data=request.data,
             source_ip=client_ip(request),
             check=check,
             first=first,
             then=then,
-        ),
-        lambda output: conditional.answer(*output_read(user, output_id)),
-    )
+        )
+
+    return respond(request, run, lambda output: conditional.answer(*output_read(user, output.pk)))
 
 
 # Sign-in ----------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from casework.choices import CaseStatus, Role
+from casework.choices import CaseStatus, OutputStatus, OutputType, Role
 from casework.errors import NotFound
-from casework.models import Case, Committee, Contact, Output, User
+from casework.models import Adoption, Assignment, Case, Committee, Contact, Output, OutputSigner, User
 
 
 def roles_of(user: User) -> frozenset[str]:
@@ -77,22 +77,75 @@ def visible_cases(user: User) -> QuerySet[Case]:
 
 
 def visible_outputs(user: User) -> QuerySet[Output]:
-    """Outputs of the user's committees, the outputs that gathered the user's own cases, and for
-    leadership every output of the organisation."""
+    """Outputs of the user's committees, the outputs that gathered the user's own cases or that
+    they sign, for the proposal office every submitted proposal, for a department's liaison the
+    proposals assigned to their department, for staff of an organisation an info report was sent
+    up to that report, and for leadership every output of the organisation."""
     if not user.is_authenticated or user.organisation_id is None:
         return Output.objects.none()
+    own = Q(organisation_id=user.organisation_id)
+    if Role.LEADERSHIP in roles_of(user):
+        return Output.objects.filter(own | _sent_up_to(user))
     scope = Q()
     committees = committee_ids_of(user)
     if committees:
-        scope |= Q(committee_id__in=committees)
+        scope |= own & Q(committee_id__in=committees)
     member_id = member_id_of(user)
     if member_id is not None:
-        scope |= Q(pk__in=Case.objects.filter(member_id=member_id, output__isnull=False).values("output_id"))
-    if Role.LEADERSHIP in roles_of(user):
-        return Output.objects.filter(organisation_id=user.organisation_id)
+        scope |= own & Q(pk__in=Case.objects.filter(member_id=member_id, output__isnull=False).values("output_id"))
+        scope |= own & Q(pk__in=OutputSigner.objects.filter(user=user).values("output_id"))
+    if Role.PROPOSAL_OFFICE in roles_of(user):
+        scope |= own & Q(output_type=OutputType.PROPOSAL) & ~Q(status=OutputStatus.DRAFT)
+    if is_liaison(user):
+        scope |= own & Q(pk__in=Assignment.objects.filter(department_id=user.department_id).values("output_id"))
+    if committees or Role.PROPOSAL_OFFICE in roles_of(user):
+        scope |= _sent_up_to(user)
     if not scope:
         return Output.objects.none()
-    return Output.objects.filter(scope, organisation_id=user.organisation_id)
+    return Output.objects.filter(scope)
+
+
+def _sent_up_to(user: User) -> Q:
+    """Info reports sent up to the user's organisation: waiting for its decision, or decided."""
+    return Q(with_organisation_id=user.organisation_id) | Q(
+        pk__in=Adoption.objects.filter(organisation_id=user.organisation_id).values("output_id")
+    )
+
+
+def is_liaison(user: User) -> bool:
+    """A handling department's liaison (承办单位联络员)."""
+    return user.department_id is not None and Role.DEPARTMENT_LIAISON in roles_of(user)
+
+
+def is_proposal_office(user: User, output: Output) -> bool:
+    return output.organisation_id == user.organisation_id and Role.PROPOSAL_OFFICE in roles_of(user)
+
+
+def is_department_of(user: User, assignment: Assignment) -> bool:
+    """The liaison of the department the assignment is for."""
+    return (
+        assignment.organisation_id == user.organisation_id
+        and is_liaison(user)
+        and user.department_id == assignment.department_id
+    )
+
+
+def is_signer_self(user: User, signer: OutputSigner) -> bool:
+    return signer.user_id == user.pk
+
+
+def is_first_proposer(user: User, output: Output) -> bool:
+    return any(s.user_id == user.pk and s.role == "first" for s in output.signers.all())
+
+
+def is_receiving_staff(user: User, output: Output) -> bool:
+    """Staff of the organisation an info report was sent up to, who decide on it there."""
+    return (
+        output.with_organisation_id is not None
+        and output.with_organisation_id == user.organisation_id
+        and output.with_organisation_id != output.organisation_id
+        and (bool(committee_ids_of(user)) or Role.PROPOSAL_OFFICE in roles_of(user))
+    )
 
 
 def is_case_member(user: User, case: Case) -> bool:

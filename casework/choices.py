@@ -66,9 +66,100 @@ class OutputType(models.TextChoices):
 
 
 class OutputStatus(models.TextChoices):
+    """The statuses of every output type; each type's lifecycle uses its own part of them
+    (`workflows/output_lifecycle.py`)."""
+
     DRAFT = "draft", _("草稿")
     SUBMITTED = "submitted", _("已提交")
+    # Proposals.
+    FILED = "filed", _("已立案")
+    NOT_FILED = "not_filed", _("不立案")
+    MERGED = "merged", _("已并案")
+    WITHDRAWN = "withdrawn", _("已撤案")
+    ASSIGNED = "assigned", _("办理中")
+    REPLIED = "replied", _("已答复待评价")
+    CLOSED = "closed", _("已办结")
+    # Info reports.
+    USED = "used", _("已编报")
+    NOT_USED = "not_used", _("未采用")
+    SENT_UP = "sent_up", _("已报送上级")
+    ADOPTED = "adopted", _("已被采用")
+    NOT_ADOPTED = "not_adopted", _("上级未采用")
+    # Speeches.
+    ORAL = "oral", _("选为口头发言")
+    WRITTEN = "written", _("选为书面发言")
+    # Research reports.
+    APPROVED = "approved", _("已审定")
+    RETURNED = "returned", _("已退回修改")
+    TRANSMITTED = "transmitted", _("已报送")
+    # The spine's free-text outcome, before the lifecycles.
     OUTCOME_RECORDED = "outcome_recorded", _("已有办理结果")
+
+
+class SignerRole(models.TextChoices):
+    FIRST = "first", _("第一提案人")
+    CO = "co", _("联名人")
+    CONVENER = "convener", _("界别召集人")
+
+
+class HandlingMode(models.TextChoices):
+    JOINT = "joint", _("主办会办")
+    SPLIT = "split", _("分办")
+
+
+class AssignmentRole(models.TextChoices):
+    LEAD = "lead", _("主办")
+    CO = "co", _("会办")
+    SPLIT = "split", _("分办")
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned", _("待签收")
+    ACCEPTED = "accepted", _("办理中")
+    OBJECTED = "objected", _("已提出异议")
+    WITHDRAWN = "withdrawn", _("已改办")
+    COUNTERSIGNED = "countersigned", _("已会签")
+    REPLIED = "replied", _("已答复")
+
+
+class ExtensionState(models.TextChoices):
+    NONE = "", _("未申请")
+    REQUESTED = "requested", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REFUSED = "refused", _("未批准")
+
+
+class ReplyClass(models.TextChoices):
+    A = "A", _("A类：已解决或基本解决")
+    B = "B", _("B类：部分解决或列入计划")
+    C = "C", _("C类：留作参考")
+
+
+class AdoptionLevel(models.TextChoices):
+    DISTRICT = "district", _("区县政协")
+    CITY = "city", _("市政协")
+    PROVINCE = "province", _("省政协")
+    NATIONAL = "national", _("全国政协")
+    PARTY_GOVERNMENT = "party_government", _("党委政府")
+
+
+class InstructionRank(models.TextChoices):
+    NATIONAL = "national", _("国家级领导")
+    PROVINCIAL = "provincial", _("省部级领导")
+    CITY = "city", _("市厅级领导")
+    DISTRICT = "district", _("县处级领导")
+
+
+class SpeechForm(models.TextChoices):
+    INDIVIDUAL = "individual", _("个人发言")
+    JOINT = "joint", _("联名发言")
+    SECTOR = "sector", _("界别发言")
+
+
+class SpeechSelection(models.TextChoices):
+    ORAL = "oral", _("口头发言")
+    WRITTEN = "written", _("书面发言")
+    NOT_USED = "not_used", _("未采用")
 
 
 class Stage(models.TextChoices):
@@ -195,6 +286,7 @@ class NotificationKind(models.TextChoices):
     CLOCK_BREACH = "clock_breach", _("已超期")
     ESCALATION_HEAD = "escalation_head", _("超期提级（主任）")
     ESCALATION_LEADERSHIP = "escalation_leader", _("超期提级（主席会议）")
+    OUTPUT = "output", _("成果办理")
 
 
 class NotificationChannel(models.TextChoices):
@@ -237,6 +329,39 @@ class AuditAction(models.TextChoices):
     OUTPUT_CREATED = "output.created", _("新建成果")
     OUTPUT_CASE_GATHERED = "output.case_gathered", _("汇集案件")
     OUTPUT_OUTCOME_RECORDED = "output.outcome_recorded", _("登记办理结果")
+    OUTPUT_EDITED = "output.edited", _("修改成果")
+    OUTPUT_CASE_RELEASED = "output.case_released", _("案件退出成果")
+    OUTPUT_SIGNERS_SET = "output.signers_set", _("确定署名")
+    OUTPUT_SIGNED = "output.signed", _("确认署名")
+    OUTPUT_SUBMITTED = "output.submitted", _("提交成果")
+    OUTPUT_EXPORTED = "output.exported", _("导出成果文稿")
+    PROPOSAL_FILED = "proposal.filed", _("立案")
+    PROPOSAL_NOT_FILED = "proposal.not_filed", _("不立案")
+    PROPOSAL_MERGED = "proposal.merged", _("并案")
+    PROPOSAL_WITHDRAWN = "proposal.withdrawn", _("撤案")
+    PROPOSAL_ASSIGNED = "proposal.assigned", _("交办")
+    PROPOSAL_REASSIGNED = "proposal.reassigned", _("异议后改办")
+    PROPOSAL_RATED = "proposal.rated", _("提案人评价")
+    ASSIGNMENT_ACCEPTED = "assignment.accepted", _("承办单位签收")
+    ASSIGNMENT_OBJECTED = "assignment.objected", _("承办单位提出异议")
+    ASSIGNMENT_VIEW_SENT = "assignment.view_sent", _("会办单位提出意见")
+    ASSIGNMENT_EXTENSION_REQUESTED = "assignment.extension_requested", _("申请延期答复")
+    ASSIGNMENT_EXTENSION_DECIDED = "assignment.extension_decided", _("审批延期申请")
+    ASSIGNMENT_REPLIED = "assignment.replied", _("承办单位答复")
+    ASSIGNMENT_SOLVED = "assignment.solved", _("B类答复事项已落实")
+    ASSIGNMENT_FILE_ADDED = "assignment.file_added", _("上传答复附件")
+    INFO_REPORT_USED = "info_report.used", _("编报")
+    INFO_REPORT_NOT_USED = "info_report.not_used", _("未采用")
+    INFO_REPORT_SENT_UP = "info_report.sent_up", _("报送上级")
+    INFO_REPORT_ADOPTED = "info_report.adopted", _("被采用")
+    INFO_REPORT_NOT_ADOPTED = "info_report.not_adopted", _("上级未采用")
+    INFO_REPORT_INSTRUCTED = "info_report.instructed", _("领导批示")
+    SPEECH_SELECTED = "speech.selected", _("大会发言选用")
+    SPEECH_NOT_USED = "speech.not_used", _("大会发言未采用")
+    RESEARCH_APPROVED = "research.approved", _("调研报告审定")
+    RESEARCH_RETURNED = "research.returned", _("调研报告退回修改")
+    RESEARCH_TRANSMITTED = "research.transmitted", _("调研报告报送")
+    CASE_OUTPUT_EVENT = "case.output_event", _("成果进展")
     ROSTER_LINKED = "roster.linked", _("调整联系名单")
     ACCOUNT_LOGIN = "account.login", _("登录")
     ACCOUNT_LOGOUT = "account.logout", _("退出登录")

@@ -16,26 +16,32 @@ from django.utils.translation import gettext as _
 from casework import access
 from casework.choices import (
     WAITING_ON_MEMBER,
+    AssignmentStatus,
     AuditAction,
     CaseStatus,
     ClockState,
     Decision,
     OutputStatus,
+    OutputType,
     Role,
     SlaState,
     Stage,
 )
 from casework.errors import InvalidInput, NotFound, PermissionDenied
 from casework.models import (
+    Assignment,
     AuditEvent,
     Case,
     CaseCategory,
     CaseClock,
     Committee,
     Contact,
+    Department,
     Notification,
     Output,
+    OutputReason,
     RejectReason,
+    Sector,
     Township,
     User,
 )
@@ -416,6 +422,59 @@ def joinable_outputs(user: User, case: Case, output_type: str | None = None) -> 
     if output_type:
         qs = qs.filter(output_type=output_type)
     return qs.order_by("-id")
+
+
+# The choices the output transitions offer ---------------------------------------------------------
+
+
+def gathered_cases(user: User, output: Output) -> QuerySet[Case]:
+    """The cases a draft output gathered that may leave it."""
+    return access.visible_cases(user).filter(output=output, status=CaseStatus.OUTCOME).order_by("id")
+
+
+def members(user: User) -> QuerySet[User]:
+    """The organisation's members (their accounts): who may sign a proposal."""
+    return User.objects.filter(
+        organisation_id=access.organisation_id_of(user), member__isnull=False, is_active=True
+    ).order_by("id")
+
+
+def sectors(user: User) -> QuerySet[Sector]:
+    return Sector.objects.filter(organisation_id=access.organisation_id_of(user)).order_by("id")
+
+
+def leaders(user: User) -> QuerySet[User]:
+    """Leadership of the organisation: who may supervise a key proposal."""
+    return User.objects.filter(
+        organisation_id=access.organisation_id_of(user), groups__name=Role.LEADERSHIP, is_active=True
+    ).order_by("id")
+
+
+def output_reasons(user: User) -> QuerySet[OutputReason]:
+    return OutputReason.objects.filter(organisation_id=access.organisation_id_of(user), is_active=True).order_by("id")
+
+
+def departments(user: User) -> QuerySet[Department]:
+    return Department.objects.filter(organisation_id=access.organisation_id_of(user)).order_by("id")
+
+
+def merge_proposals(user: User, output: Output, query: str = "", limit: int = 20) -> list[Output]:
+    """Proposals `output` could be merged into (并案): the organisation's others under review,
+    filed or being handled, matching `query` in the title or number."""
+    qs = access.visible_outputs(user).filter(
+        organisation_id=output.organisation_id,
+        output_type=OutputType.PROPOSAL,
+        status__in=(OutputStatus.SUBMITTED, OutputStatus.FILED, OutputStatus.ASSIGNED),
+    )
+    qs = qs.exclude(pk=output.pk)
+    query = query.strip()
+    if query:
+        qs = qs.filter(Q(title__icontains=query) | Q(number__icontains=query))
+    return list(qs.order_by("-id")[:limit])
+
+
+def objected_assignments(user: User, output: Output) -> QuerySet[Assignment]:
+    return output.assignments.filter(status=AssignmentStatus.OBJECTED).select_related("department").order_by("id")
 
 
 # A duplicate follows its master to an outcome: the master must be on its way to one (or have

@@ -220,6 +220,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+# Uploaded files (a department's signed reply): never served as static files, only through the
+# scoped download view, to whoever may read their output. In production, a shared volume (or
+# every web process and worker sees the same path).
+MEDIA_ROOT = Path(env_str("MINQING_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/files/"
+# The largest attachment accepted (bytes).
+MINQING_MAX_UPLOAD_BYTES = env_int("MINQING_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve from the apps' static folders too, so a page works before collectstatic has run.
 WHITENOISE_USE_FINDERS = True
@@ -262,7 +269,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # One name for each choice set several fields share (process and result ratings, …).
+    "ENUM_NAME_OVERRIDES": {"SatisfactionEnum": "casework.choices.Satisfaction"},
 }
 
 # Celery: the embedded default is a broker in a SQLite file, so no server is needed.

@@ -17,11 +17,11 @@ from django.utils.translation import gettext_lazy
 from casework import selectors
 from casework.errors import DomainError
 from casework.models import Case, User
-from workflows.inputs import Choice, Field, Flag, Input, Ref, Refs, Text
+from workflows.inputs import Choice, Day, Field, Flag, Input, Ref, Refs, Text
 
 # Where each declared `options` list comes from: the same selectors the API's reference data
 # endpoints answer with. (user, case, query) → [(id, label)]
-Options = Callable[[User, Case | None, str], list[tuple[int, str]]]
+Options = Callable[[User, Any, str], list[tuple[int, str]]]
 
 
 def _named(rows: Any) -> list[tuple[int, str]]:
@@ -38,6 +38,20 @@ OPTIONS: dict[str, Options] = {
     "merge_targets": lambda user, case, q: [
         (c.pk, f"#{c.pk} {c.title}（{c.get_status_display()} · {c.member}）")
         for c in (selectors.merge_targets(user, case, q) if case else [])
+    ],
+    "gathered_cases": lambda user, output, q: [
+        (c.pk, f"#{c.pk} {c.title}（{c.member}）") for c in selectors.gathered_cases(user, output)
+    ],
+    "members": lambda user, record, q: [(u.pk, str(u)) for u in selectors.members(user)],
+    "sectors": lambda user, record, q: _named(selectors.sectors(user)),
+    "leaders": lambda user, record, q: [(u.pk, str(u)) for u in selectors.leaders(user)],
+    "output_reasons": lambda user, record, q: _named(selectors.output_reasons(user)),
+    "departments": lambda user, record, q: _named(selectors.departments(user)),
+    "merge_proposals": lambda user, output, q: [
+        (o.pk, f"{o.number or '#' + str(o.pk)} {o.title}") for o in selectors.merge_proposals(user, output, q)
+    ],
+    "objected_assignments": lambda user, output, q: [
+        (a.pk, f"{a.department}（{a.get_role_display()}）") for a in selectors.objected_assignments(user, output)
     ],
     "joinable_outputs": lambda user, case, q: [
         (o.pk, f"{o.get_output_type_display()}：{o.title}")
@@ -68,6 +82,8 @@ def _form_field(spec: Field, *, required: bool, choices: list[tuple[Any, str]] |
         )
     if isinstance(spec, Flag):
         return forms.BooleanField(initial=spec.default, **{**common, "required": False})
+    if isinstance(spec, Day):
+        return forms.CharField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     raise AssertionError(spec)
 
 

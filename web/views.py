@@ -27,7 +27,7 @@ from workflows import actions, audit_trail, notifications, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
-from workflows.output_lifecycle import OUTPUT
+from workflows.output_lifecycle import lifecycle_of
 
 from . import exports
 from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
@@ -268,7 +268,7 @@ def _render_output(request: HttpRequest, output: Output, failed: tuple[str, Any]
     user = _user(request)
     panel = []
     for t in actions.output_available(user, output):
-        form = failed[1] if failed and failed[0] == t.name else form_for(t.input, user=user, prefix=t.name)
+        form = failed[1] if failed and failed[0] == t.name else form_for(t.input, user=user, case=output, prefix=t.name)
         panel.append({"transition": t, "form": form, "open": bool(failed)})
     return render(
         request,
@@ -291,12 +291,12 @@ def output_page(request: HttpRequest, output_id: int) -> HttpResponse:
 @login_required
 def output_transition(request: HttpRequest, output_id: int, name: str) -> HttpResponse:
     user = _user(request)
-    try:
-        t = OUTPUT[name]
-    except NotFound:
-        raise Http404 from None
     output = _output_or_404(user, output_id)
-    form = form_for(t.input, user=user, data=request.POST, prefix=t.name)
+    lifecycle = lifecycle_of(output)
+    if name not in lifecycle:
+        raise Http404
+    t = lifecycle[name]
+    form = form_for(t.input, user=user, case=output, data=request.POST, prefix=t.name)
     try:
         actions.perform_output(
             t.name, output_id=output.pk, actor=user, data=posted(t.input, form), source_ip=client_ip(request)

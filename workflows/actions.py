@@ -19,13 +19,12 @@ from casework.choices import STAGE_OF_STATUS, ClockState
 from casework.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
 from casework.models import Case, CaseClock, Output, User
 from casework.services import cases, clocks, locks
-from casework.services.audit import audit_case, audit_output
+from casework.services.audit import audit_case
 
 from . import engine
 from .case_lifecycle import CASE, Intake
 from .declare import Hold, Move, Party, Transition
 from .inputs import Field
-from .output_lifecycle import OUTPUT
 
 TASK_MOVES = (Move.CLAIM, Move.RELEASE, Move.COMPLETE, Move.SEND_BACK)
 _UNSET: Any = object()
@@ -59,8 +58,9 @@ def refusal(t: Transition, user: User, case: Case, task: engine.Task | None) -> 
             return Conflict(code="claimed_by_other", details={"owner": task.owner_id})
         if t.hold is Hold.MINE and task.owner_id != user.pk:
             return Conflict(_("只能放弃自己认领的任务。"), code="not_claimed_by_you")
-    if t.when is not None and not t.when.holds(case):
-        return TransitionNotAllowed(t.when.message, details={"status": case.status})
+    for rule in t.rules:
+        if not rule.holds(case):
+            return TransitionNotAllowed(rule.message, details={"status": case.status})
     return None
 
 
@@ -135,6 +135,19 @@ def _apply(
         clocks.follow(case, left=left, opened=reopened.ref, undone=True)
     if changes is not None:  # None: the effect changed nothing (an edit to the same values)
         audit_case(case, actor, t.audit, changes, source_ip)
+
+
+def apply_to_case(
+    t: Transition,
+    case: Case,
+    actor: User | None,
+    task: engine.Task | None,
+    values: dict[str, Any],
+    source_ip: str | None,
+) -> None:
+    """Apply an allowed case transition to a locked case: for the output transitions that carry
+    on to the cases they gathered."""
+    _apply(t, case, actor, task, values, source_ip)
 
 
 def perform(
@@ -224,17 +237,10 @@ def file_case(
     return case
 
 
-def output_refusal(t: Transition, user: User, output: Output) -> DomainError | None:
-    if output.status not in t.statuses:
-        return _not_now(output.get_status_display(), t.label, output.status)
-    parties = t.parties(output.status)
-    if not any(party.includes(user, output) for party in parties):
-        return PermissionDenied(code=parties[0].refusal)
-    return None
-
-
 def output_available(user: User, output: Output) -> list[Transition]:
-    return [t for t in OUTPUT.public() if output_refusal(t, user, output) is None]
+    from .output_actions import available as available_on_output
+
+    return available_on_output(user, output)
 
 
 def perform_output(
@@ -248,39 +254,20 @@ def perform_output(
     first: Callable[[], None] | None = None,
     then: Callable[[Output], None] | None = None,
 ) -> Output:
-    """Do the output transition `name`; one that cascades carries on to each gathered case.
-    `check`, `first` and `then`: as for `perform`."""
-    t = OUTPUT[name]
-    values = t.input.clean(data)
-    with transaction.atomic():
-        if first is not None:
-            first()
-        output = locks.acquire(actor, outputs=[output_id]).outputs.get(output_id)
-        if output is None:
-            raise NotFound(_("成果不存在。"), code="output_not_found")
-        if check is not None:
-            check(output)
-        error = output_refusal(t, actor, output)
-        if error is not None:
-            raise error
-        gathered = locks.gathered_cases(output, t.cascade.status) if t.cascade else []
-        record: dict[str, Any] = {"output": output, "actor": actor}
-        if t.cascade:
-            record["cases"] = gathered
-        changes = t.apply_effect(record, values, source_ip)
-        if changes is not None:
-            audit_output(output, actor, t.audit, changes, source_ip)
-        if t.cascade:
-            follow = CASE[t.cascade.transition]
-            follow_values = follow.input.clean(t.cascade.values(output))
-            tasks = engine.waiting_on_outcome([c.pk for c in gathered])
-            for case in gathered:
-                if case.pk not in tasks:
-                    raise _out_of_step()
-                _apply(follow, case, actor, tasks[case.pk], dict(follow_values), source_ip)
-        if then is not None:
-            then(output)
-    return output
+    """Do the output transition `name` (see `output_actions.perform`)."""
+    from .output_actions import perform as perform_on_output
+
+    return perform_on_output(
+        "output",
+        name,
+        record_id=output_id,
+        actor=actor,
+        data=data,
+        source_ip=source_ip,
+        check=check,
+        first=first,
+        then=then,
+    )
 
 
 def claim_next(

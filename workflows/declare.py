@@ -30,16 +30,16 @@ class Party(Enum):
     CASE_MEMBER = "case_member"  # the member who filed the case
     CASE_STAFF = "case_staff"  # staff (or the head) of the committee the case is with
     OUTPUT_STAFF = "output_staff"  # staff of the committee the output is with
+    FIRST_PROPOSER = "first_proposer"  # the output's first proposer (a member)
+    PROPOSAL_OFFICE = "proposal_office"  # the proposal office of the output's organisation
+    DEPARTMENT = "department"  # the liaison of the department an assignment is for
+    SIGNER = "signer"  # the member a signature is of, and nobody else
+    RECEIVING_STAFF = "receiving_staff"  # staff of the organisation an info report was sent up to
     SYSTEM = "system"  # nobody: the system, as the consequence of another transition
 
     def includes(self, user: User, record: Any) -> bool:
-        if self is Party.CASE_MEMBER:
-            return access.is_case_member(user, record)
-        if self is Party.CASE_STAFF:
-            return access.is_case_staff(user, record)
-        if self is Party.OUTPUT_STAFF:
-            return access.is_output_staff(user, record)
-        return False
+        check = _PARTY_CHECKS.get(self)
+        return check(user, record) if check is not None else False
 
     @property
     def refusal(self) -> str:
@@ -48,8 +48,30 @@ class Party(Enum):
             Party.CASE_MEMBER: "not_case_member",
             Party.CASE_STAFF: "not_committee_staff",
             Party.OUTPUT_STAFF: "not_committee_staff",
+            Party.FIRST_PROPOSER: "not_first_proposer",
+            Party.PROPOSAL_OFFICE: "not_proposal_office",
+            Party.DEPARTMENT: "not_your_department",
+            Party.SIGNER: "not_your_signature",
+            Party.RECEIVING_STAFF: "not_receiving_staff",
             Party.SYSTEM: "system_only",
         }[self]
+
+
+def _output_of(record: Any) -> Any:
+    """The output a record of an output lifecycle belongs to (itself, for an output)."""
+    return getattr(record, "output", None) or record
+
+
+_PARTY_CHECKS: dict[Party, Callable[[User, Any], bool]] = {
+    Party.CASE_MEMBER: access.is_case_member,
+    Party.CASE_STAFF: access.is_case_staff,
+    Party.OUTPUT_STAFF: lambda user, record: access.is_output_staff(user, _output_of(record)),
+    Party.FIRST_PROPOSER: lambda user, record: access.is_first_proposer(user, _output_of(record)),
+    Party.PROPOSAL_OFFICE: lambda user, record: access.is_proposal_office(user, _output_of(record)),
+    Party.DEPARTMENT: access.is_department_of,
+    Party.SIGNER: access.is_signer_self,
+    Party.RECEIVING_STAFF: lambda user, record: access.is_receiving_staff(user, _output_of(record)),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ class Move(Enum):
     RELEASE = "release"  # the actor puts it back in the queue
     COMPLETE = "complete"  # the open task is done; the flow routes by the new status
     SEND_BACK = "send_back"  # undo the last review decision and reopen review
+    REOPEN = "reopen"  # (an output's) the case it names leaves it and goes back to conversion
 
 
 class Hold(Enum):
@@ -104,6 +127,20 @@ class Cascade:
     values: Callable[[Any], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Tell:
+    """An output transition the cases it gathered hear of: the event goes onto each case's
+    timeline with `summary` (what happened, in words the member can pass on), and when `moves`
+    says so (of the output after the change) the cases waiting for an outcome move to feedback
+    with that summary as their outcome."""
+
+    summary: Callable[[Any], str]
+    moves: Callable[[Any], bool] = lambda output: False
+    # The output whose cases hear of it: the record's own, or where they went (a proposal merged
+    # into another, or one that became an info report).
+    to: Callable[[Any], Any] = lambda output: output
+
+
 @dataclass(frozen=True, eq=False)
 class Transition:
     name: str
@@ -115,11 +152,12 @@ class Transition:
     input: Input = field(default_factory=Input)
     move: Move = Move.COMPLETE
     hold: Hold = Hold.ANY
-    when: Rule | None = None
+    when: Rule | tuple[Rule, ...] | None = None
     help: Promise | str = ""
     button: Promise | str = ""
     tone: str = ""  # how a page draws the button: "primary", "danger" or plain
     cascade: Cascade | None = None
+    tells: Tell | None = None
     _takes_ip: bool = field(init=False, repr=False, default=False)
 
     @property
@@ -128,6 +166,13 @@ class Transition:
         for grant in self.grants:
             seen.update(dict.fromkeys(grant.statuses))
         return tuple(seen)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The further conditions, in the order they are checked."""
+        if self.when is None:
+            return ()
+        return self.when if isinstance(self.when, tuple) else (self.when,)
 
     @property
     def is_public(self) -> bool:
@@ -152,15 +197,43 @@ class Transition:
         return self.effect(**record_kw, **values, **extra)
 
 
-class Lifecycle:
-    """The transitions of one kind of record, by name, in the order they were declared."""
+def _own_status(record: Any) -> str:
+    return str(record.status)
 
-    def __init__(self, name: str, transitions: list[Transition]) -> None:
+
+def _own_status_display(record: Any) -> str:
+    return str(record.get_status_display())
+
+
+class Lifecycle:
+    """The transitions of one kind of record, by name, in the order they were declared.
+    `status_of` reads the status the grants speak of (the record's own, or for a signature its
+    output's); `display_of` says it in words."""
+
+    def __init__(
+        self,
+        name: str,
+        transitions: list[Transition],
+        *,
+        status_of: Callable[[Any], str] = _own_status,
+        display_of: Callable[[Any], str] = _own_status_display,
+    ) -> None:
         self.name = name
+        self.status_of = status_of
+        self.display_of = display_of
         self._by_name: dict[str, Transition] = {}
         for transition in transitions:
             assert transition.name not in self._by_name, f"{name}: {transition.name} declared twice"
             self._by_name[transition.name] = transition
+
+    def __add__(self, other: Lifecycle) -> Lifecycle:
+        """The transitions of both (an output type's own, after those every output has)."""
+        return Lifecycle(
+            f"{self.name}+{other.name}", [*self, *other], status_of=self.status_of, display_of=self.display_of
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
 
     def __getitem__(self, name: str) -> Transition:
         transition = self._by_name.get(name)

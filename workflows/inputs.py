@@ -13,6 +13,7 @@ import functools
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db import models
@@ -254,6 +255,21 @@ class Flag(Field):
         if isinstance(raw, str) and raw.lower() in ("true", "on", "1", "false", "off", "0", ""):
             return raw.lower() in ("true", "on", "1")
         raise FieldError("invalid", _("「%(f)s」应为是或否。") % {"f": self.label})
+
+
+@dataclass(frozen=True)
+class Day(Field):
+    """A calendar day, as ISO 8601 (YYYY-MM-DD)."""
+
+    kind = "date"
+
+    def clean(self, raw: Any) -> date:
+        if isinstance(raw, str) and len(raw) == 10:
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                pass
+        raise FieldError("invalid_date", _("「%(f)s」应为日期（年-月-日）。") % {"f": self.label})
 
 
 @dataclass(frozen=True)

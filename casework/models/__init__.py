@@ -17,9 +17,29 @@ from .org import (
     Term,
     User,
 )
-from .output import Output
+from .output import (
+    Adoption,
+    Assignment,
+    Instruction,
+    Output,
+    OutputFile,
+    OutputRating,
+    OutputReason,
+    OutputRules,
+    OutputSeries,
+    OutputSigner,
+)
 
 __all__ = [
+    "Adoption",
+    "Assignment",
+    "Instruction",
+    "OutputFile",
+    "OutputRating",
+    "OutputReason",
+    "OutputRules",
+    "OutputSeries",
+    "OutputSigner",
     "ApiToken",
     "AuditCheckpoint",
     "AuditCheckpointHead",

@@ -141,6 +141,12 @@ class Session(models.Model):
     number = models.PositiveSmallIntegerField(_("会次"))
     name = models.CharField(_("名称"), max_length=40)
     opens_on = models.DateField(_("开幕日期"))
+    # Proposals submitted from some months before the opening (`OutputRules`) until this day are
+    # plenary proposals (大会提案); others are interim (平时提案). Empty: the opening day.
+    proposals_close_on = models.DateField(_("大会提案截止日期"), null=True, blank=True)
+    # The window in which plenary speeches are solicited (大会发言征集).
+    speeches_open_on = models.DateField(_("大会发言征集开始"), null=True, blank=True)
+    speeches_close_on = models.DateField(_("大会发言征集截止"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("会次")

@@ -3,16 +3,25 @@ output transitions, private to the workflow layer like the case effects."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import access
-from casework.choices import AuditAction, OutputStatus
+from casework.choices import AuditAction, CaseStatus, OutputStatus, OutputType, SignerRole
 from casework.errors import InvalidInput, NotFound
-from casework.models import Case, Output, Session, Term, User
+from casework.models import Case, Output, OutputRules, OutputSigner, Session, Term, User
 from casework.services.audit import audit_output
 
 Changes = dict
+
+
+def rules(organisation_id: int) -> OutputRules:
+    """The organisation's windows and time limits: its own row, else the default row, else the
+    defaults as shipped."""
+    rows = OutputRules.objects.filter(Q(organisation_id=organisation_id) | Q(organisation__isnull=True))
+    found = {r.organisation_id: r for r in rows}
+    return found.get(organisation_id) or found.get(None) or OutputRules()
 
 
 def current_term_and_session(organisation_id: int) -> tuple[Term | None, Session | None]:
@@ -46,6 +55,7 @@ def output_attach_case(
             organisation_id=case.organisation_id,
             output_type=output_type,
             title=title.strip()[:200],
+            situation=case.description,
             committee_id=case.committee_id,
             term=term,
             session=session,
@@ -59,6 +69,7 @@ def output_attach_case(
             source_ip,
             new_stream=True,
         )
+        _sign_for(created, case)
         return created
     if not access.is_output_staff(actor, output):
         raise NotFound(_("成果不存在。"), code="output_not_found", details={"field": "output"})
@@ -67,13 +78,78 @@ def output_attach_case(
     if not can_join(output, case):
         raise InvalidInput(_("只能并入本委办草稿状态的成果。"), code="output_not_draft", details={"field": "output"})
     audit_output(output, actor, AuditAction.OUTPUT_CASE_GATHERED, {"case": case.pk}, source_ip)
+    _sign_for(output, case)
     return output
 
 
-def record_outcome(*, output: Output, actor: User | None, outcome: str, cases: list[Case]) -> Changes:
-    """Record an output's outcome; `cases` are the gathered cases that will get it back."""
+SIGNED_TYPES = (OutputType.PROPOSAL, OutputType.SPEECH)
+
+
+def _sign_for(output: Output, case: Case) -> None:
+    """A proposal or speech is in its members' names: the member whose case it was made from is
+    its first proposer, and the member of each case it gathers later a co-signer (each confirms
+    from their own login before it is submitted)."""
+    if output.output_type not in SIGNED_TYPES:
+        return
+    user_id = case.member.user_id
+    if user_id is None or OutputSigner.objects.filter(output=output, user_id=user_id).exists():
+        return
+    role = SignerRole.CO if OutputSigner.objects.filter(output=output).exists() else SignerRole.FIRST
+    OutputSigner.objects.create(output=output, user_id=user_id, role=role)
+
+
+def max_chars(output: Output) -> int | None:
+    """How long the output's text may be, as the organisation's rules say (None: no limit)."""
+    limits = rules(output.organisation_id)
+    if output.output_type == OutputType.INFO_REPORT:
+        return limits.info_report_max_chars
+    if output.output_type == OutputType.SPEECH:
+        return limits.speech_max_chars
+    return None
+
+
+def check_length(output: Output) -> None:
+    limit = max_chars(output)
+    if limit is not None and output.text_length > limit:
+        raise InvalidInput(
+            _("%(type)s正文最多 %(n)d 字，现为 %(m)d 字，请精简后再保存。")
+            % {"type": output.get_output_type_display(), "n": limit, "m": output.text_length},
+            code="text_too_long",
+            details={"field": "body", "max": limit, "length": output.text_length},
+        )
+
+
+def edit(*, output: Output, actor: User, **values: str) -> Changes | None:
+    """Change the draft's title and text; the type's length limit holds for the whole text."""
+    changed = {name: value for name, value in values.items() if getattr(output, name) != value}
+    if not changed:
+        return None
+    for name, value in changed.items():
+        setattr(output, name, value)
+    check_length(output)
+    output.save(update_fields=list(changed))
+    return {name: value if name == "title" else len(value) for name, value in changed.items()}
+
+
+def release_case(*, output: Output, actor: User, case: Case, note: str = "") -> Changes:
+    """A case leaves a draft output (locked with it by the caller) and goes back to conversion;
+    its member stops signing unless another of their cases stays."""
+    if case.output_id != output.pk or case.status != CaseStatus.OUTCOME:
+        raise InvalidInput(_("该案件不在此成果中。"), code="case_not_gathered", details={"field": "case"})
+    case.output = None
+    case.status = CaseStatus.CONVERSION
+    case.save(update_fields=["output", "status", "updated_at"])
+    user_id = case.member.user_id
+    if not Case.objects.filter(output=output, member__user_id=user_id).exists():
+        OutputSigner.objects.filter(output=output, user_id=user_id).exclude(role=SignerRole.CONVENER).delete()
+    return {"case": case.pk, "note": note}
+
+
+def record_outcome(*, output: Output, actor: User | None, outcome: str) -> Changes:
+    """Record an output's outcome; the gathered cases waiting for it will get it back."""
     output.outcome = outcome
     output.status = OutputStatus.OUTCOME_RECORDED
     output.outcome_recorded_at = timezone.now()
     output.save(update_fields=["outcome", "status", "outcome_recorded_at"])
-    return {"outcome": outcome, "cases": [c.pk for c in cases]}
+    waiting = Case.objects.filter(output=output, status=CaseStatus.OUTCOME).order_by("id")
+    return {"outcome": outcome, "cases": list(waiting.values_list("id", flat=True))}

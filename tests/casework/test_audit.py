@@ -274,6 +274,7 @@ def test_a_consistently_rewound_database_is_named_by_the_anchors(world):
     tamper("DELETE FROM casework_auditevent WHERE id > %s", [AuditCheckpoint.objects.get(seq=1).last_event_id])
     output = Case.objects.get(pk=case.pk).output_id
     tamper("UPDATE casework_case SET output_id = NULL WHERE id = %s", [case.pk])
+    tamper("DELETE FROM casework_outputsigner WHERE output_id = %s", [output])
     tamper("DELETE FROM casework_output WHERE id = %s", [output])
     for stream in streams:
         if stream.startswith("case:"):

@@ -152,7 +152,7 @@ def test_the_api_and_the_page_do_the_same(world, client_for, name):
 
 
 def test_every_output_transition_does_the_same_through_both_doors(world, client_for):
-    assert OUTPUT.names() == ["record_outcome"]
+    assert "record_outcome" in OUTPUT.names()
     outputs = []
     for title in ("经接口", "经网页"):
         case = _new_case(world, title)

@@ -141,6 +141,20 @@ def send_back(case: Case, task: Task) -> Task:
     return _ours(revived)
 
 
+def reopen_conversion(case: Case, task: Task) -> Task:
+    """The case leaves the output it was converted into: cancel its awaited outcome, undo the
+    conversion task before it and revive it. Answer the revived conversion task."""
+    with _activation(task, case) as act:
+        convert = act.task.previous.get()
+        if convert.flow_task != CaseFlow.convert:
+            raise Conflict(_("该案件的流程不能回到成果转化。"), code="cannot_reopen_conversion")
+        act.cancel()
+        convert_act = convert.flow_task.activation_class(convert)
+        convert_act.undo()
+        revived = convert_act.revive()
+    return _ours(revived)
+
+
 def take_unclaimed(task_id: int | None, user: User) -> bool:
     """Assign a task as viewflow's assign() would, if and only if it is still unclaimed: the
     claim-next path, which holds the case row but not the process lock. A flow step holding
@@ -166,6 +180,7 @@ __all__ = [
     "open_task",
     "open_tasks",
     "release",
+    "reopen_conversion",
     "send_back",
     "start",
     "take_unclaimed",

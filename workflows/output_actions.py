@@ -1,0 +1,264 @@
+"""Running the output lifecycles' transitions: the one way in for every change to an output, a
+proposal's assignment or a signature (the API, the pages, the demo data all come through here).
+
+`perform` runs one in one transaction: it checks the input, locks the output (and any other
+output the transition names, then any case it names: the one lock order,
+`casework.services.locks`), checks the transition is allowed now (`refusal`, the same check
+`available` answers with), applies the domain effect, writes the audit event on the output's
+stream, and tells the gathered cases when the transition is an outcome event (`declare.Tell`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from casework import access
+from casework.choices import AuditAction, CaseStatus
+from casework.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
+from casework.models import Assignment, Case, Output, OutputSigner, User
+from casework.services import clocks, locks
+from casework.services.audit import audit_case, audit_output
+
+from . import engine
+from .case_lifecycle import CASE
+from .declare import Lifecycle, Move, Transition
+from .output_lifecycle import ASSIGNMENT, SIGNATURE, lifecycle_of
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of record of the output lifecycles: how to find its output and its lifecycle."""
+
+    name: str
+    model: type[Model]
+    lifecycle: Callable[[Any], Lifecycle]
+    not_found: str
+    keyword: str  # the name the domain effects take the record by
+
+
+KINDS: dict[str, Kind] = {
+    "output": Kind("output", Output, lifecycle_of, "output_not_found", "output"),
+    "assignment": Kind("assignment", Assignment, lambda record: ASSIGNMENT, "assignment_not_found", "assignment"),
+    "signature": Kind("signature", OutputSigner, lambda record: SIGNATURE, "signature_not_found", "signer"),
+}
+_NOT_FOUND = {
+    "output": lambda: _("成果不存在。"),
+    "assignment": lambda: _("交办不存在。"),
+    "signature": lambda: _("署名不存在。"),
+}
+
+
+def refusal(lifecycle: Lifecycle, t: Transition, user: User, record: Any) -> DomainError | None:
+    """Why `user` may not do `t` to `record` now, or None when they may."""
+    status = lifecycle.status_of(record)
+    if status not in t.statuses:
+        return TransitionNotAllowed(
+            _("当前状态为「%(status)s」，不能执行「%(action)s」。")
+            % {"status": lifecycle.display_of(record), "action": t.label},
+            details={"status": status},
+        )
+    parties = t.parties(status)
+    if not any(party.includes(user, record) for party in parties):
+        return PermissionDenied(code=parties[0].refusal)
+    for rule in t.rules:
+        if not rule.holds(record):
+            return TransitionNotAllowed(rule.message, details={"status": status})
+    return None
+
+
+def available(user: User, record: Any, kind: str = "output") -> list[Transition]:
+    """The transitions `user` may do to `record` now, in declaration order."""
+    lifecycle = KINDS[kind].lifecycle(record)
+    return [t for t in lifecycle.public() if refusal(lifecycle, t, user, record) is None]
+
+
+def _output_id_of(kind: str, record_id: int) -> int | None:
+    if kind == "output":
+        return record_id
+    return KINDS[kind].model.objects.filter(pk=record_id).values_list("output_id", flat=True).first()
+
+
+def _type_of(output_id: int | None) -> str | None:
+    # The type never changes, so it can be read before the lock to know which lifecycle applies.
+    return Output.objects.filter(pk=output_id).values_list("output_type", flat=True).first()
+
+
+def _missing(kind: str) -> NotFound:
+    return NotFound(_NOT_FOUND[kind](), code=KINDS[kind].not_found)
+
+
+def perform(
+    kind: str,
+    name: str,
+    *,
+    record_id: int,
+    actor: User,
+    data: Any = None,
+    source_ip: str | None = None,
+    check: Callable[[Output], None] | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[Output], None] | None = None,
+) -> Output:
+    """Do the transition `name` to the record `kind`/`record_id` as `actor`, and answer its output.
+    Raises a DomainError (and changes nothing) when the input is bad, the record is not one the
+    actor may see, or the transition is not theirs to do now. `check` runs on the locked output
+    before anything else is decided; `first` and `then`: as for the case transitions."""
+    spec = KINDS[kind]
+    output_id = _output_id_of(kind, record_id)
+    output_type = _type_of(output_id)
+    if output_type is None:
+        raise _missing(kind)
+    lifecycle = spec.lifecycle(Output(output_type=output_type))
+    if name not in lifecycle:
+        raise NotFound(_("没有名为「%(n)s」的流转。") % {"n": name}, code="unknown_transition")
+    t = lifecycle[name]
+    if not t.is_public:
+        raise NotFound(_("没有名为「%(n)s」的流转。") % {"n": name}, code="unknown_transition")
+    values = t.input.clean(data)
+    with transaction.atomic():
+        if first is not None:
+            first()
+        named_outputs = [
+            values[f.name] for f in t.input.fields if getattr(f, "locks", "") == "output" and values.get(f.name)
+        ]
+        named_cases = [
+            values[f.name] for f in t.input.fields if getattr(f, "locks", "") == "case" and values.get(f.name)
+        ]
+        locked = locks.acquire(actor, outputs=[output_id, *named_outputs], cases=named_cases)
+        output = locked.outputs.get(output_id)  # type: ignore[arg-type]
+        if output is None:
+            raise _missing(kind)
+        record: Any = output
+        if kind != "output":
+            record = spec.model.objects.select_for_update().filter(pk=record_id, output_id=output.pk).first()
+            if record is None:
+                raise _missing(kind)
+            record.output = output
+        if check is not None:
+            check(output)
+        error = refusal(lifecycle, t, actor, record)
+        if error is not None:
+            raise error
+        for field in t.input.fields:
+            lock_kind = getattr(field, "locks", "")
+            if lock_kind and values.get(field.name) is not None:
+                found = (locked.cases if lock_kind == "case" else locked.outputs).get(values[field.name])
+                if found is None:
+                    raise NotFound(
+                        _("所选的「%(f)s」不存在。") % {"f": field.label},
+                        code=f"{field.name}_not_found",
+                        details={"field": field.name},
+                    )
+                values[field.name] = found
+        task = None
+        if t.move is Move.REOPEN:
+            case = values["case"]
+            task = engine.open_task(case.pk) if case.status == CaseStatus.OUTCOME else None
+        changes = t.apply_effect({spec.keyword: record, "actor": actor}, values, source_ip)
+        if changes is not None:
+            if kind != "output":
+                changes = {kind: record.pk, **changes}
+            audit_output(output, actor, t.audit, changes, source_ip)
+        if t.move is Move.REOPEN:
+            _reopen(values["case"], task, output, actor, source_ip)
+        if t.cascade:
+            _cascade(t, output, actor, source_ip)
+        if t.tells is not None:
+            told = t.tells.to(record if kind == "output" else output) if kind == "output" else output
+            tell_cases(
+                told,
+                actor,
+                event=t.audit,
+                summary=t.tells.summary(record),
+                moves=bool(t.tells.moves(record)),
+                source_ip=source_ip,
+            )
+        if then is not None:
+            then(output)
+    return output
+
+
+def _reopen(case: Case, task: engine.Task | None, output: Output, actor: User, source_ip: str | None) -> None:
+    if task is None:
+        raise Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
+    revived = engine.reopen_conversion(case, task)
+    clocks.follow(case, left=CaseStatus.OUTCOME, opened=revived.ref, undone=True)
+    audit_case(
+        case,
+        actor,
+        AuditAction.OUTPUT_CASE_RELEASED,
+        {"status": [CaseStatus.OUTCOME, CaseStatus.CONVERSION], "output": output.pk},
+        source_ip,
+    )
+
+
+def _cascade(t: Transition, output: Output, actor: User, source_ip: str | None) -> None:
+    from .actions import apply_to_case
+
+    assert t.cascade is not None
+    gathered = locks.gathered_cases(output, t.cascade.status)
+    follow = CASE[t.cascade.transition]
+    follow_values = follow.input.clean(t.cascade.values(output))
+    tasks = engine.waiting_on_outcome([c.pk for c in gathered])
+    for case in gathered:
+        if case.pk not in tasks:
+            raise Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
+        apply_to_case(follow, case, actor, tasks[case.pk], dict(follow_values), source_ip)
+
+
+def tell_cases(
+    output: Output, actor: User | None, *, event: str, summary: str, moves: bool, source_ip: str | None = None
+) -> int:
+    """Write the output's event onto the timeline of every case it gathered; when `moves`, the
+    cases waiting for an outcome move to feedback with `summary` as their outcome. Answers the
+    number of cases told."""
+    from .actions import apply_to_case
+
+    gathered = list(
+        Case.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .filter(output=output)
+        .exclude(status__in=(CaseStatus.MERGED, CaseStatus.DRAFT))
+        .order_by("id")
+    )
+    receive = CASE["receive_outcome"]
+    waiting = [c for c in gathered if moves and c.status == CaseStatus.OUTCOME]
+    tasks = engine.waiting_on_outcome([c.pk for c in waiting]) if waiting else {}
+    for case in gathered:
+        if case in waiting:
+            if case.pk not in tasks:
+                raise Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
+            apply_to_case(receive, case, actor, tasks[case.pk], {"outcome": summary[:5000]}, source_ip)
+        else:
+            audit_case(
+                case,
+                actor,
+                AuditAction.CASE_OUTPUT_EVENT,
+                {"output": output.pk, "event": event, "summary": summary},
+                source_ip,
+            )
+    return len(gathered)
+
+
+def visible_record(user: User, kind: str, record_id: int) -> Any:
+    """A record of the output lifecycles the user may see (its output is one they may see)."""
+    spec = KINDS[kind]
+    if kind == "output":
+        record = access.visible_outputs(user).filter(pk=record_id).first()
+    else:
+        record = (
+            spec.model.objects.filter(pk=record_id, output__in=access.visible_outputs(user))
+            .select_related("output")
+            .first()
+        )
+    if record is None:
+        raise _missing(kind)
+    return record
+
+
+__all__ = ["KINDS", "available", "perform", "refusal", "tell_cases", "visible_record"]
