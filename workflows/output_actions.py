@@ -9,6 +9,7 @@ stream, and tells the gathered cases when the transition is an outcome event (`d
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +20,15 @@ from django.utils.translation import gettext as _
 
 from casework import access
 from casework.choices import AuditAction, CaseStatus
-from casework.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
-from casework.models import Assignment, Case, Output, OutputSigner, User
+from casework.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from casework.models import Assignment, Case, Output, OutputFile, OutputSigner, User
 from casework.services import clocks, locks
 from casework.services.audit import audit_case, audit_output
 
 from . import engine
 from .case_lifecycle import CASE
 from .declare import Lifecycle, Move, Transition
+from .inputs import refused_character
 from .output_lifecycle import ASSIGNMENT, SIGNATURE, lifecycle_of
 
 
@@ -261,4 +263,98 @@ def visible_record(user: User, kind: str, record_id: int) -> Any:
     return record
 
 
-__all__ = ["KINDS", "available", "perform", "refusal", "tell_cases", "visible_record"]
+# Files a department replies with ------------------------------------------------------------------
+
+ATTACHABLE = (".pdf", ".ofd", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".jpg", ".jpeg", ".png")
+ATTACH_STATUSES = ("assigned", "accepted")
+
+
+def attach_file(
+    *,
+    assignment_id: int,
+    actor: User,
+    upload: Any,
+    source_ip: str | None = None,
+    first: Callable[[], None] | None = None,
+    then: Callable[[Output], None] | None = None,
+) -> OutputFile:
+    """Attach a file (the signed reply letter, a photo of the work done) to a department's own
+    assignment before it replies. The file is checked (present, not too large, a kind offices
+    send), kept with its SHA-256, and the attachment audited on the output's stream, all or
+    nothing: a refused or failed attachment leaves no row and no file."""
+    from django.conf import settings
+
+    name = str(getattr(upload, "name", "") or "").strip()
+    if upload is None or not name:
+        raise InvalidInput(_("请选择要上传的文件。"), code="file_required", details={"field": "file"})
+    limit = settings.MINQING_MAX_UPLOAD_BYTES
+    if upload.size == 0:
+        raise InvalidInput(_("文件是空的。"), code="file_empty", details={"field": "file"})
+    if upload.size > limit:
+        raise InvalidInput(
+            _("文件不能超过 %(n)d MB。") % {"n": limit // (1024 * 1024)},
+            code="file_too_large",
+            details={"field": "file"},
+        )
+    if not name.lower().endswith(ATTACHABLE):
+        raise InvalidInput(
+            _("只能上传以下类型的文件：%(k)s。") % {"k": " ".join(ATTACHABLE)},
+            code="file_type_refused",
+            details={"field": "file"},
+        )
+    if refused_character(name, multiline=False) is not None or len(name) > 200:
+        raise InvalidInput(
+            _("文件名含有不允许的字符或过长，请改名后再上传。"), code="file_name_refused", details={"field": "file"}
+        )
+    output_id = _output_id_of("assignment", assignment_id)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    stored: list[OutputFile] = []
+    try:
+        with transaction.atomic():
+            if first is not None:
+                first()
+            output = locks.acquire(actor, outputs=[output_id] if output_id else []).outputs.get(output_id)  # type: ignore[arg-type]
+            if output is None:
+                raise _missing("assignment")
+            assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, output=output).first()
+            if assignment is None:
+                raise _missing("assignment")
+            assignment.output = output
+            if not access.is_department_of(actor, assignment):
+                raise PermissionDenied(code="not_your_department")
+            if assignment.status not in ATTACH_STATUSES:
+                raise TransitionNotAllowed(
+                    _("当前状态为「%(s)s」，不能再上传附件。") % {"s": assignment.get_status_display()},
+                    details={"status": assignment.status},
+                )
+            upload.seek(0)
+            row = OutputFile(
+                output=output,
+                assignment=assignment,
+                name=name,
+                size=upload.size,
+                sha256=digest.hexdigest(),
+                uploaded_by=actor,
+            )
+            row.file.save(name, upload, save=False)
+            stored.append(row)
+            row.save()
+            audit_output(
+                output,
+                actor,
+                AuditAction.ASSIGNMENT_FILE_ADDED,
+                {"assignment": assignment.pk, "file": row.pk, "name": name, "size": row.size, "sha256": row.sha256},
+                source_ip,
+            )
+            if then is not None:
+                then(output)
+    except BaseException:
+        for row in stored:
+            row.file.delete(save=False)
+        raise
+    return row
+
+
+__all__ = ["KINDS", "attach_file", "available", "perform", "refusal", "tell_cases", "visible_record"]
