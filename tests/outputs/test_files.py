@@ -27,7 +27,11 @@ def assigned(world, settings, tmp_path):
     output_actions.perform("output", "submit", record_id=output.pk, actor=world.staff)
     output_actions.perform("output", "file", record_id=output.pk, actor=pw.office)
     output_actions.perform(
-        "output", "assign", record_id=output.pk, actor=pw.office, data={"handling": "joint", "lead": pw.lead.pk, "co_handlers": [pw.co.pk]}
+        "output",
+        "assign",
+        record_id=output.pk,
+        actor=pw.office,
+        data={"handling": "joint", "lead": pw.lead.pk, "co_handlers": [pw.co.pk]},
     )
     return pw, Assignment.objects.get(output=output, department=pw.lead), tmp_path
 

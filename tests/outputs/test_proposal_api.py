@@ -117,6 +117,13 @@ def test_three_cases_two_sectors_replied_b_rated_dissatisfied_rehandled_and_clos
     assert post(lead, f"assignments/{co_row['id']}/transitions/send_view/", 403, view="x")["error"]["code"] == (
         "not_your_department"
     )
+    # Nor reply to it, nor does the co-handler reply to the lead's.
+    assert post(lead, f"assignments/{co_row['id']}/transitions/reply/", 403, reply_class="A", text="x")["error"][
+        "code"
+    ] == ("not_your_department")
+    assert post(co, f"assignments/{lead_row['id']}/transitions/reply/", 403, reply_class="A", text="x")["error"][
+        "code"
+    ] == ("not_your_department")
     # The lead cannot reply before the co-handler has countersigned.
     refused = post(lead, f"assignments/{lead_row['id']}/transitions/reply/", 409, reply_class="B", text="列入计划")
     assert "会签" in refused["error"]["message"]
