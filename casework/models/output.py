@@ -57,6 +57,9 @@ class OutputRules(models.Model):
     speech_max_chars = models.PositiveSmallIntegerField(
         _("大会发言字数上限"), default=2000, validators=[MinValueValidator(100), MaxValueValidator(20000)]
     )
+    reply_warning_working_days = models.PositiveSmallIntegerField(
+        _("答复期限前几个工作日预警"), default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
     speech_oral_max_minutes = models.PositiveSmallIntegerField(
         _("口头发言时长上限（分钟）"), default=8, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
@@ -273,6 +276,10 @@ class Assignment(models.Model):
     )
     solved_at = models.DateTimeField(_("B类落实时间"), null=True, blank=True)
     solved_note = models.TextField(_("落实情况"), blank=True)
+    # The reply sweep's marks (`casework.services.reply_sweep`), each set once.
+    warn_at = models.DateTimeField(_("答复预警时间"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("已预警"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("已超期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("交办")
@@ -281,6 +288,17 @@ class Assignment(models.Model):
         indexes = [
             # A department's desk: its open assignments, soonest due first.
             models.Index(fields=["department", "status", "due_at"], name="assignment_desk"),
+            # The reply sweep: open assignments still waiting for their warning or breach mark.
+            models.Index(
+                fields=["warn_at"],
+                condition=models.Q(status__in=("assigned", "accepted"), warned_at__isnull=True, warn_at__isnull=False),
+                name="assignment_sweep_warn",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status__in=("assigned", "accepted"), breached_at__isnull=True, due_at__isnull=False),
+                name="assignment_sweep_breach",
+            ),
         ]
 
     def __str__(self) -> str:

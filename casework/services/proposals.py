@@ -352,7 +352,14 @@ def _open_assignment(output: Output, department: Department, role: str, now: dat
         objection_until=deadlines.add_working_days(cal, now, limits.objection_working_days),
         due_at=due,
         latest_due_at=latest,
+        warn_at=reply_warning(output, due),
     )
+
+
+def reply_warning(output: Output, due: datetime) -> datetime:
+    """When a reply due at `due` is nearly due: the organisation's number of working days before."""
+    days = rules(output.organisation_id).reply_warning_working_days
+    return deadlines.back_working_days(deadlines.LenientCalendar(), due, days)
 
 
 def assign(
@@ -538,9 +545,12 @@ def no_extension_pending(assignment: Assignment) -> bool:
 def decide_extension(*, assignment: Assignment, actor: User, approve: bool, note: str = "") -> Changes:
     assert assignment.extension_until is not None
     if approve:
+        # A new deadline: the sweep warns and marks a breach afresh against it.
         assignment.due_at = deadlines.end_of(assignment.extension_until)
+        assignment.warn_at = reply_warning(assignment.output, assignment.due_at)
+        assignment.warned_at = assignment.breached_at = None
     assignment.extension_state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
-    assignment.save(update_fields=["extension_state", "due_at"])
+    assignment.save(update_fields=["extension_state", "due_at", "warn_at", "warned_at", "breached_at"])
     _tell(
         department_users([assignment.department_id]),
         assignment.output,
