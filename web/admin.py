@@ -80,8 +80,23 @@ for model in (
     models.CaseCategory,
     models.Township,
     models.RejectReason,
+    models.OutputReason,
 ):
     admin.site.register(model, TextCheckedAdmin)
+
+
+@admin.register(models.OutputRules)
+class OutputRulesAdmin(TextCheckedAdmin):
+    """The output lifecycles' windows and limits: the default row and each organisation's own."""
+
+    list_display = (
+        "__str__",
+        "reply_months",
+        "reply_max_months",
+        "objection_working_days",
+        "info_report_max_chars",
+        "speech_max_chars",
+    )
 
 
 @admin.register(models.CalendarYear)
@@ -338,8 +353,27 @@ make_viewflow_admin_read_only(admin.site)
 
 @admin.register(models.Output)
 class OutputAdmin(ReadOnlyAdmin):
-    list_display = ("id", "title", "output_type", "status", "committee")
+    list_display = ("id", "number", "title", "output_type", "status", "committee")
     list_filter = ("organisation", "output_type", "status")
+    search_fields = ("title", "number")
+
+
+@admin.register(models.Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "output", "department", "role", "round", "status", "due_at", "reply_class")
+    list_filter = ("organisation", "status", "role", "reply_class")
+    list_select_related = ("output", "department")
+
+
+@admin.register(models.OutputSigner)
+class OutputSignerAdmin(ReadOnlyAdmin):
+    list_display = ("id", "output", "user", "role", "confirmed_at")
+    list_select_related = ("output", "user")
+
+
+@admin.register(models.OutputSeries)
+class OutputSeriesAdmin(ReadOnlyAdmin):
+    list_display = ("name", "last")
 
 
 @admin.register(models.Notification)
