@@ -175,11 +175,12 @@ def not_use(*, output: Output, actor: User, note: str = "") -> Changes:
 
 
 def selected_words(output: Output) -> str:
+    # The number reads as the speech's name: 大会发言 第16届第3次会议 第001号.
     if output.status == OutputStatus.ORAL:
-        return _("大会发言%(n)s选为口头发言（%(m)d 分钟）。") % {"n": output.number, "m": output.minutes}
-    return _("大会发言%(n)s选为书面发言。") % {"n": output.number}
+        return _("%(n)s选为口头发言（%(m)d 分钟）。") % {"n": output.number, "m": output.minutes}
+    return _("%(n)s选为书面发言。") % {"n": output.number}
 
 
 def not_used_words(output: Output) -> str:
-    said = _("大会发言%(n)s未被采用。") % {"n": output.number}
+    said = _("%(n)s未被采用。") % {"n": output.number}
     return f"{said}{output.decision_note}" if output.decision_note else said
