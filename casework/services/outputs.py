@@ -122,7 +122,12 @@ def check_length(output: Output, *, submitting: bool = False) -> None:
         raise InvalidInput(
             words % {"type": output.get_output_type_display(), "n": limit, "m": output.text_length},
             code="text_too_long",
-            details={"field": "body", "max": limit, "length": output.text_length},
+            details={
+                # An info report is written in its three parts, the other types in their body.
+                "field": "situation" if output.output_type == OutputType.INFO_REPORT else "body",
+                "max": limit,
+                "length": output.text_length,
+            },
         )
 
 

@@ -215,7 +215,8 @@ def test_a_report_over_the_limit_is_refused_on_edit_and_on_submit(pw, client_for
     assert refused["error"]["code"] == "text_too_long"
     assert "1500" in refused["error"]["message"] and "1501" in refused["error"]["message"]
     assert "提交" in refused["error"]["message"]
-    assert (refused["error"]["details"]["max"], refused["error"]["details"]["length"]) == (1500, 1501)
+    details = refused["error"]["details"]
+    assert (details["field"], details["max"], details["length"]) == ("situation", 1500, 1501)
     assert nothing_changed(before, long_report).status == OutputStatus.DRAFT
     assert Case.objects.get(pk=case.pk).status == CaseStatus.OUTCOME
 
