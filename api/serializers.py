@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from casework.choices import SlaState, Stage
 from casework.pii import mask_address, mask_id_number, mask_phone
-from workflows.inputs import MAX_ID, Choice, Day, Flag, Input, Ref, Refs, Text
+from workflows.inputs import MAX_ID, Choice, Count, Day, Flag, Input, Ref, Refs, Text
 
 
 class RefOut(serializers.Serializer):
@@ -27,7 +27,7 @@ class ChoiceOut(serializers.Serializer):
 
 class FieldOut(serializers.Serializer):
     name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["text", "choice", "ref", "refs", "flag", "date"])
+    kind = serializers.ChoiceField(choices=["text", "choice", "ref", "refs", "flag", "date", "number"])
     label = serializers.CharField()
     required = serializers.BooleanField()
     max_length = serializers.IntegerField(required=False)
@@ -35,6 +35,8 @@ class FieldOut(serializers.Serializer):
     choices = ChoiceOut(many=True, required=False)
     options = serializers.CharField(required=False, help_text=_("可选项的来源（参考数据接口名）"))
     max_items = serializers.IntegerField(required=False)
+    min = serializers.IntegerField(required=False, help_text=_("整数的最小值"))
+    max = serializers.IntegerField(required=False, help_text=_("整数的最大值"))
     only = serializers.CharField(required=False, help_text=_("只有该方可以设置此项，如 case_member（反映委员）"))
 
 
@@ -242,6 +244,16 @@ class OutputOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ReferralOut(OutputOut):
+    """An info report sent up to the user's organisation, waiting for its decision."""
+
+    number = serializers.CharField(help_text=_("报送单位编报的期号"))
+    organisation = RefOut(help_text=_("报送的（最基层的）政协"))
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    bulletin_year = serializers.IntegerField(allow_null=True)
+    bulletin_issue = serializers.IntegerField(allow_null=True)
+
+
 class UserRefOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="__str__")
@@ -414,6 +426,8 @@ def _field(spec: Any, partial: bool) -> serializers.Field:
         return serializers.BooleanField(**common)
     if isinstance(spec, Day):
         return serializers.DateField(**common)
+    if isinstance(spec, Count):
+        return serializers.IntegerField(min_value=spec.least, max_value=spec.most, **common)
     raise AssertionError(spec)
 
 

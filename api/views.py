@@ -441,6 +441,30 @@ class OutputDetailView(APIView):
         return conditional.read(request, *output_read(_user(request), output_id))
 
 
+class ReferralListView(APIView):
+    @extend_schema(
+        operation_id="referrals_list",
+        summary="报送本会、待决定是否采用的社情民意信息",
+        description=_(
+            "下级政协报送至本会的社情民意信息，等待本会工作人员采用（adopt）或不予采用（not_adopt），新报送的在前。"
+        ),
+        parameters=[CURSOR, LIMIT],
+        responses=inline_serializer(
+            "ReferralPage", {"results": s.ReferralOut(many=True), "next": serializers.CharField(allow_null=True)}
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        limit = page_limit(request)
+        cursor = decode_cursor(request, int)
+        rows = selectors.referrals(_user(request), before_id=cursor[0] if cursor else None, limit=limit)
+        return Response(
+            {
+                "results": s.ReferralOut(rows, many=True).data,
+                "next": next_link(request, rows, limit, lambda o: [o.pk]),
+            }
+        )
+
+
 def act_on_output(request: Request, name: str, output_id: int, kind: str = "output") -> Response:
     """Do a transition of an output lifecycle over HTTP (`kind`: the output itself, one of its
     assignments or one of its signatures), as `act_on_case` does a case's; the answer is the

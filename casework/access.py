@@ -78,9 +78,10 @@ def visible_cases(user: User) -> QuerySet[Case]:
 
 def visible_outputs(user: User) -> QuerySet[Output]:
     """Outputs of the user's committees, the outputs that gathered the user's own cases or that
-    they sign, for the proposal office every submitted proposal, for a department's liaison the
-    proposals assigned to their department, for staff of an organisation an info report was sent
-    up to that report, and for leadership every output of the organisation."""
+    they sign, for the proposal office every submitted proposal and plenary speech, for a
+    department's liaison the proposals assigned to their department, for staff of an organisation
+    an info report was sent up to that report, and for leadership every output of the
+    organisation."""
     if not user.is_authenticated or user.organisation_id is None:
         return Output.objects.none()
     own = Q(organisation_id=user.organisation_id)
@@ -95,7 +96,8 @@ def visible_outputs(user: User) -> QuerySet[Output]:
         scope |= own & Q(pk__in=Case.objects.filter(member_id=member_id, output__isnull=False).values("output_id"))
         scope |= own & Q(pk__in=OutputSigner.objects.filter(user=user).values("output_id"))
     if Role.PROPOSAL_OFFICE in roles_of(user):
-        scope |= own & Q(output_type=OutputType.PROPOSAL) & ~Q(status=OutputStatus.DRAFT)
+        # Submitted proposals to review, and submitted plenary speeches to select from.
+        scope |= own & Q(output_type__in=(OutputType.PROPOSAL, OutputType.SPEECH)) & ~Q(status=OutputStatus.DRAFT)
     if is_liaison(user):
         scope |= own & Q(pk__in=Assignment.objects.filter(department_id=user.department_id).values("output_id"))
     if committees or Role.PROPOSAL_OFFICE in roles_of(user):
@@ -144,8 +146,18 @@ def is_receiving_staff(user: User, output: Output) -> bool:
         output.with_organisation_id is not None
         and output.with_organisation_id == user.organisation_id
         and output.with_organisation_id != output.organisation_id
-        and (bool(committee_ids_of(user)) or Role.PROPOSAL_OFFICE in roles_of(user))
+        and may_decide_referrals(user)
     )
+
+
+def is_output_leader(user: User, output: Output) -> bool:
+    """Leadership (主席会议成员) of the output's organisation."""
+    return output.organisation_id == user.organisation_id and Role.LEADERSHIP in roles_of(user)
+
+
+def may_decide_referrals(user: User) -> bool:
+    """Staff who decide on the info reports sent up to their organisation (`is_receiving_staff`)."""
+    return bool(committee_ids_of(user)) or Role.PROPOSAL_OFFICE in roles_of(user)
 
 
 def is_case_member(user: User, case: Case) -> bool:

@@ -162,6 +162,14 @@ class SpeechSelection(models.TextChoices):
     NOT_USED = "not_used", _("未采用")
 
 
+class SpeechUse(models.TextChoices):
+    """How a selected plenary speech is given: the choices of its `select` (not using it is a
+    transition of its own)."""
+
+    ORAL = "oral", _("口头发言")
+    WRITTEN = "written", _("书面发言")
+
+
 class Stage(models.TextChoices):
     """A step of the case lifecycle where the case waits on someone: one open task, and a clock
     when the stage has a target (see `DEFAULT_SLA_TARGETS`)."""

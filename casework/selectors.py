@@ -510,6 +510,27 @@ def merge_targets(user: User, case: Case, query: str = "", limit: int = 20) -> l
     return list(qs.select_related("member", "committee").order_by("-id")[:limit])
 
 
+def referrals(user: User, *, before_id: int | None = None, limit: int = 50) -> list[Output]:
+    """The info reports sent up to the user's organisation that wait for its decision, newest
+    first: for the staff who decide on them there (`access.is_receiving_staff`)."""
+    if not user.is_authenticated or user.organisation_id is None or not access.may_decide_referrals(user):
+        return []
+    qs = (
+        access.visible_outputs(user)
+        .filter(
+            output_type=OutputType.INFO_REPORT,
+            status=OutputStatus.SENT_UP,
+            with_organisation_id=user.organisation_id,
+        )
+        .exclude(organisation_id=user.organisation_id)
+        .select_related("organisation", "committee")
+        .order_by("-id")
+    )
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return list(qs[:limit])
+
+
 def output_detail(user: User, output_id: int) -> Output:
     output = access.visible_outputs(user).select_related("committee", "term", "session").filter(pk=output_id).first()
     if output is None:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from casework import selectors
 from casework.errors import DomainError
 from casework.models import Case, User
-from workflows.inputs import Choice, Day, Field, Flag, Input, Ref, Refs, Text
+from workflows.inputs import Choice, Count, Day, Field, Flag, Input, Ref, Refs, Text
 
 # Where each declared `options` list comes from: the same selectors the API's reference data
 # endpoints answer with. (user, case, query) → [(id, label)]
@@ -84,6 +84,8 @@ def _form_field(spec: Field, *, required: bool, choices: list[tuple[Any, str]] |
         return forms.BooleanField(initial=spec.default, **{**common, "required": False})
     if isinstance(spec, Day):
         return forms.CharField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if isinstance(spec, Count):
+        return forms.IntegerField(min_value=spec.least, max_value=spec.most, **common)
     raise AssertionError(spec)
 
 

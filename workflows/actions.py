@@ -60,7 +60,7 @@ def refusal(t: Transition, user: User, case: Case, task: engine.Task | None) -> 
             return Conflict(_("只能放弃自己认领的任务。"), code="not_claimed_by_you")
     for rule in t.rules:
         if not rule.holds(case):
-            return TransitionNotAllowed(rule.message, details={"status": case.status})
+            return TransitionNotAllowed(rule.says(case), details={"status": case.status})
     return None
 
 

@@ -35,6 +35,7 @@ class Party(Enum):
     DEPARTMENT = "department"  # the liaison of the department an assignment is for
     SIGNER = "signer"  # the member a signature is of, and nobody else
     RECEIVING_STAFF = "receiving_staff"  # staff of the organisation an info report was sent up to
+    LEADERSHIP = "leadership"  # leadership (主席会议成员) of the output's organisation
     SYSTEM = "system"  # nobody: the system, as the consequence of another transition
 
     def includes(self, user: User, record: Any) -> bool:
@@ -53,6 +54,7 @@ class Party(Enum):
             Party.DEPARTMENT: "not_your_department",
             Party.SIGNER: "not_your_signature",
             Party.RECEIVING_STAFF: "not_receiving_staff",
+            Party.LEADERSHIP: "not_leadership",
             Party.SYSTEM: "system_only",
         }[self]
 
@@ -71,6 +73,7 @@ _PARTY_CHECKS: dict[Party, Callable[[User, Any], bool]] = {
     Party.DEPARTMENT: access.is_department_of,
     Party.SIGNER: access.is_signer_self,
     Party.RECEIVING_STAFF: lambda user, record: access.is_receiving_staff(user, _output_of(record)),
+    Party.LEADERSHIP: lambda user, record: access.is_output_leader(user, _output_of(record)),
 }
 
 
@@ -111,10 +114,16 @@ class Hold(Enum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A further condition on the record, with what to say when it does not hold."""
+    """A further condition on the record, with what to say when it does not hold: fixed words, or
+    words made from the record (a window's dates)."""
 
     holds: Callable[[Any], bool]
-    message: Promise | str
+    message: Promise | str | Callable[[Any], str]
+
+    def says(self, record: Any) -> Promise | str:
+        if isinstance(self.message, Promise | str):
+            return self.message
+        return self.message(record)
 
 
 @dataclass(frozen=True)

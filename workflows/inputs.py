@@ -273,6 +273,30 @@ class Day(Field):
 
 
 @dataclass(frozen=True)
+class Count(Field):
+    """A whole number from `least` to `most` (minutes, a number of copies)."""
+
+    least: int = 0
+    most: int = 1000
+
+    kind = "number"
+
+    def clean(self, raw: Any) -> int:
+        # JSON numbers arrive as int, form fields as digit strings; a bool is not a number.
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 9:
+            raw = int(raw)
+        if not isinstance(raw, int) or isinstance(raw, bool) or not self.least <= raw <= self.most:
+            raise FieldError(
+                "invalid_number",
+                _("「%(f)s」应为 %(a)d 到 %(b)d 之间的整数。") % {"f": self.label, "a": self.least, "b": self.most},
+            )
+        return raw
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "min": self.least, "max": self.most}
+
+
+@dataclass(frozen=True)
 class Input:
     """A transition's input. `partial`: every field optional and only those given are returned
     (an edit), and at least one must be given."""

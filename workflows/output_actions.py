@@ -69,7 +69,7 @@ def refusal(lifecycle: Lifecycle, t: Transition, user: User, record: Any) -> Dom
         return PermissionDenied(code=parties[0].refusal)
     for rule in t.rules:
         if not rule.holds(record):
-            return TransitionNotAllowed(rule.message, details={"status": status})
+            return TransitionNotAllowed(rule.says(record), details={"status": status})
     return None
 
 

@@ -17,21 +17,24 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import (
-    AssignmentStatus as A,
-)
-from casework.choices import (
+    AdoptionLevel,
     AuditAction,
     CaseStatus,
     HandlingMode,
+    InstructionRank,
     OutputStatus,
     ReplyClass,
     Satisfaction,
+    SpeechUse,
+)
+from casework.choices import (
+    AssignmentStatus as A,
 )
 from casework.choices import OutputStatus as O
-from casework.services import outputs, proposals
+from casework.services import info_reports, outputs, proposals, research, speeches
 
 from .declare import Cascade, Grant, Lifecycle, Move, Party, Rule, Tell, Transition
-from .inputs import Choice, Day, Flag, Input, Ref, Refs, Text
+from .inputs import Choice, Count, Day, Flag, Input, Ref, Refs, Text
 
 NOTE = Text("note", _("说明"), required=False, max_length=5000, multiline=True)
 
@@ -50,6 +53,26 @@ def department(*statuses: str) -> Grant:
 
 def _number(output: Any) -> str:
     return f"（{output.number}）" if output.number else ""
+
+
+def leadership(*statuses: str) -> Grant:
+    return Grant(Party.LEADERSHIP, statuses)
+
+
+def receiving(*statuses: str) -> Grant:
+    return Grant(Party.RECEIVING_STAFF, statuses)
+
+
+# Who signs a proposal or a speech (the same input for both: one endpoint).
+SIGNERS = Input(
+    (
+        Ref("first", _("第一提案人"), options="members"),
+        Refs("co_signers", _("联名人"), required=False, options="members", max_items=100),
+        Ref("sector", _("以界别名义提出"), required=False, options="sectors"),
+        Ref("convener", _("界别召集人"), required=False, options="members"),
+    )
+)
+SIGNED = Rule(proposals.all_signed, _("尚有署名人未确认（以界别名义的须有召集人确认），不能提交。"))
 
 
 OUTPUT = Lifecycle(
@@ -112,14 +135,7 @@ PROPOSAL = Lifecycle(
             label=_("确定署名"),
             done=_("已确定署名，新加入的署名人将收到确认通知。"),
             grants=(output_staff(O.DRAFT),),
-            input=Input(
-                (
-                    Ref("first", _("第一提案人"), options="members"),
-                    Refs("co_signers", _("联名人"), required=False, options="members", max_items=100),
-                    Ref("sector", _("以界别名义提出"), required=False, options="sectors"),
-                    Ref("convener", _("界别召集人"), required=False, options="members"),
-                )
-            ),
+            input=SIGNERS,
             effect=proposals.set_signers,
             audit=AuditAction.OUTPUT_SIGNERS_SET,
             move=Move.STAY,
@@ -133,7 +149,7 @@ PROPOSAL = Lifecycle(
             effect=proposals.submit,
             audit=AuditAction.OUTPUT_SUBMITTED,
             move=Move.STAY,
-            when=Rule(proposals.all_signed, _("尚有署名人未确认（以界别名义的须有召集人确认），不能提交。")),
+            when=SIGNED,
             tells=Tell(lambda o: gettext("提案已提交%(n)s，等待审查。") % {"n": _number(o)}),
             tone="primary",
         ),
@@ -430,13 +446,227 @@ ASSIGNMENT = Lifecycle(
 )
 
 
-# Each output type's lifecycle, after the transitions every output has. Info reports, speeches and
-# research reports get theirs as they arrive.
+INFO_REPORT = Lifecycle(
+    "info_report",
+    [
+        Transition(
+            name="submit",
+            label=_("提交社情民意信息"),
+            done=_("社情民意信息已提交，等待编报。"),
+            grants=(output_staff(O.DRAFT),),
+            effect=info_reports.submit,
+            audit=AuditAction.OUTPUT_SUBMITTED,
+            move=Move.STAY,
+            tells=Tell(lambda o: gettext("社情民意信息已提交，等待编报。")),
+            tone="primary",
+            help=_("一事一报，分基本情况、分析、建议三部分，合计不超过字数上限。"),
+        ),
+        Transition(
+            name="use",
+            label=_("编报"),
+            done=_("已编报，编入本年度社情民意信息专报。"),
+            grants=(output_staff(O.SUBMITTED),),
+            input=Input((NOTE,)),
+            effect=info_reports.use,
+            audit=AuditAction.INFO_REPORT_USED,
+            move=Move.STAY,
+            tells=Tell(info_reports.used_words),
+            tone="primary",
+        ),
+        Transition(
+            name="not_use",
+            label=_("不采用"),
+            done=_("已作不采用处理。"),
+            grants=(output_staff(O.SUBMITTED),),
+            input=Input((NOTE,)),
+            effect=info_reports.not_use,
+            audit=AuditAction.INFO_REPORT_NOT_USED,
+            move=Move.STAY,
+            tells=Tell(info_reports.not_used_words, moves=lambda o: True),
+            tone="danger",
+        ),
+        Transition(
+            name="send_up",
+            label=_("报送上级"),
+            done=_("已报送上级政协，由其决定是否采用。"),
+            grants=(output_staff(O.USED), receiving(O.ADOPTED)),
+            input=Input((NOTE,)),
+            effect=info_reports.send_up,
+            audit=AuditAction.INFO_REPORT_SENT_UP,
+            move=Move.STAY,
+            when=Rule(info_reports.has_parent, info_reports.top_of_tree),
+            tells=Tell(info_reports.sent_up_words),
+            help=_("报送至本会的上级政协；上级采用后，可由上级继续向上报送。"),
+        ),
+        Transition(
+            name="adopt",
+            label=_("采用"),
+            done=_("已采用。"),
+            grants=(receiving(O.SENT_UP),),
+            input=Input((Choice("level", _("采用层级"), choices=AdoptionLevel), NOTE)),
+            effect=info_reports.adopt,
+            audit=AuditAction.INFO_REPORT_ADOPTED,
+            move=Move.STAY,
+            tells=Tell(info_reports.decision_words, moves=info_reports.first_decision),
+            tone="primary",
+        ),
+        Transition(
+            name="not_adopt",
+            label=_("不予采用"),
+            done=_("已作不予采用处理。"),
+            grants=(receiving(O.SENT_UP),),
+            input=Input((NOTE,)),
+            effect=info_reports.not_adopt,
+            audit=AuditAction.INFO_REPORT_NOT_ADOPTED,
+            move=Move.STAY,
+            tells=Tell(info_reports.decision_words, moves=info_reports.first_decision),
+            tone="danger",
+        ),
+        Transition(
+            name="instruct",
+            label=_("登记领导批示"),
+            done=_("已登记领导批示，并告知汇集的每个案件。"),
+            grants=(output_staff(O.USED), receiving(O.ADOPTED)),
+            input=Input(
+                (
+                    Text("leader", _("批示领导"), max_length=60),
+                    Choice("rank", _("领导级别"), choices=InstructionRank),
+                    Text("text", _("批示内容"), max_length=5000, multiline=True),
+                    Day("given_on", _("批示日期")),
+                )
+            ),
+            effect=info_reports.instruct,
+            audit=AuditAction.INFO_REPORT_INSTRUCTED,
+            move=Move.STAY,
+            tells=Tell(info_reports.instruction_words, moves=lambda o: True),
+            help=_("由现在持有该信息的政协的工作人员登记。"),
+        ),
+    ],
+)
+
+
+SPEECH = Lifecycle(
+    "speech",
+    [
+        Transition(
+            name="set_signers",
+            label=_("确定署名"),
+            done=_("已确定署名，新加入的署名人将收到确认通知。"),
+            grants=(output_staff(O.DRAFT),),
+            input=SIGNERS,
+            effect=speeches.set_signers,
+            audit=AuditAction.OUTPUT_SIGNERS_SET,
+            move=Move.STAY,
+            help=_("一人署名为个人发言，多人为联名发言；以界别名义的为界别发言，须有该界别召集人署名。"),
+        ),
+        Transition(
+            name="submit",
+            label=_("提交大会发言"),
+            done=_("大会发言已提交并编号，等待遴选。"),
+            grants=(output_staff(O.DRAFT), Grant(Party.FIRST_PROPOSER, (O.DRAFT,))),
+            effect=speeches.submit,
+            audit=AuditAction.OUTPUT_SUBMITTED,
+            move=Move.STAY,
+            when=(SIGNED, Rule(speeches.window_open, speeches.window_words)),
+            tells=Tell(lambda o: gettext("大会发言已提交%(n)s，等待遴选。") % {"n": _number(o)}),
+            tone="primary",
+            help=_("只能在大会发言征集期内提交。"),
+        ),
+        Transition(
+            name="select",
+            label=_("选用"),
+            done=_("已选用。"),
+            grants=(office(O.SUBMITTED),),
+            input=Input(
+                (
+                    Choice("selection", _("发言方式"), choices=SpeechUse),
+                    Count("minutes", _("口头发言时长（分钟）"), required=False, least=1, most=60),
+                    NOTE,
+                )
+            ),
+            effect=speeches.select,
+            audit=AuditAction.SPEECH_SELECTED,
+            move=Move.STAY,
+            tells=Tell(speeches.selected_words, moves=lambda o: True),
+            tone="primary",
+            help=_("口头发言须填写时长，不超过规定的分钟数；书面发言不填。"),
+        ),
+        Transition(
+            name="not_use",
+            label=_("不采用"),
+            done=_("已作不采用处理。"),
+            grants=(office(O.SUBMITTED),),
+            input=Input((NOTE,)),
+            effect=speeches.not_use,
+            audit=AuditAction.SPEECH_NOT_USED,
+            move=Move.STAY,
+            tells=Tell(speeches.not_used_words, moves=lambda o: True),
+            tone="danger",
+        ),
+    ],
+)
+
+
+RESEARCH_REPORT = Lifecycle(
+    "research_report",
+    [
+        Transition(
+            name="submit",
+            label=_("提交审定"),
+            done=_("调研报告已提交，等待审定。"),
+            grants=(output_staff(O.DRAFT, O.RETURNED),),
+            effect=research.submit,
+            audit=AuditAction.OUTPUT_SUBMITTED,
+            move=Move.STAY,
+            tells=Tell(lambda o: gettext("调研报告已提交，等待审定。")),
+            tone="primary",
+        ),
+        Transition(
+            name="approve",
+            label=_("审定"),
+            done=_("调研报告已审定，可以报送。"),
+            grants=(leadership(O.SUBMITTED),),
+            input=Input((NOTE,)),
+            effect=research.approve,
+            audit=AuditAction.RESEARCH_APPROVED,
+            move=Move.STAY,
+            tells=Tell(lambda o: gettext("调研报告已审定。")),
+            tone="primary",
+        ),
+        Transition(
+            name="return",
+            label=_("退回修改"),
+            done=_("已退回修改。"),
+            grants=(leadership(O.SUBMITTED),),
+            input=Input((Text("reason", _("退回理由"), max_length=2000, multiline=True),)),
+            effect=research.send_back,
+            audit=AuditAction.RESEARCH_RETURNED,
+            move=Move.STAY,
+            tells=Tell(research.returned_words),
+            help=_("退回后由委办修改，再次提交审定。"),
+        ),
+        Transition(
+            name="transmit",
+            label=_("报送"),
+            done=_("调研报告已报送，并告知汇集的每个案件。"),
+            grants=(output_staff(O.APPROVED),),
+            input=Input((NOTE,)),
+            effect=research.transmit,
+            audit=AuditAction.RESEARCH_TRANSMITTED,
+            move=Move.STAY,
+            tells=Tell(research.transmitted_words, moves=lambda o: True),
+            tone="primary",
+        ),
+    ],
+)
+
+
+# Each output type's lifecycle, after the transitions every output has.
 LIFECYCLES: dict[str, Lifecycle] = {
     "proposal": OUTPUT + PROPOSAL,
-    "info_report": OUTPUT,
-    "speech": OUTPUT,
-    "research_report": OUTPUT,
+    "info_report": OUTPUT + INFO_REPORT,
+    "speech": OUTPUT + SPEECH,
+    "research_report": OUTPUT + RESEARCH_REPORT,
 }
 
 

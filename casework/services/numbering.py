@@ -44,3 +44,19 @@ def bulletin_series(organisation_id: int, year: int) -> str:
 
 def bulletin_number(year: int, seq: int) -> str:
     return f"社情民意 {year}年第{seq}期"
+
+
+def speech_series(organisation_id: int, term_number: int, session_number: int) -> str:
+    return f"speech:{organisation_id}:{term_number}:{session_number}"
+
+
+def speech_number(term_number: int, session_number: int, seq: int) -> str:
+    return f"大会发言 第{term_number}届第{session_number}次会议 第{seq:03d}号"
+
+
+def research_series(organisation_id: int, year: int) -> str:
+    return f"research:{organisation_id}:{year}"
+
+
+def research_number(year: int, seq: int) -> str:
+    return f"调研报告 {year}年第{seq}号"

@@ -108,14 +108,26 @@ def max_chars(output: Output) -> int | None:
     return None
 
 
-def check_length(output: Output) -> None:
+def check_length(output: Output, *, submitting: bool = False) -> None:
+    """The type's length limit, over the whole text (an info report's situation, analysis and
+    suggestion together); checked when the draft is saved and again when it is submitted, as a
+    draft may have come long from its case or the limit may have been lowered since."""
     limit = max_chars(output)
     if limit is not None and output.text_length > limit:
+        words = (
+            _("%(type)s正文最多 %(n)d 字，现为 %(m)d 字，请精简后再提交。")
+            if submitting
+            else _("%(type)s正文最多 %(n)d 字，现为 %(m)d 字，请精简后再保存。")
+        )
         raise InvalidInput(
-            _("%(type)s正文最多 %(n)d 字，现为 %(m)d 字，请精简后再保存。")
-            % {"type": output.get_output_type_display(), "n": limit, "m": output.text_length},
+            words % {"type": output.get_output_type_display(), "n": limit, "m": output.text_length},
             code="text_too_long",
-            details={"field": "body", "max": limit, "length": output.text_length},
+            details={
+                # An info report is written in its three parts, the other types in their body.
+                "field": "situation" if output.output_type == OutputType.INFO_REPORT else "body",
+                "max": limit,
+                "length": output.text_length,
+            },
         )
 
 

@@ -193,7 +193,20 @@ CASE_TRANSITION_ROUTES = (
     "send_back",
     "edit",
 )
-OUTPUT_TRANSITION_ROUTES = ("record_outcome",)
+OUTPUT_TRANSITION_ROUTES = (
+    "record_outcome",
+    # Info reports, plenary speeches and research reports.
+    "use",
+    "not_use",
+    "send_up",
+    "adopt",
+    "not_adopt",
+    "instruct",
+    "select",
+    "approve",
+    "return",
+    "transmit",
+)
 
 # ROUTES[route][(method, target)] = expected answer by persona. `target` names the record the
 # route's id is filled with (see `Targets`), or "" for a route without one.
@@ -211,6 +224,8 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     **{f"api:case-{name}": on_case("POST", 412, anonymous=401) for name in CASE_TRANSITION_ROUTES},
     **{f"api:output-{name}": on_output("POST", 412, anonymous=401) for name in OUTPUT_TRANSITION_ROUTES},
     "api:output": on_output("GET", 200, anonymous=401),
+    # Info reports sent up to the user's organisation: scoped (empty but for their deciders).
+    "api:referrals": plain("GET", everyone(200)),
     "api:queues": plain("GET", everyone(200)),
     "api:queue-tasks": on_queue("GET", 200, 200, anonymous=401),
     "api:queue-claim-next": on_queue("POST", 200, 204, anonymous=401),
