@@ -57,3 +57,26 @@ def do_output(name: str, output_id: int, actor: Any, **data: Any) -> Any:
 def file(actor: Any, *, submit: bool = True, **data: Any) -> Case:
     """File a concern as `actor` (a member's user)."""
     return actions.file_case(actor=actor, data={"submit": submit, **data})
+
+
+def answer_output(output_id: int, staff: Any, text: str) -> Any:
+    """Bring an info report gathered by `staff`'s committee to a decisive outcome event through
+    its own lifecycle (submitted, used in a bulletin, a leader's instruction `text`): the cases
+    waiting for an outcome move to feedback with an outcome that quotes `text`. The test's way to
+    give cases an answer, where the spine once recorded a free-text outcome."""
+    from django.utils import timezone
+
+    from casework.models import Output
+    from workflows import output_actions
+
+    output = Output.objects.get(pk=output_id)
+    assert output.output_type == "info_report", "answer_output drives an info report; convert to one"
+
+    def step(name: str, **data: Any) -> Any:
+        return output_actions.perform("output", name, record_id=output_id, actor=staff, data=data)
+
+    if output.status == "draft":
+        step("edit", situation="情况", analysis="分析", suggestion="建议")
+        step("submit")
+        step("use")
+    return step("instruct", leader="周主席", rank="city", text=text, given_on=timezone.localdate().isoformat())

@@ -127,16 +127,6 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Cascade:
-    """A transition of an output that carries on to the cases it gathered: each case in
-    `status` goes through the case transition `transition`, with the values `values` gives."""
-
-    status: str
-    transition: str
-    values: Callable[[Any], dict[str, Any]]
-
-
-@dataclass(frozen=True)
 class Tell:
     """An output transition the cases it gathered hear of: the event goes onto each case's
     timeline with `summary` (what happened, in words the member can pass on), and when `moves`
@@ -165,7 +155,6 @@ class Transition:
     help: Promise | str = ""
     button: Promise | str = ""
     tone: str = ""  # how a page draws the button: "primary", "danger" or plain
-    cascade: Cascade | None = None
     tells: Tell | None = None
     _takes_ip: bool = field(init=False, repr=False, default=False)
 

@@ -168,8 +168,6 @@ def perform(
             audit_output(output, actor, t.audit, changes, source_ip)
         if t.move is Move.REOPEN:
             _reopen(values["case"], task, output, actor, source_ip)
-        if t.cascade:
-            _cascade(t, output, actor, source_ip)
         if t.tells is not None:
             told = t.tells.to(record if kind == "output" else output) if kind == "output" else output
             tell_cases(
@@ -197,20 +195,6 @@ def _reopen(case: Case, task: engine.Task | None, output: Output, actor: User, s
         {"status": [CaseStatus.OUTCOME, CaseStatus.CONVERSION], "output": output.pk},
         source_ip,
     )
-
-
-def _cascade(t: Transition, output: Output, actor: User, source_ip: str | None) -> None:
-    from .actions import apply_to_case
-
-    assert t.cascade is not None
-    gathered = locks.gathered_cases(output, t.cascade.status)
-    follow = CASE[t.cascade.transition]
-    follow_values = follow.input.clean(t.cascade.values(output))
-    tasks = engine.waiting_on_outcome([c.pk for c in gathered])
-    for case in gathered:
-        if case.pk not in tasks:
-            raise Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
-        apply_to_case(follow, case, actor, tasks[case.pk], dict(follow_values), source_ip)
 
 
 def tell_cases(

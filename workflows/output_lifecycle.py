@@ -19,10 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from casework.choices import (
     AdoptionLevel,
     AuditAction,
-    CaseStatus,
     HandlingMode,
     InstructionRank,
-    OutputStatus,
     ReplyClass,
     Satisfaction,
     SpeechUse,
@@ -33,7 +31,7 @@ from casework.choices import (
 from casework.choices import OutputStatus as O
 from casework.services import info_reports, outputs, proposals, research, speeches
 
-from .declare import Cascade, Grant, Lifecycle, Move, Party, Rule, Tell, Transition
+from .declare import Grant, Lifecycle, Move, Party, Rule, Tell, Transition
 from .inputs import Choice, Count, Day, Flag, Input, Ref, Refs, Text
 
 NOTE = Text("note", _("说明"), required=False, max_length=5000, multiline=True)
@@ -109,19 +107,6 @@ OUTPUT = Lifecycle(
             audit=AuditAction.OUTPUT_CASE_RELEASED,
             move=Move.REOPEN,
             help=_("成果提交前，可将案件移出；案件回到成果转化环节，可另行转化。"),
-        ),
-        Transition(
-            name="record_outcome",
-            label=_("登记办理结果"),
-            done=_("已登记办理结果，并回写到汇集的每个案件。"),
-            grants=(Grant(Party.OUTPUT_STAFF, (OutputStatus.DRAFT, OutputStatus.SUBMITTED)),),
-            input=Input((Text("outcome", _("办理结果"), max_length=5000, multiline=True),)),
-            effect=outputs.record_outcome,
-            audit=AuditAction.OUTPUT_OUTCOME_RECORDED,
-            move=Move.STAY,
-            cascade=Cascade(CaseStatus.OUTCOME, "receive_outcome", lambda output: {"outcome": output.outcome}),
-            tone="primary",
-            help=_("办理结果将回写到该成果汇集的每个案件，由委员反馈群众。"),
         ),
     ],
 )

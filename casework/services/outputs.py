@@ -155,13 +155,3 @@ def release_case(*, output: Output, actor: User, case: Case, note: str = "") -> 
     if not Case.objects.filter(output=output, member__user_id=user_id).exists():
         OutputSigner.objects.filter(output=output, user_id=user_id).exclude(role=SignerRole.CONVENER).delete()
     return {"case": case.pk, "note": note}
-
-
-def record_outcome(*, output: Output, actor: User | None, outcome: str) -> Changes:
-    """Record an output's outcome; the gathered cases waiting for it will get it back."""
-    output.outcome = outcome
-    output.status = OutputStatus.OUTCOME_RECORDED
-    output.outcome_recorded_at = timezone.now()
-    output.save(update_fields=["outcome", "status", "outcome_recorded_at"])
-    waiting = Case.objects.filter(output=output, status=CaseStatus.OUTCOME).order_by("id")
-    return {"outcome": outcome, "cases": list(waiting.values_list("id", flat=True))}

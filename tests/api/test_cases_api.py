@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from casework.choices import CaseStatus
 from casework.models import AuditEvent, Case
@@ -46,15 +47,19 @@ def test_every_transition_through_the_api(world, client_for):
     converted = go(staff, draft, "convert", output_type="info_report", title="关于村道修复的社情民意")
     assert converted["status"] == "outcome" and converted["output"] is not None
 
+    output_url = f"/api/v1/outputs/{converted['output']}/transitions"
+    staff.post(f"{output_url}/edit/", {"analysis": "分析", "suggestion": "建议"}, format="json")
+    assert staff.post(f"{output_url}/submit/", format="json").json()["status"] == "submitted"
+    assert staff.post(f"{output_url}/use/", format="json").json()["status"] == "used"
     response = staff.post(
-        f"/api/v1/outputs/{converted['output']}/transitions/record_outcome/",
-        {"outcome": "已列入年度修复计划"},
+        f"{output_url}/instruct/",
+        {"leader": "周主席", "rank": "city", "text": "已列入年度修复计划", "given_on": str(timezone.localdate())},
         format="json",
     )
-    assert response.status_code == 200 and response.json()["status"] == "outcome_recorded"
+    assert response.status_code == 200 and response.json()["status"] == "used"
     assert [c["id"] for c in response.json()["cases"]] == [draft.pk]
     detail = member.get(f"/api/v1/cases/{draft.pk}/").json()
-    assert (detail["status"], detail["outcome"]) == ("feedback", "已列入年度修复计划")
+    assert detail["status"] == "feedback" and "已列入年度修复计划" in detail["outcome"]
     assert go(member, draft, "feedback", method="visit", satisfaction="satisfied")["status"] == "closed"
 
     timeline = member.get(f"/api/v1/cases/{draft.pk}/events/").json()["results"]

@@ -128,9 +128,9 @@ def test_an_outputs_detail_and_transitions_take_tags(world, client_for, filed):
     read = staff.get(url)
     tag = read["ETag"]
     assert staff.get(url, HTTP_IF_NONE_MATCH=tag).status_code == 304
-    assert_error(post(staff, f"{url}transitions/record_outcome/", {"outcome": "已列入"}, HTTP_IF_MATCH='"stale"'), 412)
+    assert_error(post(staff, f"{url}transitions/edit/", {"suggestion": "建议"}, HTTP_IF_MATCH='"stale"'), 412)
     assert staff.get(url, HTTP_IF_NONE_MATCH=tag).status_code == 304  # nothing changed
-    done = post(staff, f"{url}transitions/record_outcome/", {"outcome": "已列入"}, HTTP_IF_MATCH=tag)
+    done = post(staff, f"{url}transitions/edit/", {"suggestion": "建议"}, HTTP_IF_MATCH=tag)
     assert done.status_code == 200 and done["ETag"] == staff.get(url)["ETag"] != tag
 
 

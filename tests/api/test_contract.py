@@ -361,9 +361,10 @@ def test_every_time_is_answered_in_the_deployments_zone(world, client_for):
     output_id = answers["convert"]["output"]
     answers["output"] = staff.get(f"/api/v1/outputs/{output_id}/").json()
     answers["joinable outputs"] = staff.get(f"/api/v1/cases/{case_id}/joinable-outputs/").json()
-    answers["outcome"] = staff.post(
-        f"/api/v1/outputs/{output_id}/transitions/record_outcome/", {"outcome": "已办"}, format="json"
-    ).json()
+    staff.post(
+        f"/api/v1/outputs/{output_id}/transitions/edit/", {"analysis": "分析", "suggestion": "建议"}, format="json"
+    )
+    answers["outcome"] = staff.post(f"/api/v1/outputs/{output_id}/transitions/submit/", format="json").json()
 
     found = {name: datetimes(answer) for name, answer in answers.items()}
     assert all(found.values()), {name: values for name, values in found.items() if not values}

@@ -180,11 +180,13 @@ def test_a_retried_output_transition_is_done_once(world, client_for):
     case_url = f"/api/v1/cases/{case_id}/transitions"
     assert post(staff, f"{case_url}/accept/").status_code == 200
     output = post(staff, f"{case_url}/convert/", {"output_type": "info_report", "title": "关于村道"}).json()["output"]
-    url = f"/api/v1/outputs/{output}/transitions/record_outcome/"
-    first = post(staff, url, {"outcome": "已列入计划"}, key="outcome-1")
-    assert first.status_code == 200
+    edit = f"/api/v1/outputs/{output}/transitions/edit/"
+    assert post(staff, edit, {"analysis": "分析", "suggestion": "建议"}).status_code == 200
+    url = f"/api/v1/outputs/{output}/transitions/submit/"
+    first = post(staff, url, {}, key="submit-1")
+    assert first.status_code == 200 and first.json()["status"] == "submitted"
     before = counts()
-    again = post(staff, url, {"outcome": "已列入计划"}, key="outcome-1")
+    again = post(staff, url, {}, key="submit-1")
     assert again.status_code == 200 and again.json() == first.json()
     assert counts() == before
 

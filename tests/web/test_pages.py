@@ -13,7 +13,7 @@ from casework.choices import CaseStatus, ClockState, Stage
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import AuditEvent, Case, CaseClock, User
 from tests.factories import World
-from tests.helpers import do, file
+from tests.helpers import do, do_output, file
 from workflows import actions
 
 
@@ -516,7 +516,7 @@ def test_what_waits_on_a_member_comes_first(world):
     assert "草稿，待提交" not in rest and "委办请您补充材料" not in rest
 
 
-def test_the_output_page_lists_its_cases_and_records_the_outcome(world):
+def test_the_output_page_lists_its_cases_and_takes_its_transitions(world):
     first, second = file_case(world, "甲"), file_case(world, "乙")
     for case in (first, second):
         do("accept", case.pk, world.staff)
@@ -527,16 +527,19 @@ def test_the_output_page_lists_its_cases_and_records_the_outcome(world):
 
     staff_html = page(logged_in(world.staff).get(url))
     assert "关于校门拥堵的社情民意" in staff_html and "甲" in staff_html and "乙" in staff_html
-    assert f"/outputs/{first.output_id}/do/record_outcome/" in staff_html
+    assert f"/outputs/{first.output_id}/do/submit/" in staff_html
     member_html = page(logged_in(world.member.user).get(url))
-    assert "关于校门拥堵的社情民意" in member_html and "/do/record_outcome/" not in member_html
+    assert "关于校门拥堵的社情民意" in member_html and "/do/submit/" not in member_html
     assert logged_in(world.other_staff).get(url).status_code == 404
     assert f'href="{url}"' in page(logged_in(world.member.user).get(f"/cases/{first.pk}/"))
 
-    logged_in(world.staff).post(f"{url}do/record_outcome/", {"outcome": "被市政协采用"})
+    staff = logged_in(world.staff)
+    do_output("edit", first.output_id, world.staff, analysis="分析", suggestion="建议")
+    assert staff.post(f"{url}do/submit/").status_code == 302
+    assert staff.post(f"{url}do/not_use/", {"not_use-note": "不宜编报"}).status_code == 302
     for case in (first, second):
         case.refresh_from_db()
-        assert (case.status, case.outcome) == (CaseStatus.FEEDBACK, "被市政协采用")
+        assert case.status == CaseStatus.FEEDBACK and case.outcome
 
 
 # The queue page -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from casework.choices import CaseStatus
 from casework.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from casework.models import AuditEvent, Case
 from casework.services import clocks
-from tests.helpers import do, do_output, file, snapshot
+from tests.helpers import answer_output, do, file, snapshot
 from tests.workflows.test_case_flow import file_case
 
 
@@ -56,9 +56,9 @@ def test_transition_in_the_wrong_status_is_refused(world):
 def test_send_back_after_an_outcome_is_refused(world):
     case = file_case(world)
     do("accept", case.pk, world.staff)
-    do("convert", case.pk, world.staff, output_type="speech")
+    do("convert", case.pk, world.staff, output_type="info_report")
     case.refresh_from_db()
-    do_output("record_outcome", case.output_id, world.staff, outcome="已作口头发言")
+    answer_output(case.output_id, world.staff, "已作口头发言")
     before = snapshot(case)
     with pytest.raises(TransitionNotAllowed):
         do("send_back", case.pk, world.staff, reason="x")
