@@ -15,13 +15,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from casework import access, selectors
-from casework.choices import STAGE_OF_STATUS, ClockState
+from casework.choices import STAGE_OF_STATUS, CaseStatus, ClockState
 from casework.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
 from casework.models import Case, CaseClock, Output, User
 from casework.services import cases, clocks, locks
 from casework.services.audit import audit_case, audit_output
 
-from . import engine
+from . import engine, propagate
 from .case_lifecycle import CASE, Intake
 from .declare import Hold, Move, Party, Transition
 from .inputs import Field
@@ -38,8 +38,7 @@ def _not_now(status_display: str, label: Any, status: str) -> TransitionNotAllow
     )
 
 
-def _out_of_step() -> Conflict:
-    return Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
+_out_of_step = engine.out_of_step
 
 
 def refusal(t: Transition, user: User, case: Case, task: engine.Task | None) -> DomainError | None:
@@ -248,7 +247,8 @@ def perform_output(
     first: Callable[[], None] | None = None,
     then: Callable[[Output], None] | None = None,
 ) -> Output:
-    """Do the output transition `name`; one that cascades carries on to each gathered case.
+    """Do the output transition `name`; one that cascades carries on to every gathered case, all
+    at once (`propagate.tell_cases`).
     `check`, `first` and `then`: as for `perform`."""
     t = OUTPUT[name]
     values = t.input.clean(data)
@@ -263,21 +263,27 @@ def perform_output(
         error = output_refusal(t, actor, output)
         if error is not None:
             raise error
-        gathered = locks.gathered_cases(output, t.cascade.status) if t.cascade else []
+        # The cases are locked before the output's effect, which names the ones it reaches.
+        gathered = locks.gathered_cases(output) if t.cascade else []
         record: dict[str, Any] = {"output": output, "actor": actor}
         if t.cascade:
-            record["cases"] = gathered
+            record["cases"] = [case for case in gathered if case.status == t.cascade.status]
         changes = t.apply_effect(record, values, source_ip)
         if changes is not None:
             audit_output(output, actor, t.audit, changes, source_ip)
         if t.cascade:
-            follow = CASE[t.cascade.transition]
-            follow_values = follow.input.clean(t.cascade.values(output))
-            tasks = engine.waiting_on_outcome([c.pk for c in gathered])
-            for case in gathered:
-                if case.pk not in tasks:
-                    raise _out_of_step()
-                _apply(follow, case, actor, tasks[case.pk], dict(follow_values), source_ip)
+            # Every gathered case at once, in the same statements however many (propagate).
+            assert (t.cascade.status, t.cascade.transition) == (CaseStatus.OUTCOME, "receive_outcome")
+            propagate.tell_cases(
+                output,
+                actor,
+                event=t.audit,
+                summary=str(t.label),
+                moves=True,
+                outcome=t.cascade.values(output)["outcome"],
+                source_ip=source_ip,
+                gathered=gathered,
+            )
         if then is not None:
             then(output)
     return output
