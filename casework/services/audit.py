@@ -580,8 +580,9 @@ def audit_cases(
     by one multi-row INSERT (batched only past what one statement may carry), and every head
     moved by one UPDATE. `entries` are (case, action, changes); several for one case are chained
     in the order given. The cases' in-memory heads are moved too. Must run inside the
-    transaction of the change the events record; a head that moved meanwhile raises
-    AuditHeadConflict (the transaction must roll back)."""
+    transaction of the change the events record. A head read stale fails as for one event (its
+    next seq is taken: IntegrityError), a head not on the record as read raises
+    AuditHeadConflict; either way the transaction must roll back."""
     assert connection.in_atomic_block, "audit events are written in the transaction of their change"
     if not entries:
         return []
