@@ -176,12 +176,15 @@ def complete_outcomes(cases: Sequence[Case]) -> dict[int, Task]:
     if not cases:
         return {}
     by_id = {case.pk: case for case in cases}
-    awaited = list(
-        FlowTask.objects.select_for_update(of=("self", "process"))
+    rows = (
+        FlowTask.objects.select_related("process")
+        .select_for_update(of=("self", "process"))
         .filter(process__caseprocess__case_id__in=list(by_id), flow_task=CaseFlow.await_outcome, status=STATUS.NEW)
+        .only("id", "process_id", "token", "process__id")
+        .annotate(case_id=F("process__caseprocess__case_id"))
         .order_by("process_id")
-        .values_list("id", "process_id", "token", "process__caseprocess__case_id")
     )
+    awaited = [(row.pk, row.process_id, row.token, row.case_id) for row in rows]
     if len(awaited) != len(by_id):
         raise out_of_step()
     now = timezone.now()
