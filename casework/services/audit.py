@@ -634,24 +634,24 @@ def audit_cases(
 
 def _move_heads(owner: type[AuditedRecord], moves: dict[int, tuple[int, int, str]]) -> None:
     """Move the heads of many of `owner`'s rows in one statement: {id: (old seq, new seq, new
-    head)}. On PostgreSQL an UPDATE ... FROM (VALUES ...); elsewhere (SQLite) a CASE expression.
-    Each row moves only from the seq it was read at, else AuditHeadConflict."""
+    head)}. On PostgreSQL an UPDATE ... FROM the rows given as one array a column (unnest: a
+    VALUES list in four parameters, see `bulk.insert`); elsewhere (SQLite) a CASE expression,
+    batched only past the parameters one statement may carry. Each row moves only from the seq
+    it was read at, else AuditHeadConflict."""
     table = _q(owner._meta.db_table)
     items = sorted(moves.items())
     moved = 0
     with connection.cursor() as cursor:
-        for batch in bulk.batches(items, 7):
-            params: list[Any] = []
-            if connection.vendor == "postgresql":
-                values = ", ".join(["(%s::bigint, %s::integer, %s::integer, %s::text)"] * len(batch))
-                for pk, (old_seq, seq, head) in batch:
-                    params.extend([pk, old_seq, seq, head])
-                cursor.execute(
-                    f"UPDATE {table} AS t SET audit_seq = v.seq, audit_head = v.head "
-                    f"FROM (VALUES {values}) AS v(id, old, seq, head) WHERE t.id = v.id AND t.audit_seq = v.old",
-                    params,
-                )
-            else:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS t SET audit_seq = v.seq, audit_head = v.head "
+                f"FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::text[]) AS v(id, old, seq, head) "
+                f"WHERE t.id = v.id AND t.audit_seq = v.old",
+                [list(column) for column in zip(*[(pk, *move) for pk, move in items], strict=True)],
+            )
+            moved = cursor.rowcount
+        else:
+            for batch in bulk.batches(items, 7):
                 whens = " ".join(["WHEN %s THEN %s"] * len(batch))
                 seqs = [x for pk, (_old, seq, _head) in batch for x in (pk, seq)]
                 hashes = [x for pk, (_old, _seq, head) in batch for x in (pk, head)]
@@ -662,6 +662,6 @@ def _move_heads(owner: type[AuditedRecord], moves: dict[int, tuple[int, int, str
                     f"WHERE id IN ({ids}) AND audit_seq = CASE id {whens} END",
                     [*seqs, *hashes, *[pk for pk, _m in batch], *olds],
                 )
-            moved += cursor.rowcount
+                moved += cursor.rowcount
     if moved != len(items):
         raise AuditHeadConflict(f"{len(items) - moved} of {len(items)} {owner._meta.label} heads moved meanwhile")

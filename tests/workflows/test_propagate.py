@@ -323,7 +323,7 @@ def test_bulk_audit_chains_several_events_per_case_and_reads_heads_itself(world)
     assert verify_chain() == []
 
 
-def test_bulk_audit_batches_past_one_statement(world, monkeypatch):
+def test_bulk_audit_batches_only_past_what_one_statement_carries(world, monkeypatch):
     _output, cases, _merged = gathered_output(world, 4)
     from casework.services import bulk
 
@@ -331,6 +331,8 @@ def test_bulk_audit_batches_past_one_statement(world, monkeypatch):
     with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
         audit_cases([(c, AuditAction.CASE_OUTPUT_EVENT, {}) for c in cases], None, None)
     inserts = [q for q in ctx.captured_queries if q["sql"].startswith('INSERT INTO "casework_auditevent"')]
-    assert len(inserts) == 2
+    # SQLite: a VALUES list, batched by the parameters a statement allows; PostgreSQL: one
+    # array a column, one statement whatever the rows.
+    assert len(inserts) == (1 if connection.vendor == "postgresql" else 2)
     assert all(audit.case_stream(c.pk) for c in cases)
     assert verify_chain() == []
