@@ -18,7 +18,7 @@ from casework import selectors
 from casework.choices import STAGE_OF_STATUS, AuditAction, CaseStatus, Decision
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import Case, CaseCategory, Output, RosterEntry, Township, User
-from casework.services import locks
+from casework.services import bulk, locks
 from casework.services.audit import audit_case
 from casework.services.outputs import output_attach_case
 
@@ -339,7 +339,7 @@ def receive_outcomes(cases: list[Case], outcome: str) -> list[tuple[Case, Change
     if not cases:
         return []
     now = timezone.now()
-    moved = Case.objects.filter(pk__in=[c.pk for c in cases], status=CaseStatus.OUTCOME).update(
+    moved = Case.objects.filter(pk__in=bulk.one_of([c.pk for c in cases]), status=CaseStatus.OUTCOME).update(
         outcome=outcome, status=CaseStatus.FEEDBACK, updated_at=now
     )
     assert moved == len(cases), "every case receiving an outcome is locked and waits on it"
@@ -374,7 +374,7 @@ def pass_outcome_to_merged_all(masters: list[Case], outcome: str) -> list[tuple[
     if not locked:
         return []
     now = timezone.now()
-    Case.objects.filter(pk__in=[c.pk for c in locked]).update(outcome=outcome, updated_at=now)
+    Case.objects.filter(pk__in=bulk.one_of([c.pk for c in locked])).update(outcome=outcome, updated_at=now)
     action = AuditAction.CASE_OUTCOME_FOLLOWED if outcome else AuditAction.CASE_OUTCOME_WITHDRAWN
     entries = []
     for duplicate in locked:

@@ -155,15 +155,29 @@ def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseC
     return clock
 
 
-def _new_clock(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
-    """The clock a stage's task opens (unsaved), or None when the stage has no clock."""
-    if policy_of(case, task.stage) is None:
+def _deadline(case: Case, stage: Stage, now: datetime) -> tuple[datetime | None, str, datetime | None] | None:
+    """The due time (or why there is none) and the warning time of `stage` started now, or None
+    when the stage has no clock."""
+    if policy_of(case, stage) is None:
         return None
     error = ""
     try:
-        due = due_for(case, task.stage, now)
+        due = due_for(case, stage, now)
     except CalendarMissing as missing:
         due, error = None, f"{missing.code}:{missing.year}"
+    return due, error, _warn_at(case, stage, now, due)
+
+
+def _new_clock(
+    case: Case, task: TaskRef, now: datetime, deadline: tuple[datetime | None, str, datetime | None] | None = None
+) -> CaseClock | None:
+    """The clock a stage's task opens (unsaved), or None when the stage has no clock.
+    `deadline`: `_deadline` of the case's stage now, when the caller reckoned it already."""
+    if deadline is None:
+        deadline = _deadline(case, task.stage, now)
+        if deadline is None:
+            return None
+    due, error, warn = deadline
     return CaseClock(
         organisation_id=case.organisation_id,
         case=case,
@@ -175,7 +189,7 @@ def _new_clock(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
         started_at=now,
         due_at=due,
         due_error=error,
-        warn_at=_warn_at(case, task.stage, now, due),
+        warn_at=warn,
     )
 
 
@@ -223,7 +237,9 @@ def follow_all(cases: Sequence[Case], *, left: str, opened: Mapping[int, TaskRef
     assert old_stage not in (Stage.REVIEW, Stage.NEEDS_INFO), "a step that may pause or resume a clock"
     now = timezone.now()
     if old_stage is not None:
-        CaseClock.objects.filter(case_id__in=[c.pk for c in cases], stage=old_stage, state=ClockState.RUNNING).update(
+        CaseClock.objects.filter(
+            case_id__in=bulk.one_of([c.pk for c in cases]), stage=old_stage, state=ClockState.RUNNING
+        ).update(
             state=ClockState.STOPPED,
             stopped_at=now,
             # As `_stop` judges one: met if stopped by its due time; no verdict without one.
@@ -236,8 +252,20 @@ def follow_all(cases: Sequence[Case], *, left: str, opened: Mapping[int, TaskRef
             task_id=None,
             next_escalation_at=None,
         )
-    new = [_new_clock(case, opened[case.pk], now) for case in cases if case.pk in opened]
-    bulk.insert(CaseClock, [clock for clock in new if clock is not None])
+    # Started at the same moment, the clocks of one stage in one organisation share their due
+    # and warning times: reckoned once each.
+    deadlines: dict[tuple[int, str], tuple[datetime | None, str, datetime | None] | None] = {}
+    new = []
+    for case in cases:
+        task = opened.get(case.pk)
+        if task is None:
+            continue
+        key = (case.organisation_id, task.stage)
+        if key not in deadlines:
+            deadlines[key] = _deadline(case, task.stage, now)
+        if deadlines[key] is not None:
+            new.append(_new_clock(case, task, now, deadlines[key]))
+    bulk.insert(CaseClock, new)
 
 
 def hold(case: Case, stage: str, holder_id: int | None, *, clock: CaseClock | None = None) -> None:

@@ -27,10 +27,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import F
 
 from casework import access
 from casework.choices import CaseStatus
 from casework.models import Case, Output, User
+from casework.services import bulk
 
 
 @dataclass
@@ -65,9 +67,9 @@ def acquire(actor: User, *, cases: Iterable[int] = (), outputs: Iterable[int] = 
 
 def gathered_cases(output: Output, status: str | None = None) -> list[Case]:
     """The cases `output` (locked by the caller) gathered that are in `status` (None: all but
-    merged ones, which follow their master), locked by ascending id, with their members read
-    (who a member's task goes to) in the same statement."""
-    cases = Case.objects.select_for_update(of=("self",)).select_related("organisation", "member")
+    merged ones, which follow their master), locked by ascending id, with their members' users
+    (`member_user_id`: who a member's task goes to) read in the same statement."""
+    cases = Case.objects.select_for_update(of=("self",)).annotate(member_user_id=F("member__user_id"))
     cases = cases.filter(status=status) if status is not None else cases.exclude(status=CaseStatus.MERGED)
     return list(cases.filter(output=output).order_by("id"))
 
@@ -79,15 +81,15 @@ def merged_trees(masters: list[Case]) -> list[Case]:
     if not masters:
         return []
     table = connection.ops.quote_name(Case._meta.db_table)
-    ids = ", ".join(["%s"] * len(masters))
+    merged_into, params = bulk.in_list("merged_into_id", [m.pk for m in masters])
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     return list(
         Case.objects.raw(
             f"WITH RECURSIVE tree(id) AS ("
-            f"SELECT id FROM {table} WHERE merged_into_id IN ({ids}) "
+            f"SELECT id FROM {table} WHERE {merged_into} "
             f"UNION SELECT c.id FROM {table} c JOIN tree ON c.merged_into_id = tree.id) "
             f"SELECT * FROM {table} WHERE id IN (SELECT id FROM tree) ORDER BY id{lock}",
-            [m.pk for m in masters],
+            params,
         )
     )
 

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow import timers as viewflow_timers
 from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.models import Process
 from viewflow.workflow.models import Task as FlowTask
 from viewflow.workflow.status import STATUS
 
@@ -28,6 +30,7 @@ from casework.services import bulk
 from casework.services.clocks import TaskRef
 
 from .flows import STAGE_OF_NODE, CaseFlow
+from .models import CaseProcess
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 
@@ -164,6 +167,33 @@ def out_of_step() -> Conflict:
     return Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
 
 
+def _member_user_id(case: Case) -> int | None:
+    """Who the member's task goes to (the flow's `_member_user`): read with the case when the
+    caller locked it so (`locks.gathered_cases`), else through its member."""
+    if "member_user_id" in case.__dict__:
+        return case.__dict__["member_user_id"]
+    return case.member.user_id
+
+
+def _awaited_locked(case_ids: list[int]) -> list[tuple[Any, ...]]:
+    """(task id, process id, token, case id) of the cases' awaited-outcome tasks, the tasks and
+    their process rows locked (viewflow's lock, taken for all of them in one statement), by
+    process."""
+    q = connection.ops.quote_name
+    task, process, link = q(FlowTask._meta.db_table), q(Process._meta.db_table), q(CaseProcess._meta.db_table)
+    cases, params = bulk.in_list("cp.case_id", case_ids)
+    lock = " FOR UPDATE OF t, p" if connection.features.has_select_for_update else ""
+    node = FlowTask._meta.get_field("flow_task").get_db_prep_save(CaseFlow.await_outcome, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.id, t.process_id, t.token, cp.case_id FROM {task} t "
+            f"JOIN {process} p ON p.id = t.process_id JOIN {link} cp ON cp.process_ptr_id = p.id "
+            f"WHERE {cases} AND t.flow_task = %s AND t.status = %s ORDER BY t.process_id{lock}",
+            [*params, node, STATUS.NEW],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def complete_outcomes(cases: Sequence[Case]) -> dict[int, Task]:
     """`complete` for many cases waiting on their outcome (each locked by the caller and read
     with its member), writing row for row what viewflow writes for one: the awaited-outcome task
@@ -176,26 +206,18 @@ def complete_outcomes(cases: Sequence[Case]) -> dict[int, Task]:
     if not cases:
         return {}
     by_id = {case.pk: case for case in cases}
-    rows = (
-        FlowTask.objects.select_related("process")
-        .select_for_update(of=("self", "process"))
-        .filter(process__caseprocess__case_id__in=list(by_id), flow_task=CaseFlow.await_outcome, status=STATUS.NEW)
-        .only("id", "process_id", "token", "process__id")
-        .annotate(case_id=F("process__caseprocess__case_id"))
-        .order_by("process_id")
-    )
-    awaited = [(row.pk, row.process_id, row.token, row.case_id) for row in rows]
+    awaited = _awaited_locked(list(by_id))
     if len(awaited) != len(by_id):
         raise out_of_step()
     now = timezone.now()
-    done = FlowTask.objects.filter(pk__in=[row[0] for row in awaited], status=STATUS.NEW).update(
+    done = FlowTask.objects.filter(pk__in=bulk.one_of([row[0] for row in awaited]), status=STATUS.NEW).update(
         status=STATUS.DONE, started=now, finished=now
     )
     if done != len(awaited):
         raise out_of_step()
     feedback = CaseFlow.await_outcome._next
     assert feedback is CaseFlow.feedback and STAGE_OF_NODE[feedback.name] in MEMBER_STAGES
-    owners = {case_id: by_id[case_id].member.user_id for *_row, case_id in awaited}
+    owners = {case_id: _member_user_id(by_id[case_id]) for *_row, case_id in awaited}
     new = [
         FlowTask(
             process_id=process_id,
