@@ -634,8 +634,8 @@ def audit_cases(
 
 def _move_heads(owner: type[AuditedRecord], moves: dict[int, tuple[int, int, str]]) -> None:
     """Move the heads of many of `owner`'s rows in one statement: {id: (old seq, new seq, new
-    head)}. On PostgreSQL an UPDATE ... FROM the rows given as one array a column (unnest: a
-    VALUES list in four parameters, see `bulk.insert`); elsewhere (SQLite) a CASE expression,
+    head)}. On PostgreSQL an UPDATE ... FROM the rows given as one JSON document (a VALUES list
+    in one parameter, see `bulk.insert`); elsewhere (SQLite) a CASE expression,
     batched only past the parameters one statement may carry. Each row moves only from the seq
     it was read at, else AuditHeadConflict."""
     table = _q(owner._meta.db_table)
@@ -643,11 +643,12 @@ def _move_heads(owner: type[AuditedRecord], moves: dict[int, tuple[int, int, str
     moved = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            rows = [{"id": pk, "old": old, "seq": seq, "head": head} for pk, (old, seq, head) in items]
             cursor.execute(
                 f"UPDATE {table} AS t SET audit_seq = v.seq, audit_head = v.head "
-                f"FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::text[]) AS v(id, old, seq, head) "
+                f"FROM json_to_recordset(%s::json) AS v(id bigint, old integer, seq integer, head text) "
                 f"WHERE t.id = v.id AND t.audit_seq = v.old",
-                [list(column) for column in zip(*[(pk, *move) for pk, move in items], strict=True)],
+                [bulk.rows_json(rows)],
             )
             moved = cursor.rowcount
         else:

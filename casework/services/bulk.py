@@ -8,8 +8,10 @@ connected database allows."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
 from typing import Any
 
 from django.db import connection, connections, models
@@ -68,11 +70,13 @@ def insert(model: type[Model], objs: Sequence[Model], *, returning: Sequence[str
     matches them to its objects by a column it wrote (neither database promises that RETURNING
     follows the input's order).
 
-    On PostgreSQL the rows go as one array a column (`INSERT ... SELECT * FROM unnest(...)`):
-    the statement has as many parameters for a thousand rows as for one, and the driver, which
-    binds parameters into the query text itself, does not scan tens of thousands of
-    placeholders. Elsewhere (SQLite) as a multi-row VALUES, batched by the parameters the
-    database allows one statement (one batch, unless the rows are very many)."""
+    On PostgreSQL the rows go as one JSON document (`rows_json`) that the server turns into
+    rows of the table's own column types (`json_populate_recordset`): one parameter for a
+    thousand rows as for one. The driver binds parameters into the query text itself, in
+    Python: tens of thousands of placeholders, or arrays of a thousand elements each quoted on
+    its own, cost it more than the statement costs the server. Elsewhere (SQLite) as a
+    multi-row VALUES, batched by the parameters the database allows one statement (one batch,
+    unless the rows are very many)."""
     if not objs:
         return []
     conn = connections[connection.alias]  # not the proxy: it costs a lookup per attribute read
@@ -83,11 +87,12 @@ def insert(model: type[Model], objs: Sequence[Model], *, returning: Sequence[str
     answered: list[tuple[Any, ...]] = []
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql":
-            rows = _prepared(fields, objs, conn)
-            arrays = ", ".join(f"%s::{f.db_type(conn)}[]" for f in fields)
+            names = [f.column for f in fields]
+            document = rows_json([dict(zip(names, row, strict=True)) for row in _prepared(fields, objs, conn)])
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}){tail}",
-                [list(column) for column in zip(*rows, strict=True)],
+                f"INSERT INTO {table} ({columns}) SELECT {columns} "
+                f"FROM json_populate_recordset(NULL::{table}, %s::json){tail}",
+                [document],
             )
             if returning:
                 answered.extend(tuple(r) for r in cursor.fetchall())
@@ -101,18 +106,42 @@ def insert(model: type[Model], objs: Sequence[Model], *, returning: Sequence[str
     return answered
 
 
+def _json_value(value: Any) -> Any:
+    """What a prepared value is in JSON: the driver's wrappers unwrapped, times in ISO 8601 with
+    their offset (to the microsecond, as the column keeps them)."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    obj = getattr(value, "obj", _NOTHING)  # psycopg's Jsonb wrapper
+    if obj is not _NOTHING:
+        return obj
+    return str(value)
+
+
+_NOTHING = object()
+
+
+def rows_json(rows: list[dict[str, Any]]) -> str:
+    """Rows of column values as one JSON document, for `json_populate_recordset` (PostgreSQL)."""
+    return json.dumps(rows, ensure_ascii=False, default=_json_value)
+
+
+def array(ids: Sequence[int]) -> str:
+    """Ids as one PostgreSQL array literal (a single string to quote, not a list of a thousand)."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
 def one_of(ids: Sequence[int]) -> Any:
     """The right-hand side of an `__in` filter on many ids: on PostgreSQL one array parameter
     (`IN (SELECT unnest(%s))`), which the planner reads as the list it is, where a thousand
     literals cost the driver a scan and the planner a bad estimate (and, past its threshold, a
     JIT compilation); elsewhere the list itself."""
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+        return RawSQL("SELECT unnest(%s::bigint[])", (array(ids),))
     return list(ids)
 
 
 def in_list(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     """`column IN (...)` for raw SQL, as `one_of` builds it for the ORM."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::bigint[])", [list(ids)]
+        return f"{column} = ANY(%s::bigint[])", [array(ids)]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
