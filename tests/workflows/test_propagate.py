@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from viewflow.workflow.models import Task as FlowTask
 from viewflow.workflow.signals import task_finished, task_started
 
@@ -112,6 +114,11 @@ def test_an_event_that_does_not_move_is_written_on_every_timeline(world):
     for duplicate in merged:  # duplicates follow their master's outcome only
         assert len(events(duplicate)) == before[duplicate.pk][1]
     assert verify_chain() == []
+
+    client = Client()
+    client.force_login(world.member.user)
+    page = client.get(reverse("case-page", args=[cases[1].pk])).content.decode()
+    assert "成果进展" in page and "提案已立案" in page
 
 
 def test_only_the_cases_waiting_move_the_others_are_told(world):
