@@ -10,7 +10,8 @@ Usage (from the project root; a PostgreSQL database of its own, its name contain
     .venv/bin/python bench/propagate.py --note "…"
 
 Options: ``--sizes 10,100,1000`` (gathered cases), ``--runs N`` (3 fresh outputs a size),
-``--baseline-runs N`` (1 a size: the old loop is slow at 1,000), ``--reset`` (wipe the cases,
+``--baseline-runs N`` (1 a size), ``--baseline-max N`` (100: no baseline above it; loading a
+thousand cases through the actions takes minutes), ``--reset`` (wipe the cases,
 outputs, flows, clocks and audit events of an earlier run first), ``--note TEXT``,
 ``--no-history``, ``--out PATH``.
 
@@ -228,6 +229,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-runs", type=int, default=1)
+    parser.add_argument("--baseline-max", type=int, default=100, help="no baseline above this many cases")
     parser.add_argument("--reset", action="store_true")
     parser.add_argument("--note", default="")
     parser.add_argument("--no-history", action="store_true")
@@ -269,7 +271,7 @@ def main() -> None:
                 f"statements  [cases built in {built:.0f} s]",
                 flush=True,
             )
-        for r in range(args.baseline_runs):
+        for r in range(args.baseline_runs if n <= args.baseline_max else 0):
             output = gathered_output(ref, n)
             c = old_loop(ref, output)
             baseline.append(c)

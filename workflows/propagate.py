@@ -63,17 +63,19 @@ def tell_cases(
     told = gathered if gathered is not None else locks.gathered_cases(output)
     moving = [case for case in told if moves and case.status == CaseStatus.OUTCOME]
     entries: list[tuple[Case, str, dict[str, Any]]] = []
+    fields: dict[str, Any] = {}
     if moving:
         # The lock order: the cases (held), their duplicates, then their process rows.
         entries.extend(case_effects.pass_outcome_to_merged_all(moving, outcome))
         opened = engine.complete_outcomes(moving)
-        received = case_effects.receive_outcomes(moving, outcome)
+        received, fields = case_effects.receive_outcomes(moving, outcome)
         clocks.follow_all(moving, left=CaseStatus.OUTCOME, opened={pk: task.ref for pk, task in opened.items()})
         entries.extend((case, AuditAction.CASE_OUTCOME_RECEIVED, changes) for case, changes in received)
     moved = {case.pk for case in moving}
     told_of = {"output": output.pk, "event": str(event), "summary": str(summary)}
     entries.extend((case, AuditAction.CASE_OUTPUT_EVENT, dict(told_of)) for case in told if case.pk not in moved)
-    audit_cases(entries, actor, source_ip, heads_from_records=True)
+    # The moved cases' status and outcome are written by the statement that moves their heads.
+    audit_cases(entries, actor, source_ip, heads_from_records=True, fields=fields, fields_on=moved)
     return len(told)
 
 

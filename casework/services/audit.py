@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -572,6 +572,8 @@ def audit_cases(
     *,
     heads_from_records: bool = False,
     at: datetime | None = None,
+    fields: Mapping[str, Any] | None = None,
+    fields_on: Collection[int] = (),
 ) -> list[AuditEvent]:
     """Append events to many case streams at once, each chained as `audit_case` chains one, in
     a constant number of statements whatever their number: the heads of all the cases read and
@@ -579,7 +581,9 @@ def audit_cases(
     read under their row locks), the HMACs computed here as for one event, every event inserted
     by one multi-row INSERT (batched only past what one statement may carry), and every head
     moved by one UPDATE. `entries` are (case, action, changes); several for one case are chained
-    in the order given. The cases' in-memory heads are moved too. Must run inside the
+    in the order given. The cases' in-memory heads are moved too. `fields`: columns of the
+    change the events record, written on the cases `fields_on` by that same UPDATE (a row the
+    change and its events both write is written once). Must run inside the
     transaction of the change the events record. A head read stale fails as for one event (its
     next seq is taken: IntegrityError), a head not on the record as read raises
     AuditHeadConflict; either way the transaction must roll back."""
@@ -622,7 +626,7 @@ def audit_cases(
         events.append(event)
     inserted = bulk.insert(AuditEvent, events, returning=("stream", "seq", "id"))
     ids = {(stream, seq): int(event_id) for stream, seq, event_id in inserted}
-    _move_heads(Case, {pk: (old[pk][0], *heads[pk]) for pk in heads})
+    _move_heads(Case, {pk: (old[pk][0], *heads[pk]) for pk in heads}, fields or {}, set(fields_on))
     for event in events:
         event.pk = ids[(event.stream, event.seq)]
         event._state.adding = False
@@ -632,36 +636,57 @@ def audit_cases(
     return events
 
 
-def _move_heads(owner: type[AuditedRecord], moves: dict[int, tuple[int, int, str]]) -> None:
+def _move_heads(
+    owner: type[AuditedRecord],
+    moves: dict[int, tuple[int, int, str]],
+    fields: Mapping[str, Any] | None = None,
+    fields_on: Collection[int] = (),
+) -> None:
     """Move the heads of many of `owner`'s rows in one statement: {id: (old seq, new seq, new
     head)}. On PostgreSQL an UPDATE ... FROM the rows given as one JSON document (a VALUES list
     in one parameter, see `bulk.insert`); elsewhere (SQLite) a CASE expression,
     batched only past the parameters one statement may carry. Each row moves only from the seq
-    it was read at, else AuditHeadConflict."""
+    it was read at, else AuditHeadConflict. `fields` (column values) are set on the rows
+    `fields_on` in the same statement."""
     table = _q(owner._meta.db_table)
     items = sorted(moves.items())
+    assigned = [(owner._meta.get_field(name), value) for name, value in (fields or {}).items()]
+    values = [f.get_db_prep_save(value, connection) for f, value in assigned]
     moved = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            rows = [{"id": pk, "old": old, "seq": seq, "head": head} for pk, (old, seq, head) in items]
+            rows = [
+                {"id": pk, "old": old, "seq": seq, "head": head, "set": pk in fields_on}
+                for pk, (old, seq, head) in items
+            ]
+            also = "".join(
+                f", {_q(f.column)} = CASE WHEN v.set THEN %s ELSE t.{_q(f.column)} END" for f, _v in assigned
+            )
             cursor.execute(
-                f"UPDATE {table} AS t SET audit_seq = v.seq, audit_head = v.head "
-                f"FROM json_to_recordset(%s::json) AS v(id bigint, old integer, seq integer, head text) "
+                f"UPDATE {table} AS t SET audit_seq = v.seq, audit_head = v.head{also} "
+                f"FROM json_to_recordset(%s::json) AS v(id bigint, old integer, seq integer, head text, set boolean) "
                 f"WHERE t.id = v.id AND t.audit_seq = v.old",
-                [bulk.rows_json(rows)],
+                [*values, bulk.rows_json(rows)],
             )
             moved = cursor.rowcount
         else:
-            for batch in bulk.batches(items, 7):
+            for batch in bulk.batches(items, 7 + len(assigned)):
                 whens = " ".join(["WHEN %s THEN %s"] * len(batch))
                 seqs = [x for pk, (_old, seq, _head) in batch for x in (pk, seq)]
                 hashes = [x for pk, (_old, _seq, head) in batch for x in (pk, head)]
                 olds = [x for pk, (old_seq, _seq, _head) in batch for x in (pk, old_seq)]
                 ids = ", ".join(["%s"] * len(batch))
+                chosen = [pk for pk, _m in batch if pk in fields_on] or [0]  # ids start at 1
+                among = ", ".join(["%s"] * len(chosen))
+                also = "".join(
+                    f", {_q(f.column)} = CASE WHEN id IN ({among}) THEN %s ELSE {_q(f.column)} END"
+                    for f, _v in assigned
+                )
+                also_params = [x for value in values for x in (*chosen, value)]
                 cursor.execute(
-                    f"UPDATE {table} SET audit_seq = CASE id {whens} END, audit_head = CASE id {whens} END "
+                    f"UPDATE {table} SET audit_seq = CASE id {whens} END, audit_head = CASE id {whens} END{also} "
                     f"WHERE id IN ({ids}) AND audit_seq = CASE id {whens} END",
-                    [*seqs, *hashes, *[pk for pk, _m in batch], *olds],
+                    [*seqs, *hashes, *also_params, *[pk for pk, _m in batch], *olds],
                 )
                 moved += cursor.rowcount
     if moved != len(items):
