@@ -334,6 +334,10 @@ class AuditAction(models.TextChoices):
     CASE_OUTCOME_WITHDRAWN = "case.outcome_withdrawn", _("主案件退回，撤回随其获得的办理结果")
     CASE_CLOSED = "case.closed", _("反馈群众，办结")
     CASE_SENT_BACK = "case.sent_back", _("退回上一步")
+    # An event of the output the case was gathered into (a proposal filed, a report adopted ...),
+    # written onto the case's timeline: changes {"output": id, "event": the output's action,
+    # "summary": what happened, in words}.
+    CASE_OUTPUT_EVENT = "case.output_event", _("成果进展")
     OUTPUT_CREATED = "output.created", _("新建成果")
     OUTPUT_CASE_GATHERED = "output.case_gathered", _("汇集案件")
     OUTPUT_OUTCOME_RECORDED = "output.outcome_recorded", _("登记办理结果")
@@ -369,7 +373,6 @@ class AuditAction(models.TextChoices):
     RESEARCH_APPROVED = "research.approved", _("调研报告审定")
     RESEARCH_RETURNED = "research.returned", _("调研报告退回修改")
     RESEARCH_TRANSMITTED = "research.transmitted", _("调研报告报送")
-    CASE_OUTPUT_EVENT = "case.output_event", _("成果进展")
     ROSTER_LINKED = "roster.linked", _("调整联系名单")
     ACCOUNT_LOGIN = "account.login", _("登录")
     ACCOUNT_LOGOUT = "account.logout", _("退出登录")

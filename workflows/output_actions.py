@@ -25,11 +25,13 @@ from casework.models import Assignment, Case, Output, OutputFile, OutputSigner, 
 from casework.services import clocks, locks
 from casework.services.audit import audit_case, audit_output
 
-from . import engine
-from .case_lifecycle import CASE
+from . import engine, propagate
 from .declare import Lifecycle, Move, Transition
 from .inputs import refused_character
 from .output_lifecycle import ASSIGNMENT, SIGNATURE, lifecycle_of
+
+# The longest outcome a case takes (its receive_outcome input).
+OUTCOME_MAX = 5000
 
 
 @dataclass(frozen=True)
@@ -201,34 +203,17 @@ def tell_cases(
     output: Output, actor: User | None, *, event: str, summary: str, moves: bool, source_ip: str | None = None
 ) -> int:
     """Write the output's event onto the timeline of every case it gathered; when `moves`, the
-    cases waiting for an outcome move to feedback with `summary` as their outcome. Answers the
-    number of cases told."""
-    from .actions import apply_to_case
-
-    gathered = list(
-        Case.objects.select_for_update(of=("self",))
-        .select_related("organisation")
-        .filter(output=output)
-        .exclude(status__in=(CaseStatus.MERGED, CaseStatus.DRAFT))
-        .order_by("id")
+    cases waiting for an outcome move to feedback with `summary` as their outcome. All of them
+    at once, in the same statements however many (`propagate.tell_cases`)."""
+    return propagate.tell_cases(
+        output,
+        actor,
+        event=event,
+        summary=summary,
+        moves=moves,
+        outcome=summary[:OUTCOME_MAX] if moves else "",
+        source_ip=source_ip,
     )
-    receive = CASE["receive_outcome"]
-    waiting = [c for c in gathered if moves and c.status == CaseStatus.OUTCOME]
-    tasks = engine.waiting_on_outcome([c.pk for c in waiting]) if waiting else {}
-    for case in gathered:
-        if case in waiting:
-            if case.pk not in tasks:
-                raise Conflict(_("案件的流程与状态不一致，请联系管理员。"), code="out_of_step")
-            apply_to_case(receive, case, actor, tasks[case.pk], {"outcome": summary[:5000]}, source_ip)
-        else:
-            audit_case(
-                case,
-                actor,
-                AuditAction.CASE_OUTPUT_EVENT,
-                {"output": output.pk, "event": event, "summary": summary},
-                source_ip,
-            )
-    return len(gathered)
 
 
 def visible_record(user: User, kind: str, record_id: int) -> Any:

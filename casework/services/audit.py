@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from casework.models import (
     Output,
     User,
 )
+from casework.services import bulk
 from casework.services.audit_anchor import anchor_checkpoint, repair_anchors
 from casework.services.audit_crypto import (
     ALGORITHM,
@@ -183,6 +185,63 @@ def _insert(event: AuditEvent, owner: type[AuditedRecord], owner_pk: int, old_se
     return int(event_id)
 
 
+def _sealed(
+    key: Any,
+    *,
+    stream: str,
+    seq: int,
+    prev_head: str,
+    organisation_id: int | None,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: int,
+    at: datetime,
+    source_ip: str | None,
+    success: bool,
+    changes: dict[str, Any] | None,
+) -> AuditEvent:
+    """The event at `seq` of `stream`, chained to `prev_head` and sealed with its HMAC under
+    `key` (unsaved)."""
+    event = AuditEvent(
+        stream=stream,
+        seq=seq,
+        organisation_id=organisation_id,
+        actor=actor,
+        action=str(action),
+        target_type=str(target_type),
+        target_id=target_id,
+        occurred_at=at,
+        source_ip=_clean_ip(source_ip),
+        success=success,
+        # Round-trip through JSON so the digest is of exactly what is read back.
+        changes=json.loads(json.dumps(changes or {}, ensure_ascii=False, default=str)),
+        algorithm=ALGORITHM,
+        key_id=key.id,
+        prev_hash=prev_head if seq > 1 else GENESIS,
+    )
+    event.hash = mac(
+        key,
+        ALGORITHM,
+        event_message(
+            key_id=key.id,
+            stream=stream,
+            seq=seq,
+            organisation_id=organisation_id,
+            actor_id=event.actor_id,
+            action=event.action,
+            target_type=event.target_type,
+            target_id=target_id,
+            at_us=micros(at),
+            source_ip=event.source_ip,
+            success=success,
+            changes=event.changes,
+            prev_hash=event.prev_hash,
+        ),
+    )
+    return event
+
+
 def audit_record(
     *,
     stream: str,
@@ -222,42 +281,20 @@ def audit_record(
         old_seq, old_head = _record_head(owner, owner_pk)
     # The key is chosen while the stream is locked (above), so across a rotation a stream's
     # events never go back to an older key (verification checks that).
-    key = keyring().current
-    event = AuditEvent(
+    event = _sealed(
+        keyring().current,
         stream=stream,
         seq=old_seq + 1,
+        prev_head=old_head,
         organisation_id=organisation_id,
         actor=actor,
-        action=str(action),
-        target_type=str(target_type),
+        action=action,
+        target_type=target_type,
         target_id=target_id,
-        occurred_at=at,
-        source_ip=_clean_ip(source_ip),
+        at=at,
+        source_ip=source_ip,
         success=success,
-        # Round-trip through JSON so the digest is of exactly what is read back.
-        changes=json.loads(json.dumps(changes or {}, ensure_ascii=False, default=str)),
-        algorithm=ALGORITHM,
-        key_id=key.id,
-        prev_hash=old_head if old_seq else GENESIS,
-    )
-    event.hash = mac(
-        key,
-        ALGORITHM,
-        event_message(
-            key_id=key.id,
-            stream=stream,
-            seq=event.seq,
-            organisation_id=organisation_id,
-            actor_id=event.actor_id,
-            action=event.action,
-            target_type=event.target_type,
-            target_id=target_id,
-            at_us=micros(at),
-            source_ip=event.source_ip,
-            success=success,
-            changes=event.changes,
-            prev_hash=event.prev_hash,
-        ),
+        changes=changes,
     )
     assert owner_pk is not None
     event.pk = _insert(event, owner, owner_pk, old_seq)
@@ -526,3 +563,131 @@ def audit_output(
         new_stream=new_stream,
         record=output,
     )
+
+
+def audit_cases(
+    entries: Sequence[tuple[Case, str, dict[str, Any]]],
+    actor: User | None,
+    source_ip: str | None,
+    *,
+    heads_from_records: bool = False,
+    at: datetime | None = None,
+    fields: Mapping[str, Any] | None = None,
+    fields_on: Collection[int] = (),
+) -> list[AuditEvent]:
+    """Append events to many case streams at once, each chained as `audit_case` chains one, in
+    a constant number of statements whatever their number: the heads of all the cases read and
+    locked in one SELECT (or, with `heads_from_records`, taken from the cases, which the caller
+    read under their row locks), the HMACs computed here as for one event, every event inserted
+    by one multi-row INSERT (batched only past what one statement may carry), and every head
+    moved by one UPDATE. `entries` are (case, action, changes); several for one case are chained
+    in the order given. The cases' in-memory heads are moved too. `fields`: columns of the
+    change the events record, written on the cases `fields_on` by that same UPDATE (a row the
+    change and its events both write is written once). Must run inside the
+    transaction of the change the events record. A head read stale fails as for one event (its
+    next seq is taken: IntegrityError), a head not on the record as read raises
+    AuditHeadConflict; either way the transaction must roll back."""
+    assert connection.in_atomic_block, "audit events are written in the transaction of their change"
+    if not entries:
+        return []
+    at = at or timezone.now()
+    records: dict[int, Case] = {}
+    for case, _action, _changes in entries:
+        records.setdefault(case.pk, case)
+    if heads_from_records:
+        heads = {pk: (case.audit_seq, case.audit_head) for pk, case in records.items()}
+    else:
+        rows = Case.objects.select_for_update().filter(pk__in=sorted(records)).order_by("id")
+        heads = {pk: (seq, head) for pk, seq, head in rows.values_list("id", "audit_seq", "audit_head")}
+        missing = set(records) - set(heads)
+        if missing:
+            raise AuditHeadConflict(f"cases {sorted(missing)} do not exist: they cannot own audit streams")
+    old = dict(heads)
+    key = keyring().current  # chosen with every stream locked, as for one event
+    events: list[AuditEvent] = []
+    for case, action, changes in entries:
+        seq, head = heads[case.pk]
+        event = _sealed(
+            key,
+            stream=case_stream(case.pk),
+            seq=seq + 1,
+            prev_head=head,
+            organisation_id=case.organisation_id,
+            actor=actor,
+            action=action,
+            target_type="case",
+            target_id=case.pk,
+            at=at,
+            source_ip=source_ip,
+            success=True,
+            changes=changes,
+        )
+        heads[case.pk] = (event.seq, event.hash)
+        events.append(event)
+    inserted = bulk.insert(AuditEvent, events, returning=("stream", "seq", "id"))
+    ids = {(stream, seq): int(event_id) for stream, seq, event_id in inserted}
+    _move_heads(Case, {pk: (old[pk][0], *heads[pk]) for pk in heads}, fields or {}, set(fields_on))
+    for event in events:
+        event.pk = ids[(event.stream, event.seq)]
+        event._state.adding = False
+        event._state.db = connection.alias
+    for pk, case in records.items():
+        case.audit_seq, case.audit_head = heads[pk]
+    return events
+
+
+def _move_heads(
+    owner: type[AuditedRecord],
+    moves: dict[int, tuple[int, int, str]],
+    fields: Mapping[str, Any] | None = None,
+    fields_on: Collection[int] = (),
+) -> None:
+    """Move the heads of many of `owner`'s rows in one statement: {id: (old seq, new seq, new
+    head)}. On PostgreSQL an UPDATE ... FROM the rows given as one JSON document (a VALUES list
+    in one parameter, see `bulk.insert`); elsewhere (SQLite) a CASE expression,
+    batched only past the parameters one statement may carry. Each row moves only from the seq
+    it was read at, else AuditHeadConflict. `fields` (column values) are set on the rows
+    `fields_on` in the same statement."""
+    table = _q(owner._meta.db_table)
+    items = sorted(moves.items())
+    assigned = [(owner._meta.get_field(name), value) for name, value in (fields or {}).items()]
+    values = [f.get_db_prep_save(value, connection) for f, value in assigned]
+    moved = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            rows = [
+                {"id": pk, "old": old, "seq": seq, "head": head, "set": pk in fields_on}
+                for pk, (old, seq, head) in items
+            ]
+            also = "".join(
+                f", {_q(f.column)} = CASE WHEN v.set THEN %s ELSE t.{_q(f.column)} END" for f, _v in assigned
+            )
+            cursor.execute(
+                f"UPDATE {table} AS t SET audit_seq = v.seq, audit_head = v.head{also} "
+                f"FROM json_to_recordset(%s::json) AS v(id bigint, old integer, seq integer, head text, set boolean) "
+                f"WHERE t.id = v.id AND t.audit_seq = v.old",
+                [*values, bulk.rows_json(rows)],
+            )
+            moved = cursor.rowcount
+        else:
+            for batch in bulk.batches(items, 7 + len(assigned)):
+                whens = " ".join(["WHEN %s THEN %s"] * len(batch))
+                seqs = [x for pk, (_old, seq, _head) in batch for x in (pk, seq)]
+                hashes = [x for pk, (_old, _seq, head) in batch for x in (pk, head)]
+                olds = [x for pk, (old_seq, _seq, _head) in batch for x in (pk, old_seq)]
+                ids = ", ".join(["%s"] * len(batch))
+                chosen = [pk for pk, _m in batch if pk in fields_on] or [0]  # ids start at 1
+                among = ", ".join(["%s"] * len(chosen))
+                also = "".join(
+                    f", {_q(f.column)} = CASE WHEN id IN ({among}) THEN %s ELSE {_q(f.column)} END"
+                    for f, _v in assigned
+                )
+                also_params = [x for value in values for x in (*chosen, value)]
+                cursor.execute(
+                    f"UPDATE {table} SET audit_seq = CASE id {whens} END, audit_head = CASE id {whens} END{also} "
+                    f"WHERE id IN ({ids}) AND audit_seq = CASE id {whens} END",
+                    [*seqs, *hashes, *also_params, *[pk for pk, _m in batch], *olds],
+                )
+                moved += cursor.rowcount
+    if moved != len(items):
+        raise AuditHeadConflict(f"{len(items) - moved} of {len(items)} {owner._meta.label} heads moved meanwhile")

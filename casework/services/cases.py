@@ -18,7 +18,7 @@ from casework import selectors
 from casework.choices import STAGE_OF_STATUS, AuditAction, CaseStatus, Decision
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import Case, CaseCategory, Output, RosterEntry, Township, User
-from casework.services import locks
+from casework.services import bulk, locks
 from casework.services.audit import audit_case
 from casework.services.outputs import output_attach_case
 
@@ -332,6 +332,24 @@ def receive_outcome(*, case: Case, actor: User | None, outcome: str, source_ip: 
     return {"status": [CaseStatus.OUTCOME, CaseStatus.FEEDBACK], "output": case.output_id, "outcome": outcome}
 
 
+def receive_outcomes(cases: list[Case], outcome: str) -> tuple[list[tuple[Case, Changes]], dict[str, Any]]:
+    """`receive_outcome` for many gathered cases the caller holds locked, all in OUTCOME; their
+    duplicates follow by `pass_outcome_to_merged_all`. Answers each case with the changes of its
+    event, and the columns to write on all of them: the caller writes them with the cases'
+    audit heads (`audit_cases(..., fields=...)`), so each case row is written once, not twice
+    (a case row carries fifteen indexes: a second version of a thousand rows costs as much as
+    the first)."""
+    now = timezone.now()
+    changes = []
+    for case in cases:
+        assert case.status == CaseStatus.OUTCOME, "every case receiving an outcome is locked and waits on it"
+        case.outcome, case.status, case.updated_at = outcome, CaseStatus.FEEDBACK, now
+        changes.append(
+            (case, {"status": [CaseStatus.OUTCOME, CaseStatus.FEEDBACK], "output": case.output_id, "outcome": outcome})
+        )
+    return changes, {"outcome": outcome, "status": CaseStatus.FEEDBACK, "updated_at": now}
+
+
 def record_feedback(*, case: Case, actor: User, method: str, satisfaction: str, note: str = "") -> Changes:
     case.feedback_method = method
     case.satisfaction = satisfaction
@@ -343,6 +361,24 @@ def record_feedback(*, case: Case, actor: User, method: str, satisfaction: str, 
 
 
 # Merged cases follow their master -----------------------------------------------------------------
+
+
+def pass_outcome_to_merged_all(masters: list[Case], outcome: str) -> list[tuple[Case, str, Changes]]:
+    """`pass_outcome_to_merged` for many masters (locked by the caller) at once, in two
+    statements whatever their number: the duplicates' trees read and locked in one, their
+    outcome written by one UPDATE. Answers the audit entries (case, action, changes) for the
+    caller to append with the masters' own (`audit.audit_cases`)."""
+    locked = locks.merged_trees(masters)
+    if not locked:
+        return []
+    now = timezone.now()
+    Case.objects.filter(pk__in=bulk.one_of([c.pk for c in locked])).update(outcome=outcome, updated_at=now)
+    action = AuditAction.CASE_OUTCOME_FOLLOWED if outcome else AuditAction.CASE_OUTCOME_WITHDRAWN
+    entries = []
+    for duplicate in locked:
+        duplicate.outcome, duplicate.updated_at = outcome, now
+        entries.append((duplicate, action, {"master": duplicate.merged_into_id, "outcome": outcome}))
+    return entries
 
 
 def _follow_outcome(cases: list[Case], master: Case, actor: User | None, outcome: str, source_ip: str | None) -> None:

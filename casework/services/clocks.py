@@ -21,14 +21,17 @@ reports each step of a case with `follow` (a task ended and, perhaps, another op
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import BooleanField, Value, When
+from django.db.models import Case as Cond
 from django.utils import timezone
 
 from casework.choices import QUEUED_STAGES, STAGE_OF_STATUS, CaseStatus, ClockState, Stage
 from casework.models import Case, CaseClock
-from casework.services import deadlines
+from casework.services import bulk, deadlines
 from casework.services.deadlines import CalendarMissing, WorkCalendar
 from casework.services.policies import Policy, policy_for
 
@@ -152,15 +155,30 @@ def _resume(clock: CaseClock, case: Case, task: TaskRef, now: datetime) -> CaseC
     return clock
 
 
-def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
-    if policy_of(case, task.stage) is None:
+def _deadline(case: Case, stage: Stage, now: datetime) -> tuple[datetime | None, str, datetime | None] | None:
+    """The due time (or why there is none) and the warning time of `stage` started now, or None
+    when the stage has no clock."""
+    if policy_of(case, stage) is None:
         return None
     error = ""
     try:
-        due = due_for(case, task.stage, now)
+        due = due_for(case, stage, now)
     except CalendarMissing as missing:
         due, error = None, f"{missing.code}:{missing.year}"
-    return CaseClock.objects.create(
+    return due, error, _warn_at(case, stage, now, due)
+
+
+def _new_clock(
+    case: Case, task: TaskRef, now: datetime, deadline: tuple[datetime | None, str, datetime | None] | None = None
+) -> CaseClock | None:
+    """The clock a stage's task opens (unsaved), or None when the stage has no clock.
+    `deadline`: `_deadline` of the case's stage now, when the caller reckoned it already."""
+    if deadline is None:
+        deadline = _deadline(case, task.stage, now)
+        if deadline is None:
+            return None
+    due, error, warn = deadline
+    return CaseClock(
         organisation_id=case.organisation_id,
         case=case,
         stage=task.stage,
@@ -171,8 +189,15 @@ def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
         started_at=now,
         due_at=due,
         due_error=error,
-        warn_at=_warn_at(case, task.stage, now, due),
+        warn_at=warn,
     )
+
+
+def _open(case: Case, task: TaskRef, now: datetime) -> CaseClock | None:
+    clock = _new_clock(case, task, now)
+    if clock is not None:
+        clock.save(force_insert=True)
+    return clock
 
 
 def follow(case: Case, *, left: str | None, opened: TaskRef | None, undone: bool = False) -> None:
@@ -198,6 +223,49 @@ def follow(case: Case, *, left: str | None, opened: TaskRef | None, undone: bool
             _resume(paused, case, opened, now)
             return
     _open(case, opened, now)
+
+
+def follow_all(cases: Sequence[Case], *, left: str, opened: Mapping[int, TaskRef]) -> None:
+    """`follow` for many cases taking the same step at once (an output's outcome reaching every
+    case it gathered), in two statements whatever their number: the running clocks of the stage
+    they left stopped with their verdicts by one UPDATE, the clocks of the tasks they now wait
+    on (`opened`, by case id) inserted by one multi-row INSERT. Only for steps that neither
+    pause nor resume a clock (those are review's, one case at a time)."""
+    if not cases:
+        return
+    old_stage = STAGE_OF_STATUS.get(left)
+    assert old_stage not in (Stage.REVIEW, Stage.NEEDS_INFO), "a step that may pause or resume a clock"
+    now = timezone.now()
+    if old_stage is not None:
+        CaseClock.objects.filter(
+            case_id__in=bulk.one_of([c.pk for c in cases]), stage=old_stage, state=ClockState.RUNNING
+        ).update(
+            state=ClockState.STOPPED,
+            stopped_at=now,
+            # As `_stop` judges one: met if stopped by its due time; no verdict without one.
+            is_met=Cond(
+                When(due_at__isnull=True, then=Value(None)),
+                When(due_at__gte=now, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(null=True),
+            ),
+            task_id=None,
+            next_escalation_at=None,
+        )
+    # Started at the same moment, the clocks of one stage in one organisation share their due
+    # and warning times: reckoned once each.
+    deadlines: dict[tuple[int, str], tuple[datetime | None, str, datetime | None] | None] = {}
+    new = []
+    for case in cases:
+        task = opened.get(case.pk)
+        if task is None:
+            continue
+        key = (case.organisation_id, task.stage)
+        if key not in deadlines:
+            deadlines[key] = _deadline(case, task.stage, now)
+        if deadlines[key] is not None:
+            new.append(_new_clock(case, task, now, deadlines[key]))
+    bulk.insert(CaseClock, new)
 
 
 def hold(case: Case, stage: str, holder_id: int | None, *, clock: CaseClock | None = None) -> None:
