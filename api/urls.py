@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<id:case_id>/merge-targets/", views.MergeTargetsView.as_view(), name="case-merge-targets"),
     *transitions.urlpatterns(),
     path("outputs/<id:output_id>/", views.OutputDetailView.as_view(), name="output"),
+    path("outputs/<id:output_id>/docx/", views.OutputDocxView.as_view(), name="output-docx"),
     path("queues/", views.QueueListView.as_view(), name="queues"),
     path("queues/<id:committee_id>/tasks/", views.QueueTasksView.as_view(), name="queue-tasks"),
     path("queues/<id:committee_id>/claim-next/", views.QueueClaimNextView.as_view(), name="queue-claim-next"),

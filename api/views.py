@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.http import HttpResponse
 from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -24,7 +25,7 @@ from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChanne
 from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
 from casework.pii import mask_phone
-from config.http import client_ip
+from config.http import attachment, client_ip
 from workflows import accounts, actions, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.inputs import SEARCH, FieldError, clean_search
@@ -439,6 +440,37 @@ class OutputDetailView(APIView):
     )
     def get(self, request: Request, output_id: int) -> Response:
         return conditional.read(request, *output_read(_user(request), output_id))
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class OutputDocxView(APIView):
+    @extend_schema(
+        operation_id="outputs_docx",
+        summary="导出成果文稿（Word 文档）",
+        description=_(
+            "成果按党政机关公文格式排版的 Word 文档（A4，方正小标宋简体标题，仿宋_GB2312 正文，页码），"
+            "含编号、标题、署名委员、正文和办理情况，不含任何群众的姓名或个人信息。能查看该成果的人可以导出，"
+            "每次导出都写入该成果的审计记录；其他人得到 404，与成果不存在相同。"
+        ),
+        responses={
+            (200, DOCX): OpenApiResponse(
+                response=OpenApiTypes.BINARY,
+                description=_("Word 文档，作为附件下载（Content-Disposition 含 RFC 5987 的 filename*）"),
+            )
+        },
+    )
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The answer is the document whatever the Accept header asks for (a client may name the
+        # document's type); only an error is JSON, DRF's one renderer here.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request: Request, output_id: int) -> HttpResponse:
+        name, content = output_actions.export_docx(
+            output_id=output_id, actor=_user(request), source_ip=client_ip(request)
+        )
+        return attachment(content, name, DOCX)
 
 
 def act_on_output(request: Request, name: str, output_id: int, kind: str = "output") -> Response:
