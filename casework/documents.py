@@ -123,20 +123,21 @@ class Writer:
             self._run(paragraph, " —", PAGE_NUMBER_FONT, PAGE_NUMBER_SIZE)
 
     def _page_field(self, paragraph: Paragraph) -> None:
-        for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"), ("end", None)):
+        """A PAGE field (Word fills in the number; "1" stands in until it does)."""
+        parts = (("fldChar", "begin"), ("instrText", " PAGE "), ("fldChar", "separate"), ("t", "1"), ("fldChar", "end"))
+        for tag, value in parts:
             run = paragraph.add_run()
             _fonts(run, PAGE_NUMBER_FONT, PAGE_NUMBER_SIZE)
-            if kind is not None:
-                char = OxmlElement("w:fldChar")
-                char.set(qn("w:fldCharType"), kind)
-                run._r.append(char)
-            elif text == "PAGE":
-                instruction = OxmlElement("w:instrText")
-                instruction.set(qn("xml:space"), "preserve")
-                instruction.text = " PAGE "
-                run._r.append(instruction)
+            if tag == "t":
+                run.text = value
+                continue
+            element = OxmlElement(f"w:{tag}")
+            if tag == "fldChar":
+                element.set(qn("w:fldCharType"), value)
             else:
-                run.text = text
+                element.set(qn("xml:space"), "preserve")
+                element.text = value
+            run._r.append(element)
 
     @staticmethod
     def _run(paragraph: Paragraph, text: str, font: str, size: Pt, bold: bool = False) -> None:
