@@ -20,7 +20,7 @@ from docx.shared import Pt
 
 from casework.choices import AuditAction, InstructionRank, SpeechForm, SpeechSelection
 from casework.documents import DOCX
-from casework.models import Adoption, AuditEvent, Case, Contact, Instruction, Organisation, Output
+from casework.models import Adoption, AuditEvent, Case, Contact, Instruction, Organisation, Output, Sector
 from tests.factories import login_verified
 from tests.outputs.proposal_world import make_proposal_world
 from tests.outputs.test_proposal_api import post
@@ -181,11 +181,13 @@ def test_the_page_links_the_document_and_its_route_exports_and_audits(world):
     login_verified(page, world.staff)
     html = page.get(f"/outputs/{pw.output.pk}/").content.decode()
     assert f'href="/outputs/{pw.output.pk}/docx/"' in html
+    Output.objects.filter(pk=pw.output.pk).update(sector=Sector.objects.get(organisation=world.org, name="医药卫生界"))
     response = page.get(f"/outputs/{pw.output.pk}/docx/")
     assert response.status_code == 200 and response["Content-Type"] == DOCX
     assert response["Content-Disposition"].startswith("attachment;")
     _document, text = read(response)
     assert pw.output.title in text and "（尚未编号）" in text
+    assert "以界别名义：医药卫生界" in text and "类别：" not in text  # a draft is neither plenary nor interim
     [event] = exports_of(pw.output)
     assert event.actor_id == world.staff.pk
 
