@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -445,7 +446,20 @@ class OutputDetailView(APIView):
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
+class AnyAccept(DefaultContentNegotiation):
+    """The answer is the document whatever the Accept header asks for (a client may name the
+    document's type, which no renderer offers); only an error is rendered, as JSON."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
 class OutputDocxView(APIView):
+    content_negotiation_class = AnyAccept
+
     @extend_schema(
         operation_id="outputs_docx",
         summary="导出成果文稿（Word 文档）",
@@ -461,11 +475,6 @@ class OutputDocxView(APIView):
             )
         },
     )
-    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
-        # The answer is the document whatever the Accept header asks for (a client may name the
-        # document's type); only an error is JSON, DRF's one renderer here.
-        return super().perform_content_negotiation(request, force=True)
-
     def get(self, request: Request, output_id: int) -> HttpResponse:
         name, content = output_actions.export_docx(
             output_id=output_id, actor=_user(request), source_ip=client_ip(request)
