@@ -14,6 +14,7 @@ urlpatterns = [
     *transitions.urlpatterns(),
     path("outputs/<id:output_id>/", views.OutputDetailView.as_view(), name="output"),
     path("referrals/", views.ReferralListView.as_view(), name="referrals"),
+    path("outputs/<id:output_id>/docx/", views.OutputDocxView.as_view(), name="output-docx"),
     path("queues/", views.QueueListView.as_view(), name="queues"),
     path("queues/<id:committee_id>/tasks/", views.QueueTasksView.as_view(), name="queue-tasks"),
     path("queues/<id:committee_id>/claim-next/", views.QueueClaimNextView.as_view(), name="queue-claim-next"),

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.http import HttpResponse
 from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +26,7 @@ from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChanne
 from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
 from casework.pii import mask_phone
-from config.http import client_ip
+from config.http import attachment, client_ip
 from workflows import accounts, actions, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.inputs import SEARCH, FieldError, clean_search
@@ -463,6 +465,45 @@ class ReferralListView(APIView):
                 "next": next_link(request, rows, limit, lambda o: [o.pk]),
             }
         )
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class AnyAccept(DefaultContentNegotiation):
+    """The answer is the document whatever the Accept header asks for (a client may name the
+    document's type, which no renderer offers); only an error is rendered, as JSON."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+class OutputDocxView(APIView):
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        operation_id="outputs_docx",
+        summary="导出成果文稿（Word 文档）",
+        description=_(
+            "成果按党政机关公文格式排版的 Word 文档（A4，方正小标宋简体标题，仿宋_GB2312 正文，页码），"
+            "含编号、标题、署名委员、正文和办理情况，不含任何群众的姓名或个人信息。能查看该成果的人可以导出，"
+            "每次导出都写入该成果的审计记录；其他人得到 404，与成果不存在相同。"
+        ),
+        responses={
+            (200, DOCX): OpenApiResponse(
+                response=OpenApiTypes.BINARY,
+                description=_("Word 文档，作为附件下载（Content-Disposition 含 RFC 5987 的 filename*）"),
+            )
+        },
+    )
+    def get(self, request: Request, output_id: int) -> HttpResponse:
+        name, content = output_actions.export_docx(
+            output_id=output_id, actor=_user(request), source_ip=client_ip(request)
+        )
+        return attachment(content, name, DOCX)
 
 
 def act_on_output(request: Request, name: str, output_id: int, kind: str = "output") -> Response:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from io import BytesIO
 from typing import Any
-from urllib.parse import quote
 
 from django.http import HttpResponse
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from config.http import attachment
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel refuses these in a sheet's name, and a name longer than 31 characters.
@@ -49,7 +50,4 @@ def workbook(title: str, subtitle: str, headers: list[str], rows: list[list[Any]
 
 
 def xlsx_response(filename: str, content: bytes) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", filename)
-    response["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return response
+    return attachment(content, filename, XLSX)

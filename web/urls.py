@@ -8,6 +8,7 @@ urlpatterns = [
     path("cases/<id:case_id>/", views.case_page, name="case-page"),
     path("cases/<id:case_id>/do/<str:name>/", views.case_transition, name="case-transition"),
     path("outputs/<id:output_id>/", views.output_page, name="output-page"),
+    path("outputs/<id:output_id>/docx/", views.output_docx, name="output-docx"),
     path("outputs/<id:output_id>/do/<str:name>/", views.output_transition, name="output-transition"),
     path("queues/<id:committee_id>/", views.queue_page, name="queue-page"),
     path("queues/<id:committee_id>/claim-next/", views.queue_claim_next, name="queue-claim-next"),

@@ -22,8 +22,8 @@ from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, AuditAction, CaseSt
 from casework.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from casework.models import Case, Output, User
 from casework.pii import mask_phone
-from config.http import client_ip
-from workflows import actions, audit_trail, notifications, personal_data
+from config.http import attachment, client_ip
+from workflows import actions, audit_trail, notifications, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
@@ -285,6 +285,21 @@ def _render_output(request: HttpRequest, output: Output, failed: tuple[str, Any]
 @login_required
 def output_page(request: HttpRequest, output_id: int) -> HttpResponse:
     return _render_output(request, _output_or_404(_user(request), output_id))
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@login_required
+def output_docx(request: HttpRequest, output_id: int) -> HttpResponse:
+    """The output as a Word document to download, audited; 404 for anyone who may not see it."""
+    try:
+        name, content = output_actions.export_docx(
+            output_id=output_id, actor=_user(request), source_ip=client_ip(request)
+        )
+    except NotFound:
+        raise Http404 from None
+    return attachment(content, name, DOCX)
 
 
 @require_POST

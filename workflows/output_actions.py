@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from casework import access
+from casework import access, documents
 from casework.choices import AuditAction, CaseStatus
 from casework.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from casework.models import Assignment, Case, Output, OutputFile, OutputSigner, User
@@ -326,4 +326,43 @@ def attach_file(
     return row
 
 
-__all__ = ["KINDS", "attach_file", "available", "perform", "refusal", "tell_cases", "visible_record"]
+# The output as a document ----------------------------------------------------------------------------
+
+
+def export_docx(*, output_id: int, actor: User, source_ip: str | None = None) -> tuple[str, bytes]:
+    """The output as a Word document (its file name and its bytes) for whoever may see it; the
+    export is audited on the output's stream, with its size and digest, in the transaction that
+    reads the output under its lock, so an export that happened is always on the trail. Anyone
+    else is told the output does not exist, and nothing is written."""
+    with transaction.atomic():
+        output = locks.acquire(actor, outputs=[output_id]).outputs.get(output_id)
+        if output is None:
+            raise _missing("output")
+        content = documents.output_docx(output)
+        name = documents.docx_filename(output)
+        audit_output(
+            output,
+            actor,
+            AuditAction.OUTPUT_EXPORTED,
+            {
+                "format": "docx",
+                "name": name,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "status": output.status,
+            },
+            source_ip,
+        )
+    return name, content
+
+
+__all__ = [
+    "KINDS",
+    "attach_file",
+    "available",
+    "export_docx",
+    "perform",
+    "refusal",
+    "tell_cases",
+    "visible_record",
+]

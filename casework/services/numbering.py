@@ -9,7 +9,6 @@ the numbers have no gaps and no repeats."""
 from __future__ import annotations
 
 from django.db import connection
-from django.utils import timezone
 
 from casework.models import OutputSeries
 
@@ -26,15 +25,17 @@ def take(series: str) -> int:
         return int(cursor.fetchone()[0])
 
 
-def proposal_series(organisation_id: int, term_number: int | None, session_number: int | None) -> str:
+def proposal_series(organisation_id: int, term_number: int | None, session_number: int | None, year: int) -> str:
+    """A term and session's series; the submission year's when there is no session to number in."""
     if term_number is None or session_number is None:
-        return f"proposal:{organisation_id}:{timezone.localdate().year}"
+        return f"proposal:{organisation_id}:{year}"
     return f"proposal:{organisation_id}:{term_number}:{session_number}"
 
 
-def proposal_number(term_number: int | None, session_number: int | None, seq: int) -> str:
+def proposal_number(term_number: int | None, session_number: int | None, year: int, seq: int) -> str:
+    """The number as it is printed, e.g. 提案 第15届第5次会议 第0123号 (or 提案 2026年 第0007号)."""
     if term_number is None or session_number is None:
-        return f"提案 {timezone.localdate().year}年 第{seq:04d}号"
+        return f"提案 {year}年 第{seq:04d}号"
     return f"提案 第{term_number}届第{session_number}次会议 第{seq:04d}号"
 
 

@@ -44,7 +44,7 @@ from casework.models import (
 )
 from casework.services import deadlines, numbering
 from casework.services.notifications import notify
-from casework.services.outputs import rules
+from casework.services.outputs import current_term_and_session, rules
 
 Changes = dict[str, Any]
 
@@ -198,17 +198,22 @@ def submit(*, output: Output, actor: User) -> Changes:
     if not output.suggestion.strip():
         raise _bad("suggestion", _("提案须有具体建议，请先填写“建议”。"), "empty_text")
     now = timezone.now()
+    today = timezone.localdate(now)
     limits = rules(output.organisation_id)
-    session = plenary_session(output.organisation_id, timezone.localdate(now), limits.plenary_lead_months)
+    session = plenary_session(output.organisation_id, today, limits.plenary_lead_months)
     output.is_plenary = session is not None
     if session is not None:
         output.session = session
         output.term = session.term
+    else:
+        # An interim proposal is numbered in the session current when it is submitted, not the
+        # one current when its draft was made.
+        output.term, output.session = current_term_and_session(output.organisation_id)
     term_no = output.term.number if output.term else None
     session_no = output.session.number if output.session else None
-    output.series = numbering.proposal_series(output.organisation_id, term_no, session_no)
+    output.series = numbering.proposal_series(output.organisation_id, term_no, session_no, today.year)
     output.number_seq = numbering.take(output.series)
-    output.number = numbering.proposal_number(term_no, session_no, output.number_seq)
+    output.number = numbering.proposal_number(term_no, session_no, today.year, output.number_seq)
     output.status = OutputStatus.SUBMITTED
     output.submitted_at = now
     output.submitted_by = actor

@@ -226,6 +226,7 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "api:output": on_output("GET", 200, anonymous=401),
     # Info reports sent up to the user's organisation: scoped (empty but for their deciders).
     "api:referrals": plain("GET", everyone(200)),
+    "api:output-docx": on_output("GET", 200, anonymous=401),  # the output as a Word document
     "api:queues": plain("GET", everyone(200)),
     "api:queue-tasks": on_queue("GET", 200, 200, anonymous=401),
     "api:queue-claim-next": on_queue("POST", 200, 204, anonymous=401),
@@ -253,6 +254,7 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     # Posted with an empty form: those who see the case get the form back with its errors.
     "case-transition": on_case("POST", 200, anonymous=PAGE_LOGIN),
     "output-page": on_output("GET", 200, anonymous=PAGE_LOGIN),
+    "output-docx": on_output("GET", 200, anonymous=PAGE_LOGIN),
     "output-transition": on_output("POST", 200, anonymous=PAGE_LOGIN),
     "queue-page": on_queue("GET", 200, 200, anonymous=PAGE_LOGIN),
     "queue-claim-next": on_queue("POST", 302, 302, anonymous=PAGE_LOGIN),
