@@ -572,15 +572,18 @@ def office_desk(user: User) -> dict[str, list[Any]]:
 def department_desk(user: User) -> list[Assignment]:
     """A department liaison's assignments: the open ones first (to accept, handle, reply to, or a
     B reply to report on), soonest due first, then the rest, latest first. A liaison's only."""
-    if not access.is_liaison(user):
+    department_id = user.department_id
+    if not access.is_liaison(user) or department_id is None:
         raise PermissionDenied(_("只有承办单位联络员可以查看承办工作台。"), code="not_liaison")
     rows = (
-        Assignment.objects.filter(organisation_id=access.organisation_id_of(user), department_id=user.department_id)
+        Assignment.objects.filter(organisation_id=access.organisation_id_of(user), department_id=department_id)
         .select_related("output", "department")
         .annotate(is_open=ExpressionWrapper(OPEN_ASSIGNMENT, output_field=BooleanField()))
     )
-    open_rows = list(rows.filter(is_open=True).order_by(F("due_at").asc(nulls_last=True), "id")[:DESK_ROWS])
-    done = list(rows.filter(is_open=False).order_by("-assigned_at", "-id")[:DESK_ROWS])
+    open_rows: list[Assignment] = list(
+        rows.filter(is_open=True).order_by(F("due_at").asc(nulls_last=True), "id")[:DESK_ROWS]
+    )
+    done: list[Assignment] = list(rows.filter(is_open=False).order_by("-assigned_at", "-id")[:DESK_ROWS])
     return open_rows + done
 
 

@@ -243,7 +243,7 @@ def assignment_file_upload(request: HttpRequest, assignment_id: int) -> HttpResp
 
 
 @login_required
-def output_file(request: HttpRequest, file_id: int) -> HttpResponse:
+def output_file(request: HttpRequest, file_id: int) -> HttpResponse | FileResponse:
     """An output's file, for whoever may see the output (anyone else: not found). Always a
     download, never shown inline: the browser is told not to guess its type."""
     row = (
