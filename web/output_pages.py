@@ -31,6 +31,7 @@ from casework.models import Assignment, Output, OutputFile, User
 from config.http import client_ip
 from workflows import output_actions
 from workflows.declare import Transition
+from workflows.inputs import FieldError, Ref, clean_search
 
 from .forms import add_domain_error, form_for, initial_of, posted
 
@@ -72,12 +73,23 @@ def _forms(request: HttpRequest, user: User, record: Any, kind: str, failed: Fai
     rows = []
     for t in output_actions.available(user, record, kind):
         prefix = _form_id(kind, record, t.name)
+        searches = [f.name for f in t.input.fields if isinstance(f, Ref) and f.searchable]
+        # A searchable choice (the proposal to merge into) is narrowed by the text searched for,
+        # checked as every typed text is; a refused one searches nothing and says why.
+        typed = request.GET.get(f"{prefix}-q", "") if searches else ""
+        query, search_error = "", None
+        try:
+            query = clean_search(typed)
+        except FieldError as error:
+            search_error = error.message
         if failed is not None and (failed.kind, failed.record_id, failed.name) == (kind, record.pk, t.name):
             form, is_open = failed.form, True
             failed.shown = True
         else:
-            form = form_for(t.input, user=user, case=record, prefix=prefix, initial=initial_of(t.input, record))
-            is_open = failed is None and t.tone == "primary"
+            form = form_for(
+                t.input, user=user, case=record, prefix=prefix, initial=initial_of(t.input, record), query=query
+            )
+            is_open = bool(typed) or (failed is None and t.tone == "primary")
         rows.append(
             {
                 "transition": t,
@@ -85,6 +97,9 @@ def _forms(request: HttpRequest, user: User, record: Any, kind: str, failed: Fai
                 "open": is_open,
                 "id": prefix,
                 "action": reverse(URL_NAMES[kind], args=[record.pk, t.name]),
+                "search": bool(searches),
+                "query": typed,
+                "search_error": search_error,
             }
         )
     return rows

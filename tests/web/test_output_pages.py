@@ -222,3 +222,23 @@ def test_the_home_page_lists_signatures_waiting_on_the_member(pw):
     assert "请确认署名" in home
     act("signature", "confirm", signer, signer.user)
     assert "待我确认/评价" not in text(member.get("/"))
+
+
+def test_the_office_searches_the_proposal_to_merge_into(pw):
+    from tests.web.test_parity_with_api import _proposal
+
+    output = signed_and_submitted(pw)
+    other = _proposal(pw.world, "另一件")
+    for signer in other.signers.all():
+        act("signature", "confirm", signer, signer.user)
+    act("output", "edit", other, pw.world.staff, title="关于增设路灯的提案", suggestion="增设路灯。")
+    act("output", "submit", other, pw.world.staff)
+    other.refresh_from_db()
+    office = page_client(pw.office)
+    key = f"output{output.pk}-merge-q"
+    found = text(office.get(f"/outputs/{output.pk}/", {key: "路灯"}))
+    assert f'<option value="{other.pk}">' in found and 'value="路灯"' in found
+    missed = text(office.get(f"/outputs/{output.pk}/", {key: "没有这样的提案"}))
+    assert f'<option value="{other.pk}">' not in missed
+    by_number = text(office.get(f"/outputs/{output.pk}/", {key: other.number}))
+    assert f'<option value="{other.pk}">' in by_number
