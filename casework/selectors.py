@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.utils import timezone
 from django.utils.timezone import get_current_timezone
@@ -21,8 +21,10 @@ from casework.choices import (
     CaseStatus,
     ClockState,
     Decision,
+    ExtensionState,
     OutputStatus,
     OutputType,
+    ReplyClass,
     Role,
     SlaState,
     Stage,
@@ -39,7 +41,9 @@ from casework.models import (
     Department,
     Notification,
     Output,
+    OutputRating,
     OutputReason,
+    OutputSigner,
     RejectReason,
     Sector,
     Township,
@@ -546,6 +550,78 @@ def output_cases(user: User, output: Output) -> list[Case]:
 def output_events(output: Output, limit: int = 500) -> list[AuditEvent]:
     return list(
         AuditEvent.objects.filter(stream=output_stream(output.pk)).select_related("actor").order_by("seq")[:limit]
+    )
+
+
+# The desks of the proposal lifecycle ------------------------------------------------------------
+
+# Each list of a desk shows at most this many rows (the oldest waiting first).
+DESK_ROWS = 200
+OPEN_ASSIGNMENT = Q(status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED)) | Q(
+    status=AssignmentStatus.REPLIED, reply_class=ReplyClass.B, solved_at__isnull=True
+)
+
+
+def office_desk(user: User) -> dict[str, list[Any]]:
+    """What waits on the proposal office: proposals submitted for review, filed ones to assign,
+    this round's assignments a department objected to, and extension requests to decide. The
+    office's only; anyone else is refused."""
+    if Role.PROPOSAL_OFFICE not in access.roles_of(user):
+        raise PermissionDenied(_("只有提案委员会可以查看提案工作台。"), code="not_proposal_office")
+    org = access.organisation_id_of(user)
+    proposals = Output.objects.filter(organisation_id=org, output_type=OutputType.PROPOSAL).select_related("committee")
+    assignments = Assignment.objects.filter(organisation_id=org, round=F("output__round")).select_related(
+        "output", "department"
+    )
+    return {
+        "submitted": list(proposals.filter(status=OutputStatus.SUBMITTED).order_by("submitted_at", "id")[:DESK_ROWS]),
+        "filed": list(proposals.filter(status=OutputStatus.FILED).order_by("decided_at", "id")[:DESK_ROWS]),
+        "objected": list(
+            assignments.filter(status=AssignmentStatus.OBJECTED, output__status=OutputStatus.ASSIGNED).order_by(
+                "objected_at", "id"
+            )[:DESK_ROWS]
+        ),
+        "extensions": list(
+            assignments.filter(
+                extension_state=ExtensionState.REQUESTED,
+                status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED),
+            ).order_by("due_at", "id")[:DESK_ROWS]
+        ),
+    }
+
+
+def department_desk(user: User) -> list[Assignment]:
+    """A department liaison's assignments: the open ones first (to accept, handle, reply to, or a
+    B reply to report on), soonest due first, then the rest, latest first. A liaison's only."""
+    department_id = user.department_id
+    if not access.is_liaison(user) or department_id is None:
+        raise PermissionDenied(_("只有承办单位联络员可以查看承办工作台。"), code="not_liaison")
+    rows = (
+        Assignment.objects.filter(organisation_id=access.organisation_id_of(user), department_id=department_id)
+        .select_related("output", "department")
+        .annotate(is_open=ExpressionWrapper(OPEN_ASSIGNMENT, output_field=BooleanField()))
+    )
+    open_rows: list[Assignment] = list(
+        rows.filter(is_open=True).order_by(F("due_at").asc(nulls_last=True), "id")[:DESK_ROWS]
+    )
+    done: list[Assignment] = list(rows.filter(is_open=False).order_by("-assigned_at", "-id")[:DESK_ROWS])
+    return open_rows + done
+
+
+def my_signatures_waiting(user: User, *, limit: int = 50) -> list[OutputSigner]:
+    """The user's signatures that wait on them: to confirm on a draft, or to rate this round's
+    handling once replied."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return []
+    rated = OutputRating.objects.filter(signer=OuterRef("pk"), round=OuterRef("output__round"))
+    return list(
+        OutputSigner.objects.filter(user=user, output__organisation_id=user.organisation_id)
+        .filter(
+            Q(output__status=OutputStatus.DRAFT, confirmed_at__isnull=True)
+            | (Q(output__status=OutputStatus.REPLIED) & ~Exists(rated))
+        )
+        .select_related("output")
+        .order_by("output__status", "id")[:limit]
     )
 
 

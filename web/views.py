@@ -20,14 +20,13 @@ from django.views.decorators.http import require_POST
 from casework import access, reports, selectors
 from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, AuditAction, CaseStatus, Role, Stage
 from casework.errors import DomainError, InvalidInput, NotFound, PermissionDenied
-from casework.models import Case, Output, User
+from casework.models import Case, User
 from casework.pii import mask_phone
 from config.http import attachment, client_ip
 from workflows import actions, audit_trail, notifications, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
-from workflows.output_lifecycle import lifecycle_of
 
 from . import exports
 from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
@@ -93,6 +92,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_member": member_id is not None,
             "is_staff_member": bool(queues),
             "is_leader": is_leader,
+            "is_office": Role.PROPOSAL_OFFICE in access.roles_of(user),
+            "is_liaison": access.is_liaison(user),
+            "signatures_waiting": selectors.my_signatures_waiting(user, limit=HOME_PAGE_ROWS),
             "waiting": selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS),
             "my_cases": mine,
             "other_cases": [c for c in cases if c.member_id != member_id],
@@ -257,36 +259,6 @@ def case_new(request: HttpRequest) -> HttpResponse:
     return render(request, "case_new.html", {"form": form})
 
 
-def _output_or_404(user: User, output_id: int) -> Output:
-    try:
-        return selectors.output_detail(user, output_id)
-    except NotFound:
-        raise Http404 from None
-
-
-def _render_output(request: HttpRequest, output: Output, failed: tuple[str, Any] | None = None) -> HttpResponse:
-    user = _user(request)
-    panel = []
-    for t in actions.output_available(user, output):
-        form = failed[1] if failed and failed[0] == t.name else form_for(t.input, user=user, case=output, prefix=t.name)
-        panel.append({"transition": t, "form": form, "open": bool(failed)})
-    return render(
-        request,
-        "output.html",
-        {
-            "output": output,
-            "cases": selectors.output_cases(user, output),
-            "events": selectors.output_events(output),
-            "panel": panel,
-        },
-    )
-
-
-@login_required
-def output_page(request: HttpRequest, output_id: int) -> HttpResponse:
-    return _render_output(request, _output_or_404(_user(request), output_id))
-
-
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -300,27 +272,6 @@ def output_docx(request: HttpRequest, output_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return attachment(content, name, DOCX)
-
-
-@require_POST
-@login_required
-def output_transition(request: HttpRequest, output_id: int, name: str) -> HttpResponse:
-    user = _user(request)
-    output = _output_or_404(user, output_id)
-    lifecycle = lifecycle_of(output)
-    if name not in lifecycle:
-        raise Http404
-    t = lifecycle[name]
-    form = form_for(t.input, user=user, case=output, data=request.POST, prefix=t.name)
-    try:
-        actions.perform_output(
-            t.name, output_id=output.pk, actor=user, data=posted(t.input, form), source_ip=client_ip(request)
-        )
-    except DomainError as error:
-        add_domain_error(form, error)
-        return _render_output(request, _output_or_404(user, output_id), failed=(t.name, form))
-    messages.success(request, str(t.done))
-    return redirect("output-page", output_id=output.pk)
 
 
 @require_POST

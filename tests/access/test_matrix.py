@@ -147,6 +147,14 @@ def on_contact(method: str, code: int, *, anonymous: int) -> dict[tuple[str, str
     }
 
 
+def on_record(method: str, target: str, code: int) -> dict[tuple[str, str], dict[str, int]]:
+    """A page of a record of an output (an assignment, a signature, a file): as its output."""
+    return {
+        (method, target): seen_by(SEES_OUTPUT, code, anonymous=PAGE_LOGIN),
+        (method, "missing"): row(404, anonymous=PAGE_LOGIN),
+    }
+
+
 def plain(method: str, cells: dict[str, int]) -> dict[tuple[str, str], dict[str, int]]:
     return {(method, ""): cells}
 
@@ -256,6 +264,16 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "output-page": on_output("GET", 200, anonymous=PAGE_LOGIN),
     "output-docx": on_output("GET", 200, anonymous=PAGE_LOGIN),
     "output-transition": on_output("POST", 200, anonymous=PAGE_LOGIN),
+    # An output's records, on its page: reached by whoever sees the output (an empty form: its
+    # errors back), the file downloaded by them; nobody else learns the record exists.
+    "assignment-transition": on_record("POST", "assignment", 200),
+    "assignment-file-upload": on_record("POST", "assignment", 200),
+    "signature-transition": on_record("POST", "signature", 200),
+    "output-file": on_record("GET", "output_file", 200),
+    # The desks: the proposal office's, and a liaison's of their department (the world's liaison
+    # has no department yet, so no desk).
+    "office-desk": plain("GET", row(404, anonymous=PAGE_LOGIN, **{Role.PROPOSAL_OFFICE.value: 200})),
+    "department-desk": plain("GET", row(404, anonymous=PAGE_LOGIN)),
     "queue-page": on_queue("GET", 200, 200, anonymous=PAGE_LOGIN),
     "queue-claim-next": on_queue("POST", 302, 302, anonymous=PAGE_LOGIN),
     "notifications": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
@@ -295,6 +313,9 @@ class Targets:
     notification: int  # a notification of the committee staff's
     contact: int  # a constituent on the member's roster
     foreign_contact: int  # a constituent of another organisation
+    assignment: int  # an assignment of the output to a department
+    signature: int  # the member's signature of the output
+    output_file: int  # a file of that assignment
 
     def ids(self, target: str) -> int:
         return MISSING if target == "missing" else getattr(self, target)
@@ -417,6 +438,7 @@ def build() -> Matrix:
         dedupe_key="matrix",
         case=cases["review"],
     )
+    record = _output_records(w, output)
     targets = Targets(
         case=cases["review"].pk,
         draft=cases["draft"].pk,
@@ -429,12 +451,40 @@ def build() -> Matrix:
         notification=notification.pk,
         contact=w.contact_ids()[0],
         foreign_contact=far.contact_ids()[0],
+        **record,
     )
     m = Matrix(w, users, targets, cases)
     for persona in PERSONAS:  # signed in now: a session made inside a probe would roll back with it
         m.client(persona, api=True)
         m.client(persona, api=False)
     return m
+
+
+def _output_records(w: World, output_id: int) -> dict[str, int]:
+    """An assignment of the output to a department, with a file, and the member's signature: the
+    rows the output's page acts on (made directly: the matrix probes who reaches them)."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from casework.models import Assignment, Department, OutputFile, OutputSigner
+
+    department = Department.objects.create(organisation=w.org, name="区教育局")
+    assignment = Assignment.objects.create(
+        output_id=output_id, organisation=w.org, department=department, role="lead", assigned_at=timezone.now()
+    )
+    row = OutputFile(output_id=output_id, assignment=assignment, name="答复函.pdf", size=4, sha256="0" * 64)
+    row.uploaded_by = w.staff
+    row.file.save("答复函.pdf", ContentFile(b"%PDF"), save=True)
+    signer = OutputSigner.objects.filter(output_id=output_id, user=w.member.user).first()
+    if signer is None:
+        signer = OutputSigner.objects.create(output_id=output_id, user=w.member.user, role="first")
+    return {"assignment": assignment.pk, "signature": signer.pk, "output_file": row.pk}
+
+
+@pytest.fixture(autouse=True)
+def _media_of_the_test(settings, tmp_path):
+    """The matrix's file is kept in the test's own folder, not the site's."""
+    settings.MEDIA_ROOT = tmp_path
 
 
 # Probing -----------------------------------------------------------------------------------------
@@ -446,6 +496,9 @@ KWARG = {
     "committee_id": "queue",
     "notification_id": "notification",
     "contact_id": "contact",
+    "assignment_id": "assignment",
+    "signature_id": "signature",
+    "file_id": "output_file",
 }
 
 
@@ -490,6 +543,8 @@ def _path(route: str, target: str, m: Matrix) -> str:
         kwargs["name"] = "reject"
     if name == "output-transition":
         kwargs["name"] = "record_outcome"
+    if name in ("assignment-transition", "signature-transition"):
+        kwargs["name"] = "reply" if name == "assignment-transition" else "rate"
     if name == "dashboard-export":
         kwargs["chart"] = "status"
     return reverse(name, kwargs=kwargs or None)
@@ -540,6 +595,9 @@ TARGETS = {
     "committee_id": ("queue", "other_queue", "foreign_queue", "missing"),
     "notification_id": ("notification", "missing"),
     "contact_id": ("contact", "foreign_contact", "missing"),
+    "assignment_id": ("assignment", "missing"),
+    "signature_id": ("signature", "missing"),
+    "file_id": ("output_file", "missing"),
 }
 POST_ONLY = {
     "api:contact-reveal",
@@ -550,6 +608,9 @@ POST_ONLY = {
     "api:token",
     "case-transition",
     "output-transition",
+    "assignment-transition",
+    "assignment-file-upload",
+    "signature-transition",
     "queue-claim-next",
     "notifications-read-all",
     "notification-read",

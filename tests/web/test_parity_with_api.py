@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from casework.models import AuditEvent, Case, CaseClock, Output
 from tests.factories import World
@@ -178,3 +180,308 @@ def test_every_output_transition_does_the_same_through_both_doors(world, client_
 
     assert _effect(api_case, world.staff.pk, since[0]) == _effect(page_case, world.staff.pk, since[1])
     assert Output.objects.get(pk=api_output).status == Output.objects.get(pk=page_output).status == "outcome_recorded"
+
+
+# The output lifecycles: a proposal, its signatures and its assignments --------------------------
+
+
+@dataclass
+class Cast:
+    """Who acts on a proposal besides its committee's staff and its members."""
+
+    world: World
+    office: Any
+    lead: Any
+    co: Any
+    third: Any
+    lead_liaison: Any
+    co_liaison: Any
+    reason: Any
+
+
+def _cast(world: World) -> Cast:
+    from casework.choices import Role
+    from casework.models import Department, OutputReason
+    from tests.factories import make_user
+
+    org = world.org
+    office = make_user(org, Role.PROPOSAL_OFFICE, "提案委员会干事")
+    departments = [Department.objects.create(organisation=org, name=n) for n in ("区教育局", "区公安分局", "区交通局")]
+    liaisons = []
+    for department in departments[:2]:
+        liaison = make_user(org, Role.DEPARTMENT_LIAISON, f"{department.name}联络员")
+        liaison.department = department
+        liaison.save()
+        liaisons.append(liaison)
+    reason = OutputReason.objects.create(organisation=org, text="属于个人诉求")
+    return Cast(world, office, *departments, *liaisons, reason)
+
+
+def _proposal(world: World, title: str) -> Output:
+    """A draft proposal gathering a case of each of the world's two members."""
+    output_id = None
+    for member in (world.member, world.other_member):
+        case = file(
+            member.user,
+            title=f"{member.name}：{title}",
+            description="放学时段车辆排队半小时",
+            category=world.category.pk,
+            contacts=list(member.roster.values_list("contact_id", flat=True)[:1]),
+        )
+        do("accept", case.pk, world.staff)
+        data: dict[str, Any] = {"output_type": "proposal", "title": "关于校门口交通安全的提案"}
+        if output_id is not None:
+            data["output"] = output_id
+        case = do("convert", case.pk, world.staff, **data)
+        output_id = case.output_id
+    return Output.objects.get(pk=output_id)
+
+
+def _run(kind: str, name: str, record: Any, actor: Any, **data: Any) -> None:
+    from workflows import output_actions
+
+    output_actions.perform(kind, name, record_id=record.pk, actor=actor, data=data)
+
+
+def _signer(output: Output, user: Any) -> Any:
+    return output.signers.get(user=user)
+
+
+def _assignment(output: Output, department: Any) -> Any:
+    return output.assignments.filter(department=department).order_by("-round", "-id").first()
+
+
+def _confirmed(c: Cast, o: Output) -> None:
+    for signer in o.signers.all():
+        _run("signature", "confirm", signer, signer.user)
+    _run("output", "edit", o, c.world.staff, suggestion="增设护学岗。")
+
+
+def _submitted(c: Cast, o: Output) -> None:
+    _confirmed(c, o)
+    _run("output", "submit", o, c.world.staff)
+
+
+def _filed(c: Cast, o: Output) -> None:
+    _submitted(c, o)
+    _run("output", "file", o, c.office)
+
+
+def _assigned_joint(c: Cast, o: Output) -> None:
+    _filed(c, o)
+    _run("output", "assign", o, c.office, handling="joint", lead=c.lead.pk, co_handlers=[c.co.pk])
+
+
+def _assigned_lead(c: Cast, o: Output) -> None:
+    _filed(c, o)
+    _run("output", "assign", o, c.office, handling="joint", lead=c.lead.pk)
+
+
+def _objected(c: Cast, o: Output) -> None:
+    _assigned_joint(c, o)
+    _run("assignment", "object", _assignment(o, c.lead), c.lead_liaison, reason="不属本单位职责")
+
+
+def _extension_requested(c: Cast, o: Output) -> None:
+    _assigned_lead(c, o)
+    until = (timezone.localdate() + timedelta(days=120)).isoformat()
+    _run("assignment", "request_extension", _assignment(o, c.lead), c.lead_liaison, until=until, reason="需协调")
+
+
+def _replied(reply_class: str) -> Callable[[Cast, Output], None]:
+    def stage(c: Cast, o: Output) -> None:
+        _assigned_lead(c, o)
+        _run("assignment", "reply", _assignment(o, c.lead), c.lead_liaison, reply_class=reply_class, text="已答复")
+
+    return stage
+
+
+def _merge_target(c: Cast, o: Output) -> dict[str, Any]:
+    target = _proposal(c.world, "并入目标")
+    _submitted(c, target)
+    return {"into": target.pk, "note": "同一问题"}
+
+
+@dataclass
+class OutputScenario:
+    kind: str  # output, assignment or signature
+    actor: Callable[[Cast], Any]
+    stage: Callable[[Cast, Output], None] = lambda c, o: None
+    data: Callable[[Cast, Output], dict[str, Any]] = lambda c, o: {}
+    record: Callable[[Cast, Output], Any] = lambda c, o: o
+
+
+def _staff(c: Cast) -> Any:
+    return c.world.staff
+
+
+def _office(c: Cast) -> Any:
+    return c.office
+
+
+def _lead_liaison(c: Cast) -> Any:
+    return c.lead_liaison
+
+
+def _member(c: Cast) -> Any:
+    return c.world.member.user
+
+
+def _lead_row(c: Cast, o: Output) -> Any:
+    return _assignment(o, c.lead)
+
+
+def _my_signature(c: Cast, o: Output) -> Any:
+    return _signer(o, c.world.member.user)
+
+
+OUTPUT_SCENARIOS: dict[str, OutputScenario] = {
+    # The output's own.
+    "edit": OutputScenario("output", _staff, data=lambda c, o: {"title": "关于校门口交通安全的提案（修改）"}),
+    "remove_case": OutputScenario(
+        "output", _staff, data=lambda c, o: {"case": o.cases.get(member=c.world.other_member).pk, "note": "另行转化"}
+    ),
+    "record_outcome": OutputScenario("output", _staff, data=lambda c, o: {"outcome": "已列入计划"}),
+    "set_signers": OutputScenario(
+        "output", _staff, data=lambda c, o: {"first": c.world.other_member.user.pk, "co_signers": []}
+    ),
+    "submit": OutputScenario("output", _staff, _confirmed),
+    "file": OutputScenario("output", _office, _submitted, lambda c, o: {"key": True, "supervisor": c.world.leader.pk}),
+    "not_file": OutputScenario("output", _office, _submitted, lambda c, o: {"reason": c.reason.pk, "note": "个人诉求"}),
+    "merge": OutputScenario("output", _office, _submitted, _merge_target),
+    "withdraw": OutputScenario("output", _office, _submitted, lambda c, o: {"note": "提案人申请撤回"}),
+    "assign": OutputScenario(
+        "output",
+        _office,
+        _filed,
+        lambda c, o: {"handling": "joint", "lead": c.lead.pk, "co_handlers": [c.co.pk]},
+    ),
+    "reassign": OutputScenario(
+        "output",
+        _office,
+        _objected,
+        lambda c, o: {"assignment": _assignment(o, c.lead).pk, "department": c.third.pk, "note": "改由交通局"},
+    ),
+    # A signature's.
+    "confirm": OutputScenario("signature", _member, record=_my_signature),
+    "rate": OutputScenario(
+        "signature",
+        _member,
+        _replied("A"),
+        lambda c, o: {"process": "satisfied", "result": "basically", "note": "谢谢"},
+        _my_signature,
+    ),
+    # An assignment's.
+    "accept": OutputScenario("assignment", _lead_liaison, _assigned_joint, record=_lead_row),
+    "object": OutputScenario(
+        "assignment", _lead_liaison, _assigned_joint, lambda c, o: {"reason": "不属本单位职责"}, _lead_row
+    ),
+    "send_view": OutputScenario(
+        "assignment",
+        lambda c: c.co_liaison,
+        _assigned_joint,
+        lambda c, o: {"view": "建议增设信号灯"},
+        lambda c, o: _assignment(o, c.co),
+    ),
+    "request_extension": OutputScenario(
+        "assignment",
+        _lead_liaison,
+        _assigned_lead,
+        lambda c, o: {"until": (timezone.localdate() + timedelta(days=120)).isoformat(), "reason": "需协调"},
+        _lead_row,
+    ),
+    "decide_extension": OutputScenario(
+        "assignment", _office, _extension_requested, lambda c, o: {"approve": True, "note": "同意"}, _lead_row
+    ),
+    "reply": OutputScenario(
+        "assignment", _lead_liaison, _assigned_lead, lambda c, o: {"reply_class": "B", "text": "列入计划"}, _lead_row
+    ),
+    "report_solved": OutputScenario(
+        "assignment", _lead_liaison, _replied("B"), lambda c, o: {"note": "已建成护学岗"}, _lead_row
+    ),
+}
+PLURAL = {"output": "outputs", "assignment": "assignments", "signature": "signatures"}
+
+
+def test_every_output_transition_has_a_scenario():
+    from workflows.output_lifecycle import ASSIGNMENT, LIFECYCLES, SIGNATURE
+
+    declared = {*LIFECYCLES["proposal"].names(), *ASSIGNMENT.names(), *SIGNATURE.names()}
+    assert set(OUTPUT_SCENARIOS) == declared
+
+
+def _output_heads(output: Output) -> dict[str, int]:
+    streams = [f"output:{output.pk}", *(f"case:{pk}" for pk in output.cases.values_list("pk", flat=True))]
+    return {
+        s: (AuditEvent.objects.filter(stream=s).order_by("-seq").values_list("seq", flat=True).first() or 0)
+        for s in streams
+    }
+
+
+def _output_effect(output: Output, actor_id: int, heads: dict[str, int]) -> dict[str, Any]:
+    """What a transition did to a proposal, its records and its cases, without ids that differ
+    between two proposals (departments and people are the same on both)."""
+    from casework.models import OutputRating
+
+    o = Output.objects.get(pk=output.pk)
+    cases = Case.objects.filter(pk__in=[int(s.split(":")[1]) for s in heads if s.startswith("case:")])
+
+    def events(stream: str) -> list[tuple[str, bool]]:
+        rows = AuditEvent.objects.filter(stream=stream, seq__gt=heads[stream]).order_by("seq")
+        return [(e.action, e.actor_id == actor_id) for e in rows]
+
+    return {
+        "output": (o.status, o.title, o.suggestion, bool(o.number), o.is_key, o.supervisor_id, o.refusal_reason_id),
+        "handling": (o.handling, o.round, o.followup_open, bool(o.merged_into_id), o.outcome),
+        "signers": [(s.user_id, s.role, s.confirmed_at is not None) for s in o.signers.order_by("user_id")],
+        "ratings": sorted(
+            (r.signer.user_id, r.round, r.process, r.result, r.note) for r in OutputRating.objects.filter(output=o)
+        ),
+        "assignments": [
+            (a.department_id, a.role, a.status, a.round, a.extension_state, a.reply_class, a.reply, a.view)
+            + (a.objection, a.solved_note, a.due_at is not None)
+            for a in o.assignments.order_by("round", "department_id")
+        ],
+        "events": events(f"output:{o.pk}"),
+        "cases": [
+            (c.member_id, c.status, c.output_id == o.pk, events(f"case:{c.pk}")) for c in cases.order_by("member_id")
+        ],
+    }
+
+
+@pytest.mark.parametrize("name", list(OUTPUT_SCENARIOS))
+def test_each_output_transition_does_the_same_through_the_api_and_the_page(world, client_for, name):
+    scenario = OUTPUT_SCENARIOS[name]
+    cast = _cast(world)
+    actor = scenario.actor(cast)
+    via_api, via_page = _proposal(world, "经接口办理"), _proposal(world, "经网页办理")
+    for output in (via_api, via_page):
+        scenario.stage(cast, output)
+    api_record, page_record = (scenario.record(cast, Output.objects.get(pk=o.pk)) for o in (via_api, via_page))
+    api_data, page_data = scenario.data(cast, via_api), scenario.data(cast, via_page)
+    api, page = client_for(actor), Client()
+    page.force_login(actor)
+    plural = PLURAL[scenario.kind]
+
+    # Both doors offer it now, on this record.
+    body = api.get(f"/api/v1/outputs/{via_api.pk}/").json()
+    if scenario.kind == "output":
+        offered = [t["name"] for t in body["available_transitions"]]
+    else:
+        rows = body["signatures" if scenario.kind == "signature" else "assignments"]
+        offered = [t["name"] for r in rows if r["id"] == api_record.pk for t in r["available_transitions"]]
+    assert name in offered
+    html = page.get(f"/outputs/{via_page.pk}/").content.decode()
+    assert f'action="/{plural}/{page_record.pk}/do/{name}/"' in html
+
+    heads = (_output_heads(via_api), _output_heads(via_page))
+    response = api.post(f"/api/v1/{plural}/{api_record.pk}/transitions/{name}/", api_data, format="json")
+    assert response.status_code == 200, response.content
+    done = page.post(f"/{plural}/{page_record.pk}/do/{name}/", _form(page_data))
+    assert done.status_code == 302, done.content.decode()[:3000]
+    assert done["Location"] in (f"/outputs/{via_page.pk}/", "/")
+
+    api_effect = _output_effect(via_api, actor.pk, heads[0])
+    page_effect = _output_effect(via_page, actor.pk, heads[1])
+    assert api_effect == page_effect
+    assert api_effect["events"] and all(by_actor for _action, by_actor in api_effect["events"])
