@@ -142,6 +142,7 @@ class CaseOut(CaseListOut):
     outcome = serializers.CharField()
     feedback_method = serializers.CharField()
     satisfaction = serializers.CharField()
+    feedback_told_on = serializers.DateField(allow_null=True, help_text=_("委员告知群众办理结果的日期"))
     decided_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     task = TaskOut(source="task_row", allow_null=True)

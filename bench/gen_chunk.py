@@ -153,6 +153,15 @@ class Chunk(Decided, Rows):
             first["org"],
             None,
             None,
+            group[order[0]]["description"],
+            *("", "", ""),
+            *("", ""),
+            False,
+            "",
+            "",
+            0,
+            False,
+            *("", ""),
         )
         self.streams.append((f"output:{oid}", "output", oid, first["org"], out_events))
         for c in group:
@@ -206,6 +215,7 @@ class Chunk(Decided, Rows):
             "feedback_method": "",
             "satisfaction": "",
             "feedback_note": "",
+            "feedback_told_on": None,
             "updated_at": t0,
             "submitted_at": t0 if submitted else None,
             "decided_at": None,

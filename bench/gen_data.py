@@ -95,6 +95,21 @@ COLUMNS = {
         "organisation_id",
         "session_id",
         "term_id",
+        # The text and the lifecycles' columns an output starts with: its first case's description
+        # as its situation, the rest empty (the generated outputs have their outcome recorded).
+        "situation",
+        "analysis",
+        "suggestion",
+        "body",
+        "series",
+        "number",
+        "is_key",
+        "decision_note",
+        "handling",
+        "round",
+        "followup_open",
+        "speech_form",
+        "selection",
         "audit_seq",  # the head of its stream: filled in when the chunk's streams are chained
         "audit_head",
     ],
@@ -114,6 +129,7 @@ COLUMNS = {
         "feedback_method",
         "satisfaction",
         "feedback_note",
+        "feedback_told_on",
         "created_at",
         "updated_at",
         "submitted_at",
@@ -194,12 +210,19 @@ COLUMNS = {
     # One checkpoint per chunk records the head of every stream of the chunk.
     "casework_auditcheckpointhead": ["id", "checkpoint_id", "stream", "seq", "digest"],
 }
-# Truncated with the loaded tables: they refer to cases (a load has no notifications).
+# Truncated with the loaded tables: they refer to cases or outputs (a load has none of their rows).
 BULK_TABLES = list(COLUMNS) + [
     "casework_auditcheckpoint",
     "casework_auditstream",
     "casework_notificationdelivery",
     "casework_notification",
+    "casework_outputrating",
+    "casework_outputfile",
+    "casework_instruction",
+    "casework_adoption",
+    "casework_assignment",
+    "casework_outputsigner",
+    "casework_outputseries",
 ]
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -21,6 +21,7 @@ from gen_data import (
 )
 
 from casework.choices import AuditAction as A
+from casework.services import deadlines
 
 
 class Decided:
@@ -310,11 +311,14 @@ class Decided:
         self.task(pid, "end", "DONE", t_end, started=t_end, finished=t_end + timedelta(microseconds=2000), prev=fb)
         method, satisfaction = rng.choice(FEEDBACK_METHODS), rng.choice(SATISFACTIONS)
         note = rng.choice(("群众表示认可。", "", "已电话回访。"))
+        # The day the member told them: from the outcome's arrival to the day they recorded it.
+        told_on = deadlines.local_day(t_fb + (tf - t_fb) * rng.random())
         case.update(
             status="closed",
             feedback_method=method,
             satisfaction=satisfaction,
             feedback_note=note,
+            feedback_told_on=told_on,
             closed_at=tf,
             updated_at=tf,
         )
@@ -323,7 +327,12 @@ class Decided:
             tf,
             muser,
             A.CASE_CLOSED,
-            {"status": ["feedback", "closed"], "method": method, "satisfaction": satisfaction},
+            {
+                "status": ["feedback", "closed"],
+                "method": method,
+                "satisfaction": satisfaction,
+                "told_on": told_on.isoformat(),
+            },
             c["ip"],
         )
         c["process_status"] = "DONE"

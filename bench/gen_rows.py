@@ -144,6 +144,7 @@ class Rows:
             k["feedback_method"],
             k["satisfaction"],
             k["feedback_note"],
+            k["feedback_told_on"],
             c["t0"] - timedelta(microseconds=300),
             k["updated_at"],
             k["submitted_at"],

@@ -80,13 +80,34 @@ def case_list(
 
 
 def waiting_on_member(user: User, *, limit: int = 50) -> list[Case]:
-    """The member's own cases that wait on them (drafts, questions, feedback), newest first: shown
-    apart from, and whatever the filters of, the list of all their cases."""
+    """The member's own cases that wait on them (drafts, questions, feedback): shown apart from,
+    and whatever the filters of, the list of all their cases. Feedback whose clock has run out
+    comes first, then feedback nearly due, then the rest, newest first; each case carries
+    `feedback_sla` (`SlaState` breached or warning, else None) for the page to mark it."""
     member_id = access.member_id_of(user)
     if member_id is None:
         return []
-    qs = access.visible_cases(user).filter(member_id=member_id, status__in=WAITING_ON_MEMBER)
-    return list(qs.select_related(*CASE_LIST_RELATED).order_by("-id")[:limit])
+    now = timezone.now()
+
+    def feedback_clock(sla: str) -> Exists:
+        return Exists(CaseClock.objects.filter(sla_filter(sla, now), case_id=OuterRef("pk"), stage=Stage.FEEDBACK))
+
+    qs = (
+        access.visible_cases(user)
+        .filter(member_id=member_id, status__in=WAITING_ON_MEMBER)
+        .annotate(
+            feedback_breached=feedback_clock(SlaState.BREACHED),
+            feedback_warning=feedback_clock(SlaState.WARNING),
+        )
+    )
+    rows = list(
+        qs.select_related(*CASE_LIST_RELATED).order_by("-feedback_breached", "-feedback_warning", "-id")[:limit]
+    )
+    for case in rows:
+        case.feedback_sla = (  # type: ignore[attr-defined]
+            SlaState.BREACHED if case.feedback_breached else SlaState.WARNING if case.feedback_warning else None
+        )
+    return rows
 
 
 def case_detail(user: User | None, case_id: int) -> Case:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from viewflow.workflow.models import Task
 
 from casework.models import AuditEvent, Case, CaseClock
 from casework.services.audit import case_stream
 from workflows import actions, engine
+
+
+def today() -> str:
+    """Today in Asia/Shanghai, as a transition's date field takes it (the feedback's `told_on`)."""
+    return timezone.localdate().isoformat()
 
 
 def open_tasks(case_id: int) -> list[dict]:

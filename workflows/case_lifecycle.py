@@ -13,7 +13,7 @@ from casework.services import cases
 from casework.services.roster import ROSTER_MAX
 
 from .declare import Grant, Hold, Lifecycle, Move, Party, Rule, Transition, member, staff
-from .inputs import Choice, Flag, Input, Ref, Refs, Text
+from .inputs import Choice, Day, Flag, Input, Ref, Refs, Text
 
 MEMBER = Party.CASE_MEMBER.value
 NOTE = Text("note", _("说明"), required=False, max_length=5000, multiline=True)
@@ -237,6 +237,11 @@ CASE = Lifecycle(
             grants=(member(S.FEEDBACK),),
             input=Input(
                 (
+                    Day(
+                        "told_on",
+                        _("告知日期"),
+                        help=_("告知群众办理结果的日期，不早于收到办理结果之日，不晚于今天。"),
+                    ),
                     Choice("method", _("反馈方式"), choices=FeedbackMethod),
                     Choice("satisfaction", _("群众满意度"), choices=Satisfaction),
                     Text("note", _("反馈情况"), required=False, max_length=5000, multiline=True),
@@ -245,7 +250,7 @@ CASE = Lifecycle(
             effect=cases.record_feedback,
             audit=AuditAction.CASE_CLOSED,
             tone="primary",
-            help=_("请将办理结果告知反映群众，并记录反馈方式和群众满意度。"),
+            help=_("请将办理结果告知反映群众，并记录告知日期、反馈方式和群众满意度。"),
             button=_("记录反馈并办结"),
         ),
         Transition(

@@ -105,6 +105,8 @@ class Case(AuditedRecord):
     feedback_method = models.CharField(_("反馈方式"), max_length=16, choices=FeedbackMethod.choices, blank=True)
     satisfaction = models.CharField(_("群众满意度"), max_length=16, choices=Satisfaction.choices, blank=True)
     feedback_note = models.TextField(_("反馈情况"), blank=True)
+    # The day the member told the constituent the outcome (never before it arrived, never ahead).
+    feedback_told_on = models.DateField(_("告知群众日期"), null=True, blank=True)
 
     created_by = models.ForeignKey(User, verbose_name=_("创建人"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -8,6 +8,7 @@ what only the domain knows: that a reason, a channel or a committee is one the c
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db import connection
@@ -17,9 +18,9 @@ from django.utils.translation import gettext as _
 from casework import selectors
 from casework.choices import STAGE_OF_STATUS, AuditAction, CaseStatus, Decision
 from casework.errors import InvalidInput, PermissionDenied
-from casework.models import Case, CaseCategory, Output, RosterEntry, Township, User
-from casework.services import bulk, locks
-from casework.services.audit import audit_case
+from casework.models import AuditEvent, Case, CaseCategory, Output, RosterEntry, Township, User
+from casework.services import bulk, deadlines, locks
+from casework.services.audit import audit_case, case_stream
 from casework.services.outputs import output_attach_case
 
 Changes = dict[str, Any]
@@ -350,14 +351,75 @@ def receive_outcomes(cases: list[Case], outcome: str) -> tuple[list[tuple[Case, 
     return changes, {"outcome": outcome, "status": CaseStatus.FEEDBACK, "updated_at": now}
 
 
-def record_feedback(*, case: Case, actor: User, method: str, satisfaction: str, note: str = "") -> Changes:
+# The events that put a case in feedback: its output's outcome came back, or a review decision
+# that ends the committee's part (rejected, redirected, resolved).
+INTO_FEEDBACK = (
+    AuditAction.CASE_OUTCOME_RECEIVED,
+    AuditAction.CASE_REJECTED,
+    AuditAction.CASE_REDIRECTED,
+    AuditAction.CASE_RESOLVED,
+)
+
+
+def outcome_arrived_on(case: Case) -> date | None:
+    """The day (Asia/Shanghai) the case's outcome reached its member: the last event that put it
+    in feedback, read from its audit trail (a case sent back and decided again counts from the
+    new decision). None when the trail holds none."""
+    at = (
+        AuditEvent.objects.filter(stream=case_stream(case.pk), action__in=INTO_FEEDBACK)
+        .order_by("-seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return deadlines.local_day(at) if at is not None else None
+
+
+def _check_told_on(case: Case, told_on: date) -> None:
+    today = deadlines.local_day(timezone.now())
+    if told_on > today:
+        raise InvalidInput(
+            _("告知群众的日期不能晚于今天（%(d)s）。") % {"d": today.isoformat()},
+            code="told_on_in_future",
+            details={"field": "told_on"},
+        )
+    arrived = outcome_arrived_on(case)
+    if arrived is not None and told_on < arrived:
+        raise InvalidInput(
+            _("告知群众的日期不能早于收到办理结果的日期（%(d)s）。") % {"d": arrived.isoformat()},
+            code="told_on_before_outcome",
+            details={"field": "told_on"},
+        )
+
+
+def record_feedback(
+    *, case: Case, actor: User, method: str, satisfaction: str, told_on: date, note: str = ""
+) -> Changes:
+    """The member told the constituent the outcome (on `told_on`, how, and how satisfied they
+    were): the case closes."""
+    _check_told_on(case, told_on)
     case.feedback_method = method
     case.satisfaction = satisfaction
     case.feedback_note = note
+    case.feedback_told_on = told_on
     case.status = CaseStatus.CLOSED
     case.closed_at = timezone.now()
-    case.save(update_fields=["feedback_method", "satisfaction", "feedback_note", "status", "closed_at", "updated_at"])
-    return {"status": [CaseStatus.FEEDBACK, CaseStatus.CLOSED], "method": method, "satisfaction": satisfaction}
+    case.save(
+        update_fields=[
+            "feedback_method",
+            "satisfaction",
+            "feedback_note",
+            "feedback_told_on",
+            "status",
+            "closed_at",
+            "updated_at",
+        ]
+    )
+    return {
+        "status": [CaseStatus.FEEDBACK, CaseStatus.CLOSED],
+        "method": method,
+        "satisfaction": satisfaction,
+        "told_on": told_on.isoformat(),
+    }
 
 
 # Merged cases follow their master -----------------------------------------------------------------

@@ -35,7 +35,7 @@ from rest_framework.test import APIClient
 from casework.choices import NotificationKind, OutputStatus, Role
 from casework.models import Case, Notification, Output, User
 from tests.factories import World, make_member, make_user, make_world, token_key
-from tests.helpers import do, file
+from tests.helpers import do, file, today
 from workflows import actions
 from workflows.case_lifecycle import CASE
 from workflows.output_lifecycle import OUTPUT
@@ -415,7 +415,7 @@ def build() -> Matrix:
     do("resolve", cases["feedback"].pk, staff, note="已协调交警")
     cases["closed"] = new()
     do("resolve", cases["closed"].pk, staff, note="已协调")
-    do("feedback", cases["closed"].pk, w.member.user, method="visit", satisfaction="satisfied")
+    do("feedback", cases["closed"].pk, w.member.user, told_on=today(), method="visit", satisfaction="satisfied")
     cases["merged"] = new()
     do("merge", cases["merged"].pk, staff, into=cases["review"].pk)
     for case in cases.values():
@@ -513,6 +513,8 @@ def _sample(field: Any, m: Matrix) -> Any:
         return False
     if kind == "refs":
         return []
+    if kind == "date":
+        return today()
     refs = {
         "reason": m.world.reason.pk,
         "into": m.cases["conversion"].pk,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
 from casework.choices import CaseStatus
 from casework.models import AuditEvent, Case
-from tests.helpers import events, snapshot
+from tests.helpers import events, snapshot, today
 
 
 def file(client, world, **extra):
@@ -60,7 +62,8 @@ def test_every_transition_through_the_api(world, client_for):
     assert [c["id"] for c in response.json()["cases"]] == [draft.pk]
     detail = member.get(f"/api/v1/cases/{draft.pk}/").json()
     assert detail["status"] == "feedback" and "已列入年度修复计划" in detail["outcome"]
-    assert go(member, draft, "feedback", method="visit", satisfaction="satisfied")["status"] == "closed"
+    closed = go(member, draft, "feedback", told_on=today(), method="visit", satisfaction="satisfied")
+    assert closed["status"] == "closed"
 
     timeline = member.get(f"/api/v1/cases/{draft.pk}/events/").json()["results"]
     assert [e["action"] for e in timeline] == [a for a, _ in events(draft)]
@@ -82,7 +85,7 @@ def test_review_decisions_through_the_api(world, client_for, name, body, status)
     if name == "reject":
         body = {**body, "reason": world.reason.pk}
     assert go(staff, case, name, **body)["status"] == status
-    assert go(member, case, "feedback", method="phone", satisfaction="satisfied")["status"] == "closed"
+    assert go(member, case, "feedback", told_on=today(), method="phone", satisfaction="satisfied")["status"] == "closed"
 
 
 def test_merge_through_the_api(world, client_for):
@@ -100,7 +103,8 @@ def test_not_allowed_answers_409_in_the_one_error_shape_and_changes_nothing(worl
     assert body["error"]["code"] == "transition_not_allowed"
     assert "委办审核" in body["error"]["message"]
     assert body["error"]["details"] == {"status": "review"}
-    assert go(staff, case, "feedback", expect=409, method="visit", satisfaction="satisfied")["error"]["code"]
+    refused = go(staff, case, "feedback", expect=409, told_on=today(), method="visit", satisfaction="satisfied")
+    assert refused["error"]["code"]
     assert snapshot(case) == before
 
 
@@ -294,3 +298,33 @@ def test_a_timeline_shows_another_persons_address_to_auditors_only(world, client
     assert shown.status_code == 200
     assert [e.source_ip for e in shown.context["events"]] == ["198.51.100.7", None]
     assert "10.20.30.40" not in shown.content.decode()
+
+
+def test_feedback_through_the_api_records_and_shows_the_day_told(world, client_for):
+    member, staff = client_for(world.member.user), client_for(world.staff)
+    case = file(member, world)
+    go(staff, case, "resolve", note="已当场答复")
+    assert member.get(f"/api/v1/cases/{case.pk}/").json()["feedback_told_on"] is None
+    fields = {f["name"]: f for t in go_detail(member, case)["available_transitions"] for f in t["fields"]}
+    assert fields["told_on"]["kind"] == "date" and fields["told_on"]["required"] is True
+    before = snapshot(case)
+
+    missing = go(member, case, "feedback", expect=400, method="visit", satisfaction="satisfied")["error"]
+    assert (missing["code"], missing["details"]["field"]) == ("required", "told_on")
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    ahead = go(member, case, "feedback", expect=400, told_on=tomorrow, method="visit", satisfaction="satisfied")
+    assert ahead["error"]["code"] == "told_on_in_future" and "不能晚于今天" in ahead["error"]["message"]
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    early = go(member, case, "feedback", expect=400, told_on=yesterday, method="visit", satisfaction="satisfied")
+    assert early["error"]["code"] == "told_on_before_outcome" and "不能早于" in early["error"]["message"]
+    assert snapshot(case) == before
+
+    body = go(member, case, "feedback", told_on=today(), method="visit", satisfaction="satisfied")
+    assert (body["status"], body["feedback_told_on"]) == ("closed", today())
+    assert member.get(f"/api/v1/cases/{case.pk}/").json()["feedback_told_on"] == today()
+
+
+def go_detail(client, case):
+    response = client.get(f"/api/v1/cases/{case.pk}/")
+    assert response.status_code == 200
+    return response.json()

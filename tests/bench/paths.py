@@ -94,7 +94,8 @@ class Driver:
         return actions.perform(name, case_id=case_id, actor=actor, data=data)
 
     def feedback(self, case_id: int, v: Variant) -> None:
-        self.act("feedback", case_id, v, staff=False, method="phone", satisfaction="satisfied", note="已电话告知。")
+        told = {"told_on": timezone.localdate().isoformat(), "method": "phone", "satisfaction": "satisfied"}
+        self.act("feedback", case_id, v, staff=False, note="已电话告知。", **told)
 
     def decide(self, case_id: int, v: Variant) -> None:
         if v.decision == "rejected":

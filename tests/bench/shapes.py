@@ -18,7 +18,7 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True)
 class CaseShape:
     # status, decision, and which of output, merged_into, submitted_at, decided_at, closed_at,
-    # outcome are set
+    # outcome, feedback_told_on are set
     case: Row
     # (flow_class, status, finished set), or None for a case with no flow (a draft)
     process: Row | None
@@ -58,7 +58,8 @@ def _keys(changes: Any) -> tuple[str, ...]:
 def read_cases(cur: Any, case_ids: list[int]) -> dict[int, CaseShape]:
     cur.execute(
         """SELECT c.id, c.status, c.decision, c.output_id IS NOT NULL, c.merged_into_id, c.submitted_at IS NOT NULL,
-                  c.decided_at IS NOT NULL, c.closed_at IS NOT NULL, c.outcome <> '', c.committee_id, m.user_id
+                  c.decided_at IS NOT NULL, c.closed_at IS NOT NULL, c.outcome <> '', c.committee_id, m.user_id,
+                  c.feedback_told_on IS NOT NULL
            FROM casework_case c JOIN casework_member m ON m.id = c.member_id WHERE c.id = ANY(%s)""",
         [case_ids],
     )
@@ -156,7 +157,7 @@ def read_cases(cur: Any, case_ids: list[int]) -> dict[int, CaseShape]:
     for cid, r in cases.items():
         opened = open_task.get(cid)
         shapes[cid] = CaseShape(
-            case=(r[1], r[2], r[3], r[4] is not None, r[5], r[6], r[7], r[8]),
+            case=(r[1], r[2], r[3], r[4] is not None, r[5], r[6], r[7], r[8], r[11]),
             process=processes.get(cid),
             tasks=tuple(tasks[cid]),
             open_task=opened[:2] if opened else None,

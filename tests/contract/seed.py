@@ -39,7 +39,7 @@ def schemathesis_config(ids: dict[str, list[int]], probability: float = 0.5) -> 
 
 def seed() -> dict[str, Any]:
     from tests.factories import make_world, token_key
-    from tests.helpers import do, file
+    from tests.helpers import do, file, today
 
     world = make_world()
     member, staff = world.member.user, world.staff
@@ -65,7 +65,7 @@ def seed() -> dict[str, Any]:
     do("resolve", resolved, staff, note="已当场答复")
     closed = case("已办结")
     do("redirect", closed, staff, channel="hotline_12345")
-    do("feedback", closed, member, method="phone", satisfaction="satisfied")
+    do("feedback", closed, member, told_on=today(), method="phone", satisfaction="satisfied")
     # Cases of the other member, which the member may not see and the staff may.
     for n in range(3):
         file(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from casework.choices import Stage
 from casework.models import Case, CaseClock, User
 from tests.factories import World
-from tests.helpers import do, file
+from tests.helpers import do, file, today
 from web.views import HOME_PAGE_ROWS
 
 ROW = 'class="case-row'
@@ -215,3 +215,49 @@ def test_the_filter_and_the_older_link_speak_english(world):
 
     assert "Search titles and descriptions" in html and "All statuses" in html and "Clear filters" in html
     assert "Older cases" in html and "更早的案件" not in html
+
+
+def _in_feedback(world: World, title: str) -> Case:
+    case = file_case(world, title)
+    do("resolve", case.pk, world.staff, note="已协调解决")
+    return case
+
+
+def _feedback_clock(case: Case, *, warn_at, due_at) -> None:
+    CaseClock.objects.filter(case=case, stage=Stage.FEEDBACK).update(warn_at=warn_at, due_at=due_at)
+
+
+def test_overdue_feedback_comes_first_on_the_members_list_and_is_marked(world):
+    now = timezone.now()
+    late = _in_feedback(world, "反馈已超期的")
+    near = _in_feedback(world, "反馈快到期的")
+    calm = _in_feedback(world, "反馈不急的")
+    asked = file_case(world, "需补充的案件")
+    do("request_info", asked.pk, world.staff, question="请补充照片")
+    _feedback_clock(late, warn_at=now - timedelta(days=3), due_at=now - timedelta(hours=2))
+    _feedback_clock(near, warn_at=now - timedelta(hours=2), due_at=now + timedelta(days=2))
+    _feedback_clock(calm, warn_at=now + timedelta(days=5), due_at=now + timedelta(days=9))
+
+    html = get(logged_in(world.member.user), "/")
+
+    waiting = html.split("我的民情", 1)[0]
+    rows = waiting.split(ROW)[1:]
+    titles = [next(t for t in ("反馈已超期的", "反馈快到期的", "反馈不急的", "需补充的案件") if t in r) for r in rows]
+    # The overdue one first, then the nearly due, then the rest newest first.
+    assert titles == ["反馈已超期的", "反馈快到期的", "需补充的案件", "反馈不急的"]
+    assert rows[0].startswith(' overdue"') and "反馈已超期" in rows[0].split("case-title")[0]
+    assert rows[1].startswith(' due-soon"') and "反馈即将超期" in rows[1].split("case-title")[0]
+    assert all("sla-mark" not in r for r in rows[2:])
+
+
+def test_feedback_told_closes_it_and_the_mark_goes(world):
+    now = timezone.now()
+    late = _in_feedback(world, "反馈已超期的")
+    _feedback_clock(late, warn_at=now - timedelta(days=3), due_at=now - timedelta(hours=2))
+    client = logged_in(world.member.user)
+    assert "反馈已超期" in get(client, "/").split("我的民情", 1)[0]
+
+    do("feedback", late.pk, world.member.user, told_on=today(), method="visit", satisfaction="satisfied")
+
+    html = get(client, "/")
+    assert "等您处理" not in html and "sla-mark" not in html

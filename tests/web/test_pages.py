@@ -13,7 +13,7 @@ from casework.choices import CaseStatus, ClockState, Stage
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import AuditEvent, Case, CaseClock, User
 from tests.factories import World
-from tests.helpers import do, do_output, file
+from tests.helpers import do, do_output, file, today
 from workflows import actions
 
 
@@ -303,7 +303,7 @@ def test_reject_redirect_and_resolve_reach_feedback_and_the_member_closes(world)
     assert f"/cases/{resolved.pk}/do/feedback/" in page(member.get(f"/cases/{resolved.pk}/"))
     closed = member.post(
         f"/cases/{resolved.pk}/do/feedback/",
-        {"method": "phone", "satisfaction": "satisfied", "note": "群众表示感谢"},
+        {"told_on": today(), "method": "phone", "satisfaction": "satisfied", "note": "群众表示感谢"},
         follow=True,
     )
     resolved.refresh_from_db()

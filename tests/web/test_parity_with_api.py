@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from casework.models import AuditEvent, Case, CaseClock, Output
 from tests.factories import World
-from tests.helpers import do, file, open_tasks
+from tests.helpers import do, file, open_tasks, today
 from workflows.case_lifecycle import CASE
 from workflows.output_lifecycle import OUTPUT
 
@@ -66,7 +66,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "feedback": Scenario(
         "member",
-        lambda w, c: {"method": "phone", "satisfaction": "satisfied", "note": "群众表示感谢"},
+        lambda w, c: {"told_on": today(), "method": "phone", "satisfaction": "satisfied", "note": "群众表示感谢"},
         before=[("resolve", "staff", lambda w, c: {"note": "已当场答复"})],
     ),
     "send_back": Scenario(

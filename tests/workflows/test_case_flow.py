@@ -8,7 +8,7 @@ import pytest
 from casework.choices import CaseStatus, ClockState, Decision
 from casework.errors import InvalidInput, NotFound
 from casework.models import AuditEvent, Case, CaseClock, Committee, Output
-from tests.helpers import answer_output, do, events, file, open_task, snapshot, task_names
+from tests.helpers import answer_output, do, events, file, open_task, snapshot, task_names, today
 from workflows import actions
 from workflows.models import CaseProcess
 
@@ -89,7 +89,7 @@ def test_accept_convert_outcome_feedback_close(world):
     task = open_task(case)
     assert (task["stage"], task["owner"]) == ("feedback", world.member.user.pk)
 
-    do("feedback", case.pk, world.member.user, method="visit", satisfaction="satisfied")
+    do("feedback", case.pk, world.member.user, told_on=today(), method="visit", satisfaction="satisfied")
     case.refresh_from_db()
     assert case.status == CaseStatus.CLOSED and case.closed_at is not None
     assert task_names(case) == []
@@ -174,7 +174,7 @@ def test_decisions_that_go_straight_to_feedback(world, decide, decision, extra):
     if decide == "redirect":
         assert case.redirect_channel == "petition"
 
-    do("feedback", case.pk, world.member.user, method="phone", satisfaction="basically")
+    do("feedback", case.pk, world.member.user, told_on=today(), method="phone", satisfaction="basically")
     assert status(case) == CaseStatus.CLOSED
     assert events(case)[-2:] == [(f"case.{decision}", world.staff.pk), ("case.closed", world.member.user.pk)]
 

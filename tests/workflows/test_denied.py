@@ -8,7 +8,7 @@ from casework.choices import CaseStatus
 from casework.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from casework.models import AuditEvent, Case
 from casework.services import clocks
-from tests.helpers import answer_output, do, file, snapshot
+from tests.helpers import answer_output, do, file, snapshot, today
 from tests.workflows.test_case_flow import file_case
 
 
@@ -45,7 +45,7 @@ def test_transition_in_the_wrong_status_is_refused(world):
         do("convert", case.pk, world.staff, output_type="proposal")
     assert "委办审核" in str(err.value.message)
     with pytest.raises(TransitionNotAllowed):
-        do("feedback", case.pk, world.member.user, method="visit", satisfaction="satisfied")
+        do("feedback", case.pk, world.member.user, told_on=today(), method="visit", satisfaction="satisfied")
     with pytest.raises(TransitionNotAllowed):
         do("submit", case.pk, world.member.user)
     with pytest.raises(TransitionNotAllowed):

@@ -20,7 +20,7 @@ from casework.errors import Conflict, InvalidInput
 from casework.models import AuditEvent, Case, CaseClock, Output
 from casework.services import audit, locks
 from casework.services.audit import AuditHeadConflict, audit_cases, case_stream, verify_chain
-from tests.helpers import do, do_output, events, open_task
+from tests.helpers import do, do_output, events, open_task, today
 from tests.workflows.test_case_flow import file_case
 from workflows import actions, engine, propagate
 from workflows.case_lifecycle import CASE
@@ -111,7 +111,7 @@ def test_an_outcome_moves_every_gathered_case_at_once(world):
     assert verify_chain() == []
 
     # The flow goes on from the rows the bulk step wrote.
-    do("feedback", cases[0].pk, world.member.user, method="visit", satisfaction="satisfied")
+    do("feedback", cases[0].pk, world.member.user, told_on=today(), method="visit", satisfaction="satisfied")
     cases[0].refresh_from_db()
     assert cases[0].status == CaseStatus.CLOSED
     assert events(cases[0])[-1] == ("case.closed", member)

@@ -22,9 +22,19 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
-from casework.choices import AuditAction, CaseStatus, Decision, OutputStatus, OutputType, Role
+from casework.choices import (
+    AssignmentStatus,
+    AuditAction,
+    CaseStatus,
+    Decision,
+    OutputStatus,
+    OutputType,
+    Role,
+    Satisfaction,
+)
 from casework.errors import NotFound
 from casework.models import (
+    Assignment,
     AuditEvent,
     Case,
     CaseClock,
@@ -34,10 +44,12 @@ from casework.models import (
     Member,
     Organisation,
     Output,
+    OutputRating,
     RosterEntry,
     ServiceRecord,
     User,
 )
+from casework.services import cases as case_effects
 from casework.services.audit import verify_chain
 from workflows.management.commands.seed_demo import DISTRICT_NAME
 from workflows.management.demo import data
@@ -132,10 +144,11 @@ def test_cases_cover_every_branch(seeded):
     assert cases.filter(status=CaseStatus.REVIEW).exclude(info_answer="").exists()
     sent_back = AuditEvent.objects.filter(action=AuditAction.CASE_SENT_BACK).values_list("target_id", flat=True)
     assert len(set(sent_back)) >= 5
-    # Every output type, with and without its outcome; one output gathering several cases.
+    # Every output type, with and without its outcome (a proposal's: `test_proposals_...`); one
+    # output gathering several cases.
     outputs = Output.objects.filter(organisation=seeded["org"])
     kinds = set(outputs.values_list("output_type", "status"))
-    for output_type in OutputType.values:
+    for output_type in set(OutputType.values) - {OutputType.PROPOSAL}:
         assert (output_type, OutputStatus.DRAFT) in kinds
         assert (output_type, OutputStatus.OUTCOME_RECORDED) in kinds
     assert outputs.annotate(n=Count("cases")).filter(n__gte=3).exists()
@@ -148,6 +161,77 @@ def test_cases_cover_every_branch(seeded):
     assert first is not None and (timezone.now() - first.created_at).days > 90
     assert not AuditEvent.objects.filter(occurred_at__gt=timezone.now()).exists()
     assert not Task.objects.filter(created__gt=timezone.now()).exists()
+
+
+PROPOSAL_STATUSES = {
+    OutputStatus.DRAFT,
+    OutputStatus.SUBMITTED,
+    OutputStatus.FILED,
+    OutputStatus.NOT_FILED,
+    OutputStatus.MERGED,
+    OutputStatus.WITHDRAWN,
+    OutputStatus.ASSIGNED,
+    OutputStatus.REPLIED,
+    OutputStatus.CLOSED,
+}
+
+
+@pytest.mark.django_db
+def test_proposals_go_down_their_lifecycle_to_every_status(seeded):
+    org = seeded["org"]
+    proposals = Output.objects.filter(organisation=org, output_type=OutputType.PROPOSAL)
+    assert set(proposals.values_list("status", flat=True)) == PROPOSAL_STATUSES
+    # Submitted proposals are numbered gaplessly in their series; a draft is not.
+    numbered = proposals.exclude(status=OutputStatus.DRAFT)
+    assert not numbered.filter(number="").exists() and not proposals.filter(status="draft").exclude(number="").exists()
+    by_series: dict[str, list[int]] = {}
+    for series, seq in numbered.values_list("series", "number_seq"):
+        by_series.setdefault(series, []).append(seq)
+    assert by_series and all(sorted(seqs) == list(range(1, len(seqs) + 1)) for seqs in by_series.values())
+    # Every submitted proposal was signed by each of its signers from their own login first.
+    for output in numbered.exclude(status=OutputStatus.MERGED).prefetch_related("signers"):
+        merged_in = set(Output.objects.filter(merged_into=output).values_list("signers__user_id", flat=True))
+        assert all(s.confirmed_at is not None for s in output.signers.all() if s.user_id not in merged_in)
+    # Departments with a liaison handle them: leads and co-handlers, split handling, an objection
+    # and the office's reassignment, replies of each class, co-handlers' views.
+    assignments = Assignment.objects.filter(organisation=org)
+    assert not assignments.filter(department__liaisons__isnull=True).exists()
+    assert {"lead", "co", "split"} <= set(assignments.values_list("role", flat=True))
+    assert assignments.filter(status=AssignmentStatus.WITHDRAWN).exclude(objection="").exists()
+    assert {"A", "B", "C"} <= set(assignments.values_list("reply_class", flat=True))
+    assert assignments.filter(status=AssignmentStatus.COUNTERSIGNED).exclude(view="").exists()
+    # Closed ones were rated by every signer; one 不满意 sent one back for a second round.
+    for output in proposals.filter(status=OutputStatus.CLOSED).prefetch_related("signers"):
+        rated = set(OutputRating.objects.filter(output=output, round=output.round).values_list("signer_id", flat=True))
+        assert rated == {s.pk for s in output.signers.all()}
+    second = proposals.filter(round=2, status=OutputStatus.CLOSED)
+    assert OutputRating.objects.filter(output__in=second, round=1, result=Satisfaction.DISSATISFIED).exists()
+    # Their cases heard of each step; those of answered ones moved on to feedback.
+    answered = proposals.filter(status__in=(OutputStatus.REPLIED, OutputStatus.CLOSED))
+    assert not Case.objects.filter(output__in=answered, status=CaseStatus.OUTCOME).exists()
+    waiting = proposals.filter(status__in=(OutputStatus.SUBMITTED, OutputStatus.FILED, OutputStatus.ASSIGNED))
+    assert set(Case.objects.filter(output__in=waiting).values_list("status", flat=True)) <= {
+        CaseStatus.OUTCOME,
+        CaseStatus.MERGED,
+    }
+    told = AuditEvent.objects.filter(
+        action=AuditAction.CASE_OUTPUT_EVENT, target_id__in=Case.objects.filter(output__in=proposals).values("id")
+    )
+    assert {AuditAction.PROPOSAL_FILED, AuditAction.PROPOSAL_ASSIGNED} <= {e.changes["event"] for e in told}
+    # The accounts to try them with are named.
+    output = seeded["output"]
+    assert "提案办理的演示账号" in output and "ta_staff1" in output and "dept_gaj（区公安分局" in output
+
+
+@pytest.mark.django_db
+def test_feedback_was_told_between_the_outcome_and_the_record(seeded):
+    closed = Case.objects.filter(organisation=seeded["org"], status=CaseStatus.CLOSED)
+    assert closed.count() > 50
+    for case in closed:
+        assert case.feedback_told_on is not None
+        assert case.feedback_told_on <= timezone.localdate(case.closed_at)
+        arrived = case_effects.outcome_arrived_on(case)
+        assert arrived is not None and arrived <= case.feedback_told_on
 
 
 @pytest.mark.django_db

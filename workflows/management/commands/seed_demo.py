@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: a believable demo committee (政协台州市黄岩区委员会) with about 60
 members, their constituents and engagements, and about 300 cases in every stage and branch of
-the case lifecycle (docs/domain.md §3).
+the case lifecycle (docs/domain.md §3), gathered into outputs; the proposals go down their own
+lifecycle to every status a proposal has (docs/domain.md §4).
 
 Every case is driven through `workflows.actions`, each step naming the declared transition it
 takes, so the viewflow tasks, the stage clocks and the audit chain are the real ones. The history
@@ -17,7 +18,8 @@ the district organisation and does nothing.
 It seeds only an empty database: the demo makes a superuser and about ninety accounts, and
 DATABASE_URL may point at a real one. A database with accounts, organisations or cases of its
 own is refused (`--force` overrides, for a developer's database). It prints one login per role,
-once, and a warning that these are demo accounts."""
+once, the login names to try the proposals with (the office, each department's liaison, the
+signers asked to rate), and a warning that these are demo accounts."""
 
 from __future__ import annotations
 
@@ -31,10 +33,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from casework.choices import CaseStatus, OutputType
-from casework.models import Case, Organisation, Output, User
+from casework.choices import AssignmentStatus, CaseStatus, OutputStatus, OutputType, Role
+from casework.models import Assignment, Case, Organisation, Output, OutputSigner, User
 from casework.services.audit import audit_checkpoint
 from workflows import actions
 
@@ -151,6 +154,10 @@ class Command(BaseCommand):
             self.say(f"  {status.label}（{status.value}）：{counts.get(status.value, 0)}")
         outputs = Counter(Output.objects.filter(organisation=org).values_list("output_type", flat=True))
         self.say("成果：" + "，".join(f"{t.label} {outputs.get(t.value, 0)}" for t in OutputType))
+        proposals = Counter(
+            Output.objects.filter(organisation=org, output_type=OutputType.PROPOSAL).values_list("status", flat=True)
+        )
+        self.say("提案：" + "，".join(f"{s.label} {n}" for s in OutputStatus if (n := proposals.get(s.value, 0))))
         self.say("")
         # One login per role (the first account made for it): enough to try every part of the
         # app; the other accounts' random passwords are never shown (reset them in the admin).
@@ -164,10 +171,43 @@ class Command(BaseCommand):
         for label, (user, password) in shown.items():
             self.say(f"{label:　<12}{user.username:<{width + 2}}{user.display_name:　<8}{password}")
         self.say("")
+        self._proposal_logins(org)
+        self.say("")
         self.say(
             "警告：以上是演示账号（含超级管理员），只可用于演示和开发。不要在生产环境使用演示数据；"
             "若演示环境可被他人访问，请立即在管理后台修改这些口令。"
         )
+
+    def _proposal_logins(self, org: Organisation) -> None:
+        """Whom to log in as to try the proposals: the proposal office, each department's liaison
+        with what waits on it, and the signers asked to rate a reply. Names only: the passwords
+        shown are those of the table above."""
+        self.say("提案办理的演示账号（口令只显示上表中的；其余请在管理后台重置）：")
+        office = User.objects.filter(organisation=org, groups__name=Role.PROPOSAL_OFFICE).order_by("id")
+        self.say("  提案委员会：" + "、".join(u.username for u in office))
+        handling = Assignment.objects.filter(
+            organisation=org,
+            round=F("output__round"),
+            status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED),
+        )
+        waiting = Counter(handling.values_list("department_id", flat=True))
+        liaisons = (
+            User.objects.filter(organisation=org, groups__name=Role.DEPARTMENT_LIAISON)
+            .select_related("department")
+            .order_by("id")
+        )
+        for user in liaisons:
+            assert user.department is not None
+            n = waiting.get(user.department_id, 0)
+            self.say(f"  承办单位联络员：{user.username}（{user.department.name}，待办理 {n} 件）")
+        asked = [
+            signer.user.username
+            for signer in OutputSigner.objects.filter(output__organisation=org, output__status=OutputStatus.REPLIED)
+            .select_related("user", "output")
+            .order_by("user_id")
+            if not signer.ratings.filter(round=signer.output.round).exists()
+        ]
+        self.say("  待评价答复的署名委员：" + ("、".join(dict.fromkeys(asked)) or "无"))
 
 
 def foreign_data() -> dict[str, int]:

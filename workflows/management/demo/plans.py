@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from casework.choices import Decision, FeedbackMethod, OutputType, RedirectChannel, Satisfaction, Urgency
 from casework.models import Case, Member, User
 
-from .clock import Calendar
+from .clock import SHANGHAI, Calendar
 from .data import Demo, Theme
+from .proposals import RECENT, ProposalPlanner
 from .steps import FILE, CasePlan, OutputPlan, Step, shift
 from .world import Builder, World, fill
 
@@ -74,7 +75,8 @@ class Planner:
         self.texts = demo.texts
         self.plans: list[CasePlan] = []
         self.outputs: list[OutputPlan] = []
-        self.outcome_steps: list[Step] = []
+        self.outcome_steps: list[Step] = []  # the outputs' own steps
+        self.proposals = ProposalPlanner(demo, world, rng, cal)
 
     def all(self) -> list[Step]:
         """Every step of every case and output, in the order they happen."""
@@ -180,7 +182,9 @@ class Planner:
         reason = self.w.reasons[plan.theme.reason if plan.theme.reason >= 0 else texts["unverifiable_reason"]]
         return plan.add(at, name, reason=reason.pk, note=fill(texts["rejected"], {"reason": reason.text}))
 
-    def feedback(self, plan: CasePlan, at: datetime) -> Step:
+    def feedback(self, plan: CasePlan, at: datetime, arrived: Step) -> Step:
+        """The member tells the constituent at `at`, about the outcome `arrived` brought; the day
+        they told them is drawn when the step runs (a history moved back in time moves both)."""
         method = self.rng.choices(FeedbackMethod.values, weights=(45, 35, 12, 8))[0]
         satisfaction = self.rng.choices(Satisfaction.values, weights=(70, 22, 8))[0]
         texts = self.texts
@@ -188,8 +192,11 @@ class Planner:
             texts["feedback"],
             {"method": texts["feedback_method"][method], "satisfaction": texts["satisfaction"][satisfaction]},
         )
-        plan.closed = plan.add(at, "feedback", method=method, satisfaction=satisfaction, note=note)
-        return plan.closed
+        share = self.cal.rng.random()
+        step = plan.add(at, "feedback", told_on=None, method=method, satisfaction=satisfaction, note=note)
+        step.data["told_on"] = lambda: told_on(arrived.at, step.at, share)
+        plan.closed = step
+        return step
 
     def fit(self, steps: list[Step], extra_minutes: tuple[int, int] = (60, 4320)) -> None:
         """Move a planned history back in time so it ends before the cap."""
@@ -220,9 +227,9 @@ class Planner:
         elif kind.startswith(("rejected", "redirected", "resolved")):
             at = self.review_prefix(plan, at, info=0.1)
             at = cal.staff(at, 1, 6 if self.rng.random() < 0.9 else 9)  # a few decided after the clock ran out
-            self.decide(plan, Decision(kind.split("_")[0]), at)
+            decided = self.decide(plan, Decision(kind.split("_")[0]), at)
             if kind.endswith("_closed"):
-                self.feedback(plan, cal.member(at, 0.5, 12))
+                self.feedback(plan, cal.member(at, 0.5, 12), decided)
         elif kind in SEND_BACKS:
             self.send_back(plan, kind, at)
         elif kind != "review":
@@ -242,14 +249,16 @@ class Planner:
         plan.add(at, "send_back", reason=self.rng.choice(self.texts["send_back_reasons"]))
         if then is not None:
             at = cal.staff(at, 1, 3)
-            self.decide(plan, then, at)
+            decided = self.decide(plan, then, at)
             if then == Decision.RESOLVED:
-                self.feedback(plan, cal.member(at, 0.5, 6))
+                self.feedback(plan, cal.member(at, 0.5, 6), decided)
 
     # Outputs and duplicates -------------------------------------------------------------------
 
     def outputs_of(self, total: int) -> None:
-        """Cases that become outputs. Several cases of one theme are gathered into one output."""
+        """Cases that become outputs. Several cases of one theme are gathered into one output; a
+        proposal then goes down its own lifecycle (`proposals.py`), an info report and a research
+        report down theirs (`info_report`, `research_report`)."""
         cal, rng, w = self.cal, self.rng, self.w
         themes = list(self.d.policy)
         rng.shuffle(themes)
@@ -267,28 +276,95 @@ class Planner:
             committee_id = w.committee_of(theme.category)
             title = fill(self.d.outputs["titles"][output_type], {"phrase": theme.phrase})
             out = OutputPlan(n, output_type, theme, committee_id, title, recorded)
+            if output_type in OWN_LIFECYCLE:
+                out.target = self.proposals.next_target()
+                recorded = out.target not in RECENT
             n += 1
             remaining -= size
             base = cal.day_before_cap(100, 240) if recorded else cal.day_before_cap(8, 80)
-            staff = rng.choice(w.staff_by_committee[committee_id])  # one staff member gathers it
-            steps, converted = self._gathered(out, size, base, staff)
+            out.staff = rng.choice(w.staff_by_committee[committee_id])  # one staff member gathers it
+            steps, converted = self._gathered(out, size, base, out.staff)
             self.outputs.append(out)
-            if not recorded:
-                self.fit(steps, (60, 5 * 1440))
-                continue
-            out.outcome = self.outcome_text(out)
-            at = cal.staff(max(converted), *OUTCOME_DAYS[output_type])
-            outcome = out.step(
-                at, "record_outcome", rng.choice(w.staff_by_committee[committee_id]), outcome=out.outcome
+            if output_type in OWN_LIFECYCLE:
+                own, moves = OWN_LIFECYCLE[output_type](self, out, max(converted))
+            else:
+                own, moves = [], None
+            self.fit([*steps, *own], (60, 20 * 1440) if own else (60, 5 * 1440))
+            self.outcome_steps.extend(own)
+            if moves is not None:
+                self.feedback_on(out, moves)
+        self.outcome_steps.extend(self.proposals.merges(self.outputs))
+
+    def info_report(self, out: OutputPlan, converted: datetime) -> tuple[list[Step], Step | None]:
+        """An info report: edited and submitted by its staff member, then used in a bulletin
+        issue with a leader's instruction on it (its answer), or not used; a few still wait."""
+        rng, cal = self.rng, self.cal
+        assert out.staff is not None
+        staff, steps = out.staff, []
+        if not out.recorded:
+            return [], None
+        at = cal.staff(converted, 0, 3)
+        steps.append(
+            out.step(
+                at,
+                "edit",
+                staff,
+                situation=fill("{phrase}问题群众反映集中。", {"phrase": out.theme.phrase}),
+                analysis=fill(self.d.outputs["proposal"]["analysis"], {"phrase": out.theme.phrase}),
+                suggestion=fill("建议由{dept}牵头研究解决。", {"dept": out.theme.dept}),
             )
-            self.fit([*steps, outcome], (60, 20 * 1440))
-            self.outcome_steps.append(outcome)
-            for plan in out.cases:
-                if rng.random() < 0.76:
-                    at = cal.member(outcome.at, 0.5, 14)
-                    if at > cal.cap:  # not yet: somewhere between the outcome and now
-                        at = outcome.at + (cal.cap - outcome.at) * cal.rng.uniform(0.2, 0.9)
-                    self.feedback(plan, at)
+        )
+        at = cal.staff(at, 0, 2)
+        steps.append(out.step(at, "submit", staff))
+        at = cal.staff(at, 1, 6)
+        if rng.random() < 0.2:
+            answer = out.step(at, "not_use", staff, note="内容已在其他信息中反映。")
+            steps.append(answer)
+            return steps, answer
+        steps.append(out.step(at, "use", staff))
+        at = cal.staff(at, 3, 20)
+        out.outcome = self.outcome_text(out)
+        leader = rng.choice(self.w.leaders)
+        answer = out.step(
+            at, "instruct", staff, leader=str(leader), rank="district", text=out.outcome, given_on=_day(at)
+        )
+        steps.append(answer)
+        return steps, answer
+
+    def research_report(self, out: OutputPlan, converted: datetime) -> tuple[list[Step], Step | None]:
+        """A research report: written and submitted by its staff member, approved by leadership
+        and transmitted (its answer); a few still wait."""
+        rng, cal = self.rng, self.cal
+        assert out.staff is not None
+        staff = out.staff
+        if not out.recorded:
+            return [], None
+        at = cal.staff(converted, 1, 10)
+        out.outcome = self.outcome_text(out)
+        steps = [
+            out.step(at, "edit", staff, body=fill(self.d.outputs["proposal"]["analysis"], {"phrase": out.theme.phrase}))
+        ]
+        at = cal.staff(at, 0, 2)
+        steps.append(out.step(at, "submit", staff))
+        at = cal.staff(at, 2, 10)
+        steps.append(out.step(at, "approve", rng.choice(self.w.leaders), note="同意报送。"))
+        at = cal.staff(at, 1, 5)
+        answer = out.step(at, "transmit", staff, note=out.outcome)
+        steps.append(answer)
+        return steps, answer
+
+    def proposal(self, out: OutputPlan, converted: datetime) -> tuple[list[Step], Step | None]:
+        return self.proposals.plan(out, converted)
+
+    def feedback_on(self, out: OutputPlan, moves: Step) -> None:
+        """Most members tell their constituents what came of the output, some not yet."""
+        cal = self.cal
+        for plan in out.cases:
+            if self.rng.random() < 0.76:
+                at = cal.member(moves.at, 0.5, 14)
+                if at > cal.cap:  # not yet: somewhere between the outcome and now
+                    at = moves.at + (cal.cap - moves.at) * cal.rng.uniform(0.2, 0.9)
+                self.feedback(plan, at, moves)
 
     def _gathered(self, out: OutputPlan, size: int, base: datetime, staff: User) -> tuple[list[Step], list[datetime]]:
         """`size` cases of the output's theme, filed by different members, accepted and converted
@@ -348,6 +424,26 @@ class Planner:
                 into=lambda master=master: master.case_id,
                 note=lambda master=master, note=note: fill(note, {"master": str(master.case_id)}),
             )
+
+
+def told_on(arrived: datetime, told: datetime, share: float) -> str:
+    """A day between the outcome's arrival and the step recording it (at most three days
+    before the step), as the feedback's `told_on` takes it."""
+    earliest = max(arrived, told - timedelta(days=3))
+    return (earliest + (told - earliest) * share).astimezone(SHANGHAI).date().isoformat()
+
+
+# How each output type goes down its own lifecycle in the demo. Plenary speeches stay drafts: their
+# solicitation window is a session's, which the demo's history does not open.
+OWN_LIFECYCLE = {
+    OutputType.PROPOSAL: Planner.proposal,
+    OutputType.INFO_REPORT: Planner.info_report,
+    OutputType.RESEARCH_REPORT: Planner.research_report,
+}
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).date().isoformat()
 
 
 def _made(out: OutputPlan, case: Case) -> None:

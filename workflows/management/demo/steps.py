@@ -1,8 +1,9 @@
 """Steps of the demo's history and how they run. A step names a declared transition (of the case
-lifecycle, or of an output's) with its input, checked against the declaration when it is planned;
-it runs through `workflows.actions` as whoever the declaration says does it: the case's member
-for a member's transition, whoever holds the open task for one decided by its holder, otherwise
-the staff member planned for the case."""
+lifecycle, or of an output's, its signatures' or its assignments') with its input, checked
+against the declaration when it is planned; it runs through `workflows.actions` (a case's) or
+`workflows.output_actions` (an output's) as whoever the declaration says does it: the case's
+member for a member's transition, whoever holds the open task for one decided by its holder,
+otherwise the staff member planned for the case; an output's steps name their actor."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from casework.models import Member, User
-from workflows import actions, engine
+from workflows import actions, engine, output_actions
 from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Hold, Party, Transition
-from workflows.output_lifecycle import OUTPUT
+from workflows.output_lifecycle import ASSIGNMENT, LIFECYCLES, SIGNATURE
 
 from .data import Theme
 
@@ -31,10 +32,14 @@ class Step:
     data: dict[str, Any]
     actor: User | None = None  # an output's steps: who does it
     then: Callable[[Any], None] | None = None  # given what the action answered
+    # An output's steps: the kind of record acted on (output, signature, assignment) and, for a
+    # signature or an assignment, its id, read when the step runs (made by an earlier step).
+    kind: str = "output"
+    record_id: Callable[[], int] | None = None
 
 
 def _checked(name: str, lifecycle: Any, data: dict[str, Any]) -> Transition | None:
-    if name == FILE:
+    if name == FILE and lifecycle is CASE:  # (a proposal's "file" is the office's 立案)
         fields = {f.name for f in Intake.input.fields}
         transition = None
     else:
@@ -73,9 +78,18 @@ class CasePlan:
         return step
 
 
+# The lifecycle of each kind of record of an output, by the output's type.
+OUTPUT_KINDS: dict[str, Callable[[str], Any]] = {
+    "output": lambda output_type: LIFECYCLES[output_type],
+    "signature": lambda output_type: SIGNATURE,
+    "assignment": lambda output_type: ASSIGNMENT,
+}
+
+
 @dataclass
 class OutputPlan:
-    """An output gathering cases of one theme, and its outcome if it has one."""
+    """An output gathering cases of one theme, and how far it goes: `recorded` (an outcome
+    recorded on it), or for a type with its own lifecycle, `target`, the status it ends in."""
 
     key: int
     output_type: str
@@ -86,9 +100,21 @@ class OutputPlan:
     cases: list[CasePlan] = field(default_factory=list)
     output_id: int | None = None
     outcome: str = ""
+    target: str = ""
+    staff: User | None = None  # the committee's staff member who gathers it
 
-    def step(self, at: datetime, name: str, actor: User, **data: Any) -> Step:
-        return Step(at, self, _checked(name, OUTPUT, data), data, actor=actor)
+    def step(
+        self,
+        at: datetime,
+        name: str,
+        actor: User,
+        *,
+        kind: str = "output",
+        record_id: Callable[[], int] | None = None,
+        **data: Any,
+    ) -> Step:
+        lifecycle = OUTPUT_KINDS[kind](self.output_type)
+        return Step(at, self, _checked(name, lifecycle, data), data, actor=actor, kind=kind, record_id=record_id)
 
 
 def shift(steps: list[Step], delta: timedelta) -> None:
@@ -121,7 +147,8 @@ class Runner:
         answer: Any
         if isinstance(record, OutputPlan):
             assert t is not None and step.actor is not None and record.output_id is not None
-            answer = actions.perform_output(t.name, output_id=record.output_id, actor=step.actor, data=data)
+            record_id = step.record_id() if step.record_id is not None else record.output_id
+            answer = output_actions.perform(step.kind, t.name, record_id=record_id, actor=step.actor, data=data)
         elif t is None:
             answer = actions.file_case(actor=record.member_user, data={**record.fields, **data})
             record.case_id = answer.pk

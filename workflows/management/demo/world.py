@@ -26,6 +26,7 @@ from casework.models import (
     Engagement,
     Member,
     Organisation,
+    OutputReason,
     RejectReason,
     RosterEntry,
     Sector,
@@ -125,6 +126,11 @@ class World:
     members: list[Member] = field(default_factory=list)
     sector_prefs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     rosters: dict[int, list[int]] = field(default_factory=dict)
+    # Proposals: the proposal office's reasons not to file one, the leaders who supervise key
+    # proposals, and each department's liaison (only departments with one handle proposals).
+    output_reasons: list[OutputReason] = field(default_factory=list)
+    leaders: list[User] = field(default_factory=list)
+    liaisons: dict[str, User] = field(default_factory=dict)
 
     def committee_of(self, category: str) -> int:
         return self.categories[category].committee_id or self.default_committee.pk
@@ -183,6 +189,10 @@ class Builder:
             for name, committee in d.categories
         }
         sectors = {s.name: Sector.objects.create(organisation=org, name=s.name) for s in d.sectors}
+        output_reasons = [
+            OutputReason.objects.create(organisation=org, text=text)
+            for text in d.outputs["proposal"]["not_file_reasons"]
+        ]
         return World(
             org=org,
             city=city,
@@ -195,6 +205,7 @@ class Builder:
             categories=categories,
             sectors=sectors,
             places={town: self._places(town) for town in d.townships},
+            output_reasons=output_reasons,
         )
 
     def _places(self, town: str) -> dict[str, list[str]]:
@@ -267,9 +278,10 @@ class Builder:
         for dept in d.departments:
             if dept.get("liaison"):
                 code = dept["code"]
-                user(org, Role.DEPARTMENT_LIAISON, f"dept_{code}", next(names), department=w.departments[code])
-        for i in (1, 2):
-            user(org, Role.LEADERSHIP, f"leader{i}", next(names))
+                w.liaisons[code] = user(
+                    org, Role.DEPARTMENT_LIAISON, f"dept_{code}", next(names), department=w.departments[code]
+                )
+        w.leaders = [user(org, Role.LEADERSHIP, f"leader{i}", next(names)) for i in (1, 2)]
         user(org, Role.AUDITOR, "auditor", next(names))
         user(org, Role.SECURITY_ADMIN, "secadmin", next(names))
         user(org, Role.SYSADMIN, "sysadmin", next(names))
