@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("casework", "0016_output_lifecycles"),
+        ("casework", "0017_assignment_reply_marks"),
     ]
 
     operations = [
