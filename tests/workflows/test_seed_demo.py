@@ -150,7 +150,12 @@ def test_cases_cover_every_branch(seeded):
     kinds = set(outputs.values_list("output_type", "status"))
     for output_type in set(OutputType.values) - {OutputType.PROPOSAL}:
         assert (output_type, OutputStatus.DRAFT) in kinds
-        assert (output_type, OutputStatus.OUTCOME_RECORDED) in kinds
+    # Info reports and research reports reach the answers of their own lifecycles; nothing has
+    # the spine's free-text outcome any more.
+    assert {("info_report", "used"), ("info_report", "not_used"), ("research_report", "transmitted")} <= kinds
+    assert not outputs.filter(status=OutputStatus.OUTCOME_RECORDED).exists()
+    used = outputs.filter(output_type="info_report", status="used")
+    assert used.filter(instructions__isnull=False).exists() and not used.filter(bulletin_issue__isnull=True).exists()
     assert outputs.annotate(n=Count("cases")).filter(n__gte=3).exists()
     # Merged cases point at an open or closed master; every submitted case has its flow.
     assert not cases.filter(status=CaseStatus.MERGED, merged_into__isnull=True).exists()

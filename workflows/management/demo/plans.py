@@ -276,7 +276,7 @@ class Planner:
             committee_id = w.committee_of(theme.category)
             title = fill(self.d.outputs["titles"][output_type], {"phrase": theme.phrase})
             out = OutputPlan(n, output_type, theme, committee_id, title, recorded)
-            if output_type in OWN_LIFECYCLE:
+            if output_type == OutputType.PROPOSAL:
                 out.target = self.proposals.next_target()
                 recorded = out.target not in RECENT
             n += 1
@@ -325,9 +325,9 @@ class Planner:
         at = cal.staff(at, 3, 20)
         out.outcome = self.outcome_text(out)
         leader = rng.choice(self.w.leaders)
-        answer = out.step(
-            at, "instruct", staff, leader=str(leader), rank="district", text=out.outcome, given_on=_day(at)
-        )
+        answer = out.step(at, "instruct", staff, leader=str(leader), rank="district", text=out.outcome, given_on=None)
+        # The day of the step as it runs (a history may be shifted back after planning).
+        answer.data["given_on"] = lambda: _day(answer.at)
         steps.append(answer)
         return steps, answer
 
