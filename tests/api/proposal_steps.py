@@ -18,7 +18,7 @@ def submitted(pw: ProposalWorld, source_ip: str | None = None) -> Output:
     """The world's proposal, signed by each of its signers and submitted by the staff."""
     output = pw.output
     act("output", "edit", output.pk, pw.world.staff, suggestion="增设护学岗。")
-    for signer in OutputSigner.objects.filter(output=output):
+    for signer in OutputSigner.objects.filter(output=output, confirmed_at__isnull=True):
         act("signature", "confirm", signer.pk, signer.user)
     return act("output", "submit", output.pk, pw.world.staff, source_ip=source_ip)
 
