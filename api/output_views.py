@@ -5,7 +5,6 @@ back only by those who may see their output)."""
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from datetime import datetime
 from typing import Any
@@ -336,8 +335,8 @@ class FileDownloadView(APIView):
     )
     def get(self, request: Request, file_id: int) -> FileResponse:
         row = selectors.visible_file(_user(request), file_id)
-        content_type = mimetypes.guess_type(row.name)[0] or "application/octet-stream"
-        response = FileResponse(row.file.open("rb"), content_type=content_type)
+        # Always bytes to save, never something to show: a browser renders none of it inline.
+        response = FileResponse(row.file.open("rb"), content_type="application/octet-stream")
         response["Content-Disposition"] = content_disposition(row.name)
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"

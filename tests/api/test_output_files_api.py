@@ -67,7 +67,7 @@ def test_a_liaison_uploads_a_reply_file_and_those_who_see_the_proposal_download_
         got = client_for(user).get(path)
         assert got.status_code == 200, (user, got.content)
         assert b"".join(got.streaming_content) == PDF
-        assert got["Content-Type"] == "application/pdf"
+        assert got["Content-Type"] == "application/octet-stream"
         assert got["X-Content-Type-Options"] == "nosniff"
         assert got["Cache-Control"] == "no-store"
         disposition = got["Content-Disposition"]
