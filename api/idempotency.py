@@ -67,9 +67,17 @@ class KeyReused(APIException):
     default_detail = gettext_lazy("该幂等键已用于另一个请求，请为新的请求使用新的键。")
 
 
+def _file_digest(upload: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return f"{upload.name}:{upload.size}:{digest.hexdigest()}"
+
+
 def _body_hash(data: Any) -> str:
-    if hasattr(data, "dict"):  # a QueryDict: an empty body
-        data = data.dict()
+    if hasattr(data, "dict"):  # a QueryDict: an empty body, or a form with its files
+        data = {k: _file_digest(v) if hasattr(v, "chunks") else v for k, v in data.dict().items()}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

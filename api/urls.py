@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audit_views, notification_views, report_views, transitions, views
+from . import audit_views, notification_views, output_views, report_views, transitions, views
 
 app_name = "api"
 
@@ -12,9 +12,25 @@ urlpatterns = [
     path("cases/<id:case_id>/joinable-outputs/", views.JoinableOutputsView.as_view(), name="case-joinable-outputs"),
     path("cases/<id:case_id>/merge-targets/", views.MergeTargetsView.as_view(), name="case-merge-targets"),
     *transitions.urlpatterns(),
+    path("outputs/", output_views.OutputListView.as_view(), name="outputs"),
     path("outputs/<id:output_id>/", views.OutputDetailView.as_view(), name="output"),
     path("referrals/", views.ReferralListView.as_view(), name="referrals"),
     path("outputs/<id:output_id>/docx/", views.OutputDocxView.as_view(), name="output-docx"),
+    path("outputs/<id:output_id>/events/", output_views.OutputEventsView.as_view(), name="output-events"),
+    path(
+        "outputs/<id:output_id>/merge-targets/",
+        output_views.OutputMergeTargetsView.as_view(),
+        name="output-merge-targets",
+    ),
+    path("assignments/", output_views.AssignmentListView.as_view(), name="assignments"),
+    path("assignments/<id:assignment_id>/files/", output_views.AssignmentFilesView.as_view(), name="assignment-files"),
+    path("signatures/mine/", output_views.MySignaturesView.as_view(), name="signatures-mine"),
+    path("files/<id:file_id>/", output_views.FileDownloadView.as_view(), name="file"),
+    path("departments/", output_views.DepartmentsView.as_view(), name="departments"),
+    path("output-reasons/", output_views.OutputReasonsView.as_view(), name="output-reasons"),
+    path("sectors/", output_views.SectorsView.as_view(), name="sectors"),
+    path("members/", output_views.MembersView.as_view(), name="members"),
+    path("leaders/", output_views.LeadersView.as_view(), name="leaders"),
     path("queues/", views.QueueListView.as_view(), name="queues"),
     path("queues/<id:committee_id>/tasks/", views.QueueTasksView.as_view(), name="queue-tasks"),
     path("queues/<id:committee_id>/claim-next/", views.QueueClaimNextView.as_view(), name="queue-claim-next"),

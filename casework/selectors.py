@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models import Case as DbCase
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timezone import get_current_timezone
 from django.utils.translation import gettext as _
@@ -41,6 +55,7 @@ from casework.models import (
     Department,
     Notification,
     Output,
+    OutputFile,
     OutputRating,
     OutputReason,
     OutputSigner,
@@ -578,7 +593,7 @@ def output_events(output: Output, limit: int = 500) -> list[AuditEvent]:
 
 # Each list of a desk shows at most this many rows (the oldest waiting first).
 DESK_ROWS = 200
-OPEN_ASSIGNMENT = Q(status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED)) | Q(
+WAITING_ON_DEPARTMENT = Q(status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED)) | Q(
     status=AssignmentStatus.REPLIED, reply_class=ReplyClass.B, solved_at__isnull=True
 )
 
@@ -620,7 +635,7 @@ def department_desk(user: User) -> list[Assignment]:
     rows = (
         Assignment.objects.filter(organisation_id=access.organisation_id_of(user), department_id=department_id)
         .select_related("output", "department")
-        .annotate(is_open=ExpressionWrapper(OPEN_ASSIGNMENT, output_field=BooleanField()))
+        .annotate(is_open=ExpressionWrapper(WAITING_ON_DEPARTMENT, output_field=BooleanField()))
     )
     open_rows: list[Assignment] = list(
         rows.filter(is_open=True).order_by(F("due_at").asc(nulls_last=True), "id")[:DESK_ROWS]
@@ -644,6 +659,124 @@ def my_signatures_waiting(user: User, *, limit: int = 50) -> list[OutputSigner]:
         .select_related("output")
         .order_by("output__status", "id")[:limit]
     )
+
+
+def output_list(
+    user: User,
+    *,
+    output_type: str | None = None,
+    status: str | None = None,
+    q: str = "",
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Output]:
+    """The outputs the user may see, newest first; `q`: only those whose title or number holds
+    the text (a plain scan, as for the cases)."""
+    qs = access.visible_outputs(user).select_related("committee").order_by("-id")
+    if output_type:
+        qs = qs.filter(output_type=output_type)
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(number__icontains=q))
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return list(qs[:limit])
+
+
+def output_timeline(user: User, output_id: int, *, after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
+    """An output's timeline (its audit stream) as the user may read it: source addresses are
+    left out as on a case's (`case_events`)."""
+    if not access.visible_outputs(user).filter(pk=output_id).exists():
+        raise NotFound(code="output_not_found")
+    rows = list(
+        AuditEvent.objects.filter(stream=output_stream(output_id), seq__gt=after_seq)
+        .select_related("actor")
+        .order_by("seq")[:limit]
+    )
+    for row in rows:
+        if not access.may_see_source_ip(user, row.actor_id):
+            row.source_ip = None
+    return rows
+
+
+# What waits on a department: an assignment it has not yet accepted, objected to or replied to.
+OPEN_ASSIGNMENT = (AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED)
+# Where an assignment without a due time sorts: after every dated one.
+NO_DUE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def desk_assignments(user: User) -> QuerySet[Assignment]:
+    """The assignments a user works or oversees: a department's liaison their own department's,
+    the proposal office every one of the organisation; nobody else any."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return Assignment.objects.none()
+    if Role.PROPOSAL_OFFICE in access.roles_of(user):
+        return Assignment.objects.filter(organisation_id=user.organisation_id)
+    if access.is_liaison(user):
+        return Assignment.objects.filter(organisation_id=user.organisation_id, department_id=user.department_id)
+    return Assignment.objects.none()
+
+
+def assignment_list(
+    user: User,
+    *,
+    status: str | None = None,
+    overdue: bool = False,
+    after: tuple[int, datetime, int] | None = None,
+    limit: int = 50,
+) -> list[Assignment]:
+    """A department's desk: open assignments first, each part soonest due first (those without a
+    due time last), keyset-paged by (closed, due, id). `overdue`: only open ones past their due
+    time. Each row carries `is_overdue`."""
+    now = timezone.now()
+    qs = (
+        desk_assignments(user)
+        .select_related("output", "department")
+        .annotate(
+            closed=DbCase(When(status__in=OPEN_ASSIGNMENT, then=Value(0)), default=Value(1)),
+            due_key=Coalesce("due_at", Value(NO_DUE)),
+        )
+        .order_by("closed", "due_key", "id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if overdue:
+        qs = qs.filter(status__in=OPEN_ASSIGNMENT, due_at__lt=now)
+    if after is not None:
+        closed, due, last_id = after
+        due = NO_DUE if due is None else due
+        qs = qs.filter(
+            Q(closed__gt=closed) | Q(closed=closed, due_key__gt=due) | Q(closed=closed, due_key=due, id__gt=last_id)
+        )
+    rows = list(qs[:limit])
+    for row in rows:
+        row.is_overdue = row.status in OPEN_ASSIGNMENT and row.due_at is not None and row.due_at < now  # type: ignore[attr-defined]
+    return rows
+
+
+def my_signatures(user: User, *, before_id: int | None = None, limit: int = 50) -> list[OutputSigner]:
+    """The user's signatures on their organisation's outputs, newest first, each with the output
+    it is on."""
+    if not user.is_authenticated or user.organisation_id is None:
+        return []
+    qs = (
+        OutputSigner.objects.filter(user=user, output__organisation_id=user.organisation_id)
+        .select_related("output")
+        .order_by("-id")
+    )
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return list(qs[:limit])
+
+
+def visible_file(user: User, file_id: int) -> OutputFile:
+    """A file of an output the user may see; NotFound otherwise (the same for one that does not
+    exist)."""
+    found = OutputFile.objects.filter(pk=file_id, output__in=access.visible_outputs(user)).first()
+    if found is None:
+        raise NotFound(_("附件不存在。"), code="file_not_found")
+    return found
 
 
 # The audit trail, as auditors read it ---------------------------------------------------------

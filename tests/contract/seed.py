@@ -25,6 +25,11 @@ BINDINGS = {
     "reasons": ["body.reason"],
     "contacts": ["body.contacts[*]"],
     "notifications": ["path.notification_id"],
+    # A transition's record is an output, an assignment or a signature: all of them offered.
+    "records": ["path.record_id"],
+    "assignments": ["path.assignment_id"],
+    "files": ["path.file_id"],
+    "departments": ["body.lead", "body.department"],
 }
 
 
@@ -93,7 +98,16 @@ def seed() -> dict[str, Any]:
                 dedupe_key=f"contract-{n}",
             )
 
+    proposal_ids = _proposals(world)
+    from casework.models import Assignment, Department, OutputFile, OutputSigner
+
+    assignments = list(Assignment.objects.order_by("id").values_list("id", flat=True))
+    signatures = list(OutputSigner.objects.order_by("id").values_list("id", flat=True))
     ids = {
+        "records": sorted({*proposal_ids, *assignments, *signatures}),
+        "assignments": assignments,
+        "files": list(OutputFile.objects.order_by("id").values_list("id", flat=True)),
+        "departments": list(Department.objects.order_by("id").values_list("id", flat=True)),
         "cases": list(Case.objects.order_by("id").values_list("id", flat=True)),
         "outputs": list(Output.objects.order_by("id").values_list("id", flat=True)),
         "committees": [world.committee.pk, world.other_committee.pk],
@@ -104,6 +118,48 @@ def seed() -> dict[str, Any]:
         "notifications": list(Notification.objects.order_by("id").values_list("id", flat=True)),
     }
     return {"tokens": {"member": token_key(member), "staff": token_key(staff)}, "ids": ids}
+
+
+def _proposals(world: Any) -> list[int]:
+    """Two proposals of the member's cases: a draft signed by the member, and one submitted,
+    filed and assigned to a department whose liaison attached a reply file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from casework.choices import Role
+    from casework.models import Assignment, Department
+    from tests.factories import make_user
+    from tests.helpers import do, file
+    from workflows import output_actions
+
+    member, staff = world.member.user, world.staff
+    office = make_user(world.org, Role.PROPOSAL_OFFICE, "提案委员会干事")
+    department = Department.objects.create(organisation=world.org, name="区交通运输局")
+    liaison = make_user(world.org, Role.DEPARTMENT_LIAISON, "交通局联络员")
+    liaison.department = department
+    liaison.save()
+    made = []
+    for n, title in enumerate(("关于村道拓宽的提案", "关于公交延伸的提案")):
+        case = file(member, title=f"提案来源{n + 1}", description="群众反映的情况。", category=world.category.pk)
+        do("accept", case.pk, staff)
+        output_id = do("convert", case.pk, staff, output_type="proposal", title=title).output_id
+        made.append(output_id)
+
+        def act(kind: str, name: str, record: int, actor: Any, **data: Any) -> None:
+            output_actions.perform(kind, name, record_id=record, actor=actor, data=data)
+
+        act("output", "edit", output_id, staff, suggestion="拓宽并加装护栏。")
+        if n == 0:
+            continue
+        for signer in world.member.user.signatures.filter(output_id=output_id):
+            act("signature", "confirm", signer.pk, member)
+        act("output", "submit", output_id, staff)
+        act("output", "file", output_id, office)
+        act("output", "assign", output_id, office, handling="joint", lead=department.pk)
+        assignment = Assignment.objects.get(output_id=output_id)
+        output_actions.attach_file(
+            assignment_id=assignment.pk, actor=liaison, upload=SimpleUploadedFile("答复函.pdf", b"%PDF-1.4 reply")
+        )
+    return made
 
 
 def main() -> None:

@@ -9,7 +9,10 @@ from casework.models import Case
 from tests.contract.seed import BINDINGS, schemathesis_config, seed
 
 
-def test_the_seeded_world_and_its_schemathesis_configuration(db):
+def test_the_seeded_world_and_its_schemathesis_configuration(db, settings, tmp_path):
+    from casework.models import Assignment, OutputFile
+
+    settings.MEDIA_ROOT = tmp_path  # the reply file the seed attaches
     world = seed()
     assert set(world["tokens"]) == {"member", "staff"}
     statuses = set(Case.objects.values_list("status", flat=True))
@@ -19,3 +22,8 @@ def test_the_seeded_world_and_its_schemathesis_configuration(db):
     assert all(config["dictionaries"][name]["values"] for name in BINDINGS)
     assert config["parameters"]["path.case_id"] == {"dictionary": "cases", "probability": 0.5}
     assert config["parameters"]["body.contacts[*]"]["dictionary"] == "contacts"
+    # The output lifecycles' records: a transition's path takes an output, assignment or signature.
+    assignment = Assignment.objects.get()
+    assert {assignment.pk, assignment.output_id} <= set(config["dictionaries"]["records"]["values"])
+    assert config["dictionaries"]["files"]["values"] == [OutputFile.objects.get().pk]
+    assert config["parameters"]["path.record_id"] == {"dictionary": "records", "probability": 0.5}
