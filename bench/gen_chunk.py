@@ -6,13 +6,32 @@ holds what they write to the shapes the actions give the same paths."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
-from gen_data import DESCRIPTIONS, MIX, OUTCOMES, OUTPUT_PATHS, OUTPUT_TYPES, TITLES, URGENCIES, policies
+from gen_data import (
+    ANALYSES,
+    DESCRIPTIONS,
+    INSTRUCTIONS,
+    LEADERS,
+    MIX,
+    OUTPUT_PATHS,
+    OUTPUT_TYPES,
+    RANKS,
+    SUGGESTIONS,
+    TITLES,
+    URGENCIES,
+    instruction_words,
+    policies,
+)
 from gen_decided import Decided
 from gen_reference import BENCH_ORG
 from gen_rows import Rows
 
 from casework.choices import AuditAction as A
+from casework.choices import OutputStatus
+from casework.services import deadlines, info_reports, numbering
+from workflows.output_actions import OUTCOME_MAX
+from workflows.output_lifecycle import INFO_REPORT
 
 
 class Chunk(Decided, Rows):
@@ -100,7 +119,9 @@ class Chunk(Decided, Rows):
             group.append(self.new_case(path, first["o"], first["committee"]))
             self._made += 1
         oid = self.nid("output")
-        otype = rng.choice(OUTPUT_TYPES)
+        # An output that answers its cases is an info report, brought to a leader's instruction;
+        # one still waiting may be of any type.
+        otype = rng.choice(OUTPUT_TYPES) if path == "outcome" else "info_report"
         staff = first["staff"]
         out_events: list = []
         converted = []
@@ -125,28 +146,21 @@ class Chunk(Decided, Rows):
                 )
             else:
                 self.ev(out_events, converted[i], staff, A.OUTPUT_CASE_GATHERED, {"case": c["id"]}, c["ip"])
-        outcome_at = outcome = None
+        report = None
         if path != "outcome":
             outcome_at = self.after(max(converted), 86400, 20 * 86400)
             if outcome_at > self.now:
                 outcome_at = self.now - timedelta(seconds=rng.uniform(60, 3600))
-            outcome = rng.choice(OUTCOMES)
-            self.ev(
-                out_events,
-                outcome_at,
-                staff,
-                A.OUTPUT_OUTCOME_RECORDED,
-                {"outcome": outcome, "cases": sorted(c["id"] for c in group)},
-                None,
-            )
+            report = self.instructed(oid, group, staff, max(converted), outcome_at, out_events)
+        r = report or {}
         self.record(
             f"output:{oid}",
             oid,
             otype,
-            "draft" if outcome is None else "outcome_recorded",
+            OutputStatus.USED if report else OutputStatus.DRAFT,
             title,
-            outcome or "",
-            outcome_at,
+            "",
+            None,
             created_at,
             first["committee"],
             staff,
@@ -154,20 +168,83 @@ class Chunk(Decided, Rows):
             None,
             None,
             group[order[0]]["description"],
-            *("", "", ""),
-            *("", ""),
+            r.get("analysis", ""),
+            r.get("suggestion", ""),
+            "",
+            r.get("series", ""),
+            r.get("number", ""),
             False,
             "",
             "",
             0,
             False,
             *("", ""),
+            r.get("number_seq"),
+            r.get("submitted_at"),
+            staff if report else None,
+            r.get("decided_at"),
+            r.get("year"),
+            r.get("number_seq"),
         )
         self.streams.append((f"output:{oid}", "output", oid, first["org"], out_events))
         for c in group:
-            c["outcome_at"] = outcome_at
-            c["outcome"] = outcome
+            c["report"] = report
             self.flow_case(c, resume=True)
+
+    def instructed(
+        self, oid: int, group: list[dict], staff: int, since: datetime, at: datetime, out_events: list
+    ) -> dict:
+        """The info report down its lifecycle as tests/bench/paths.py drives it: its analysis and
+        suggestion written, submitted, used in its organisation's bulletin of the year, and a
+        leader's instruction recorded at `at`, which answers its cases. Answers its columns and
+        what its cases are told (the events the actions write, `workflows.propagate`)."""
+        rng = self.rng
+        t_edit, t_submit, t_use = sorted(since + (at - since) * rng.uniform(0.05, 0.95) for _ in range(3))
+        first = min(group, key=lambda c: c["convert_ev_at"])
+        situation = first["description"]
+        analysis, suggestion = rng.choice(ANALYSES), rng.choice(SUGGESTIONS)
+        self.ev(out_events, t_edit, staff, A.OUTPUT_EDITED, {"analysis": len(analysis), "suggestion": len(suggestion)})
+        length = len(situation) + len(analysis) + len(suggestion)
+        submitted = {"status": [OutputStatus.DRAFT, OutputStatus.SUBMITTED], "length": length}
+        self.ev(out_events, t_submit, staff, A.OUTPUT_SUBMITTED, submitted)
+        year = deadlines.local_day(t_use).year
+        series = numbering.bulletin_series(first["org"], year)
+        seq = self.bulletin_issue(series)
+        number = numbering.bulletin_number(year, seq)
+        used = {"status": [OutputStatus.SUBMITTED, OutputStatus.USED], "number": number, "note": ""}
+        self.ev(out_events, t_use, staff, A.INFO_REPORT_USED, used)
+        leader, rank, text = rng.choice(LEADERS), rng.choice(RANKS), rng.choice(INSTRUCTIONS)
+        # Given on a day from its use in the bulletin to the day it was recorded.
+        given_on = max(deadlines.local_day(t_use), deadlines.local_day(at) - timedelta(days=rng.choice((0, 0, 1, 2))))
+        iid = self.nid("instruction")
+        self.row("casework_instruction", iid, leader, rank, text, given_on.isoformat(), at, oid, staff)
+        said = {"instruction": iid, "leader": leader, "rank": rank, "given_on": given_on.isoformat()}
+        self.ev(out_events, at, staff, A.INFO_REPORT_INSTRUCTED, said)
+        told = [
+            (t_submit, A.OUTPUT_SUBMITTED, INFO_REPORT["submit"].tells.summary(None)),
+            (t_use, A.INFO_REPORT_USED, info_reports.used_words(SimpleNamespace(number=number))),
+        ]
+        return {
+            "analysis": analysis,
+            "suggestion": suggestion,
+            "series": series,
+            "number_seq": seq,
+            "number": number,
+            "year": year,
+            "submitted_at": t_submit,
+            "decided_at": t_use,
+            "told": told,
+            "at": at,
+            "outcome": instruction_words(leader, rank, given_on, text)[:OUTCOME_MAX],
+        }
+
+    def bulletin_issue(self, series: str) -> int:
+        """The next issue of `series` in this chunk. Chunks are made in parallel, so chunk i of n
+        takes issues i+1, i+1+n, i+1+2n ...: no two chunks take the same issue, and with one
+        chunk the issues have no gaps (generate.py sets each series' last issue after the load)."""
+        k = self.issues.get(series, 0)
+        self.issues[series] = k + 1
+        return k * self.ref.get("chunks", 1) + self.index + 1
 
     def flow_case(self, c: dict, *, stop_at_convert: bool = False, resume: bool = False):
         """Write the rows of one case. For output groups it runs twice: up to the conversion

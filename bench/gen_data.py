@@ -4,11 +4,13 @@ columns, the COPY text format, and the stage deadlines."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from django.utils.translation import gettext
 from viewflow.workflow.fields import get_flow_ref, get_task_ref
 
 from casework.choices import AuditAction as A
+from casework.choices import InstructionRank
 from casework.services import deadlines
 from workflows.engine.flows import CaseFlow
 
@@ -36,7 +38,16 @@ MIX = [
 OUTPUT_PATHS = ("outcome", "feedback_outcome", "closed_outcome")
 
 # Id blocks per case (upper bounds of rows per case), so chunks can be made in parallel.
-PER_CASE = {"task": 8, "previous": 7, "clock": 3, "event": 10, "contact": 3, "output": 1, "head": 2}
+PER_CASE = {
+    "task": 8,
+    "previous": 7,
+    "clock": 3,
+    "event": 10,
+    "contact": 3,
+    "output": 1,
+    "instruction": 1,
+    "head": 2,
+}
 
 # viewflow's references to the flow and its nodes, as it stores them (viewflow_process.flow_class,
 # viewflow_task.flow_task and flow_task_type), taken from the flow class itself.
@@ -70,7 +81,18 @@ DESCRIPTIONS = [
     "该问题涉及多个部门职责，存在推诿现象，建议明确牵头单位，限期整改。",
 ]
 NOTES = ["情况属实，建议转化为社情民意信息。", "已与有关部门沟通，问题已解决。", "", "建议由属地乡镇协调处理。"]
-OUTCOMES = ["有关部门已落实整改措施。", "已列入年度民生实事项目。", "已增设护学岗，高峰时段安排交警疏导。"]
+# An info report's analysis and suggestion, and the leaders' instructions that answer its cases.
+ANALYSES = [
+    "问题集中在高峰时段，现有设施和管理力量不足，部门之间协调不够。",
+    "群众反映集中，涉及民生保障，长期未解决易引发矛盾。",
+]
+SUGGESTIONS = [
+    "建议明确牵头部门，制定整改方案并限期落实，定期公开进展。",
+    "建议纳入年度民生实事项目，统筹资金和力量加以解决。",
+]
+LEADERS = ["王某某", "李某某", "陈某某"]
+RANKS = [r.value for r in InstructionRank]
+INSTRUCTIONS = ["请有关部门研究落实。", "请牵头部门抓紧整改，并报告结果。", "此事关系群众切身利益，请认真办理。"]
 QUESTIONS = ["请补充问题发生的具体位置和时间。", "请提供相关照片或书面材料。"]
 SEND_BACK_REASONS = ["审核意见有误，退回重新审核。", "误操作，撤回上一步决定。"]
 ANSWERS = ["已补充具体位置：南城街道某路口，早晚高峰。", "已上传现场照片三张。"]
@@ -95,8 +117,9 @@ COLUMNS = {
         "organisation_id",
         "session_id",
         "term_id",
-        # The text and the lifecycles' columns an output starts with: its first case's description
-        # as its situation, the rest empty (the generated outputs have their outcome recorded).
+        # The text and the lifecycles' columns: its first case's description as its situation;
+        # an info report brought to a leader's instruction also has its analysis and suggestion,
+        # its bulletin number and the times it was submitted and used.
         "situation",
         "analysis",
         "suggestion",
@@ -110,9 +133,16 @@ COLUMNS = {
         "followup_open",
         "speech_form",
         "selection",
+        "number_seq",
+        "submitted_at",
+        "submitted_by_id",
+        "decided_at",
+        "bulletin_year",
+        "bulletin_issue",
         "audit_seq",  # the head of its stream: filled in when the chunk's streams are chained
         "audit_head",
     ],
+    "casework_instruction": ["id", "leader", "rank", "text", "given_on", "recorded_at", "output_id", "recorded_by_id"],
     "casework_case": [
         "id",
         "title",
@@ -218,12 +248,23 @@ BULK_TABLES = list(COLUMNS) + [
     "casework_notification",
     "casework_outputrating",
     "casework_outputfile",
-    "casework_instruction",
     "casework_adoption",
     "casework_assignment",
     "casework_outputsigner",
     "casework_outputseries",
 ]
+
+
+def instruction_words(leader: str, rank: str, given_on: date, text: str) -> str:
+    """What a leader's instruction tells the cases (`info_reports.instruction_words`, which reads
+    the instruction row)."""
+    return gettext("%(leader)s（%(rank)s）%(day)s批示：%(text)s") % {
+        "leader": leader,
+        "rank": InstructionRank(rank).label,
+        "day": given_on.isoformat(),
+        "text": text,
+    }
+
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 

@@ -260,18 +260,24 @@ class Decided:
             {"output": c["output"], "status": ["conversion", "outcome"], "output_type": c["output_type"]},
             c["ip"],
         )
-        if c["outcome_at"] is None:
+        report = c["report"]
+        if report is None:
             self.task(pid, "await_outcome", "NEW", c["t_wait"], prev=c["convert_task"])
             return self.finish(c)
-        t_o = c["outcome_at"]
+        # What the info report's lifecycle told the case (`workflows.propagate.tell_cases`): its
+        # submission and use, then the instruction, which moves it to feedback.
+        for at, event, summary in report["told"]:
+            told = {"output": c["output"], "event": event.value, "summary": summary}
+            self.ev(ev, at, c["staff"], A.CASE_OUTPUT_EVENT, told, None)
+        t_o, outcome = report["at"], report["outcome"]
         wait = self.task(pid, "await_outcome", "DONE", c["t_wait"], started=t_o, finished=t_o, prev=c["convert_task"])
-        case.update(status="feedback", outcome=c["outcome"], updated_at=t_o)
+        case.update(status="feedback", outcome=outcome, updated_at=t_o)
         self.ev(
             ev,
             t_o,
             c["staff"],
             A.CASE_OUTCOME_RECEIVED,
-            {"status": ["outcome", "feedback"], "output": c["output"], "outcome": c["outcome"]},
+            {"status": ["outcome", "feedback"], "output": c["output"], "outcome": outcome},
             None,
         )
         c["feedback_from"] = (wait, t_o + timedelta(microseconds=800))

@@ -37,6 +37,7 @@ class Rows:
         self.masters: dict[int, list] = {}  # committee -> its open review cases, to merge into
         self.counts = {k: 0 for k in MIX_NAMES}
         self.paths: list[tuple[int, str]] = []  # (case id, the path it went down)
+        self.issues: dict[str, int] = {}  # bulletin series -> issues taken in this chunk
 
     def nid(self, kind: str) -> int:
         value = self.next_id[kind]

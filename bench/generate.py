@@ -21,8 +21,9 @@ the viewflow task rows with their ``flow_task`` references (taken from the flow 
 clocks (running ones for open human tasks, with queue, assignee and task id; a review clock
 paused while the member is asked for information and resumed after the answer; stopped ones
 for past stages, with a verdict, or none for a stage undone by a send-back; the await_outcome
-task has no clock), outputs for converted cases, and the audit events with the actions of
-``casework.choices.AuditAction``, chained per stream with keyed digests made by
+task has no clock), outputs for converted cases (those that answered their cases are info reports
+used in a bulletin issue with a leader's instruction, ``casework_instruction``), and the audit
+events with the actions of ``casework.choices.AuditAction``, chained per stream with keyed digests made by
 ``casework.services.audit_crypto``'s own functions under the deployment's audit key
 (``MINQING_AUDIT_KEY_FILE``, generated in var/ if missing), each stream's head on its case or
 output row, one checkpoint per chunk recording every stream's head, and their anchors appended to
@@ -332,6 +333,7 @@ def main() -> None:
 
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     n_chunks = (args.cases + chunk_size - 1) // chunk_size
+    ref["chunks"] = n_chunks  # each chunk takes every n-th bulletin issue (gen_chunk.bulletin_issue)
     jobs = [
         (i, 1 + i * chunk_size, min(chunk_size, args.cases - i * chunk_size), now, args.seed) for i in range(n_chunks)
     ]
@@ -409,6 +411,11 @@ def main() -> None:
     t_copied = time.perf_counter()
     print(f"rows copied in {t_copied - t_load:.1f}s: " + ", ".join(f"{t} {n:,}" for t, n in totals.items()), flush=True)
 
+    # Each bulletin series' last issue, as numbering.take leaves it, so the app numbers on from it.
+    cur.execute(
+        "INSERT INTO casework_outputseries (name, last) SELECT series, max(number_seq) FROM casework_output "
+        "WHERE number_seq IS NOT NULL GROUP BY series"
+    )
     checkpoints = _checkpoints(key, checkpoint_heads)
     with cur.copy(f"COPY casework_auditcheckpoint ({', '.join(CHECKPOINT_COLUMNS)}) FROM STDIN") as cp:
         for checkpoint in checkpoints:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from casework.choices import STAGE_OF_STATUS, ClockState
 from casework.models import Case, CaseClock, User
 from tests.factories import World
-from workflows import actions, engine
+from workflows import actions, engine, output_actions
 
 # The clocks each path stops with a verdict, in the order it stops them.
 JUDGED: dict[str, tuple[str, ...]] = {
@@ -152,13 +152,31 @@ class Driver:
             made.append(case_id)
         if path != "outcome":
             assert output_id is not None
-            actions.perform_output(
-                "record_outcome", output_id=output_id, actor=self.w.staff, data={"outcome": "已整改。"}
-            )
+            self.instructed(output_id)
         if path == "closed_outcome":
             for case_id, v in zip(made, group, strict=True):
                 self.feedback(case_id, v)
         return made
+
+    def instructed(self, output_id: int) -> None:
+        """The info report down its lifecycle to the instruction that answers its cases: its
+        analysis and suggestion written (the situation is its first case's), submitted, used in
+        the bulletin, and a leader's instruction recorded, which moves the waiting cases on."""
+        staff = self.w.staff
+
+        def do(name: str, **data: object) -> None:
+            output_actions.perform("output", name, record_id=output_id, actor=staff, data=data)
+
+        do("edit", analysis="高峰时段车流集中，停车泊位不足。", suggestion="建议增设护学岗，错峰放学。")
+        do("submit")
+        do("use", note="")
+        do(
+            "instruct",
+            leader="张某某",
+            rank="city",
+            text="请交通部门研究落实。",
+            given_on=timezone.localdate().isoformat(),
+        )
 
     def run(self, paths: list[str]) -> dict[str, list[int]]:
         for claim_first in (False, True):
