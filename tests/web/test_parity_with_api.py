@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from casework.models import AuditEvent, Case, CaseClock, Output
 from tests.factories import World
-from tests.helpers import do, file, open_tasks, today
+from tests.helpers import do, do_output, file, open_tasks, today
 from workflows.case_lifecycle import CASE
-from workflows.output_lifecycle import OUTPUT
 
 
 @dataclass
@@ -153,33 +152,32 @@ def test_the_api_and_the_page_do_the_same(world, client_for, name):
     assert api_effect["events"][-1][0] == CASE[name].audit
 
 
-def test_every_output_transition_does_the_same_through_both_doors(world, client_for):
-    assert "record_outcome" in OUTPUT.names()
+@pytest.mark.parametrize("name", ["use", "not_use"])
+def test_an_info_reports_decision_does_the_same_through_both_doors(world, client_for, name):
+    """An info report submitted, then used in a bulletin or not used, once through the API and
+    once through its page: the same status, events and effect on its case."""
     outputs = []
     for title in ("经接口", "经网页"):
         case = _new_case(world, title)
         do("accept", case.pk, world.staff)
-        do("convert", case.pk, world.staff, output_type="proposal")
+        do("convert", case.pk, world.staff, output_type="info_report")
         case.refresh_from_db()
+        do_output("edit", case.output_id, world.staff, analysis="分析", suggestion="建议")
+        do_output("submit", case.output_id, world.staff)
         outputs.append((case, case.output_id))
     (api_case, api_output), (page_case, page_output) = outputs
     page = Client()
     page.force_login(world.staff)
-    assert (
-        f'action="/outputs/{page_output}/do/record_outcome/"' in page.get(f"/outputs/{page_output}/").content.decode()
-    )
+    assert f'action="/outputs/{page_output}/do/{name}/"' in page.get(f"/outputs/{page_output}/").content.decode()
 
     since = (_head(api_case), _head(page_case))
-    assert (
-        client_for(world.staff)
-        .post(f"/api/v1/outputs/{api_output}/transitions/record_outcome/", {"outcome": "已列入计划"}, format="json")
-        .status_code
-        == 200
-    )
-    assert page.post(f"/outputs/{page_output}/do/record_outcome/", {"outcome": "已列入计划"}).status_code == 302
+    api = client_for(world.staff).post(f"/api/v1/outputs/{api_output}/transitions/{name}/", {}, format="json")
+    assert api.status_code == 200
+    assert page.post(f"/outputs/{page_output}/do/{name}/", {}).status_code == 302
 
     assert _effect(api_case, world.staff.pk, since[0]) == _effect(page_case, world.staff.pk, since[1])
-    assert Output.objects.get(pk=api_output).status == Output.objects.get(pk=page_output).status == "outcome_recorded"
+    api_row, page_row = Output.objects.get(pk=api_output), Output.objects.get(pk=page_output)
+    assert api_row.status == page_row.status == {"use": "used", "not_use": "not_used"}[name]
 
 
 # The output lifecycles: a proposal, its signatures and its assignments --------------------------
@@ -341,7 +339,6 @@ OUTPUT_SCENARIOS: dict[str, OutputScenario] = {
     "remove_case": OutputScenario(
         "output", _staff, data=lambda c, o: {"case": o.cases.get(member=c.world.other_member).pk, "note": "另行转化"}
     ),
-    "record_outcome": OutputScenario("output", _staff, data=lambda c, o: {"outcome": "已列入计划"}),
     "set_signers": OutputScenario(
         "output", _staff, data=lambda c, o: {"first": c.world.other_member.user.pk, "co_signers": []}
     ),

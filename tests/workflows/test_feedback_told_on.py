@@ -13,7 +13,7 @@ from casework.errors import InvalidInput
 from casework.models import AuditEvent
 from casework.services import cases as case_effects
 from casework.services.audit import case_stream
-from tests.helpers import do, do_output, snapshot, today
+from tests.helpers import answer_output, do, snapshot, today
 from tests.workflows.test_case_flow import file_case
 from workflows.management.demo.clock import SimulatedNow
 
@@ -90,7 +90,7 @@ def test_an_outputs_outcome_counts_from_the_day_it_came_back(world):
         do("convert", case.pk, world.staff, output_type="info_report", title="关于校门口拥堵的社情民意")
     case.refresh_from_db()
     with SimulatedNow(_days_ago(3)):
-        do_output("record_outcome", case.output_id, world.staff, outcome="已增设护学岗")
+        answer_output(case.output_id, world.staff, "已增设护学岗")
     arrived = timezone.localdate(_days_ago(3))
 
     _refused(world, case, "told_on_before_outcome", told_on=(arrived - timedelta(days=1)).isoformat())
