@@ -153,3 +153,16 @@ def test_no_file_is_attached_after_the_reply(pw, client_for, media):
     response = upload(client_for(pw.lead_liaison), lead)
     assert response.status_code == 409 and response.json()["error"]["code"] == "transition_not_allowed"
     assert state(media) == before
+
+
+def test_a_reply_file_larger_than_a_json_body_may_be_is_taken(pw, client_for, settings):
+    """A scanned reply letter is megabytes: the JSON body limit (MINQING_MAX_BODY_BYTES) is not
+    the file's; the file's is MINQING_MAX_UPLOAD_BYTES."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    settings.MINQING_MAX_UPLOAD_BYTES = 1024 * 1024
+    scan = PDF + b"\0" * (300 * 1024)
+    response = upload(client_for(pw.lead_liaison), assignment_of(pw, pw.lead), content=scan)
+    assert response.status_code == 200, response.content
+    assert OutputFile.objects.get().size == len(scan)
+    too_big = upload(client_for(pw.lead_liaison), assignment_of(pw, pw.lead), content=b"%PDF" + b"\0" * 1024 * 1024)
+    assert too_big.status_code == 400 and too_big.json()["error"]["code"] == "file_too_large"
