@@ -311,3 +311,13 @@ def department_desk(request: HttpRequest) -> HttpResponse:
         "department_desk.html",
         {"rows": rows, "department": user.department, "now": now, "limit": selectors.DESK_ROWS},
     )
+
+
+@login_required
+def referrals(request: HttpRequest) -> HttpResponse:
+    """The info reports lower organisations sent up to the user's, waiting for its decision: for
+    the staff who decide on them here (anyone else: not found)."""
+    user = _user(request)
+    if user.organisation_id is None or not access.may_decide_referrals(user):
+        raise Http404
+    return render(request, "referrals.html", {"rows": selectors.referrals(user, limit=selectors.DESK_ROWS)})

@@ -20,6 +20,7 @@ urlpatterns = [
     path("files/<id:file_id>/", output_pages.output_file, name="output-file"),
     path("office/", output_pages.office_desk, name="office-desk"),
     path("desk/", output_pages.department_desk, name="department-desk"),
+    path("referrals/", output_pages.referrals, name="referrals"),
     path("queues/<id:committee_id>/", views.queue_page, name="queue-page"),
     path("queues/<id:committee_id>/claim-next/", views.queue_claim_next, name="queue-claim-next"),
     path("notifications/", views.notifications_page, name="notifications"),

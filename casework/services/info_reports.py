@@ -16,14 +16,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from casework.choices import AdoptionLevel, InstructionRank, OutputStatus
+from casework.choices import AdoptionLevel, InstructionRank, NotificationKind, OutputStatus, Role
 from casework.errors import InvalidInput, TransitionNotAllowed
 from casework.models import Adoption, Instruction, Organisation, Output, User
 from casework.services import numbering, outputs
+from casework.services.notifications import notify
 
 Changes = dict[str, Any]
 
@@ -106,7 +108,23 @@ def send_up(*, output: Output, actor: User, note: str = "") -> Changes:
     output.with_organisation = parent
     output.status = OutputStatus.SENT_UP
     output.save(update_fields=["with_organisation", "status"])
+    _tell_receivers(output, parent, source)
     return {"status": [left, OutputStatus.SENT_UP], "from": source.pk, "to": parent.pk, "note": note}
+
+
+def _tell_receivers(output: Output, parent: Organisation, source: Organisation) -> None:
+    """The staff who decide on it up there hear that it arrived (their referral queue lists it)."""
+    receivers = User.objects.filter(organisation=parent, is_active=True).filter(
+        Q(staffed_committees__isnull=False) | Q(headed_committees__isnull=False) | Q(groups__name=Role.PROPOSAL_OFFICE)
+    )
+    notify(
+        recipients=sorted(set(receivers.values_list("id", flat=True))),
+        organisation_id=parent.pk,
+        kind=NotificationKind.OUTPUT,
+        title=_("下级报送社情民意信息：%(t)s") % {"t": output.title},
+        body=_("%(org)s 报送，请决定是否采用。") % {"org": source},
+        dedupe_key=f"referral:{output.pk}:{parent.pk}:{output.audit_seq}",
+    )
 
 
 def _decide(output: Output, actor: User, adopted: bool, level: str, note: str) -> Adoption:

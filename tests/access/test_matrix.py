@@ -99,6 +99,7 @@ SEES_OUTPUT = SEES_CASE
 # The proposal: the member's case became it and the member is its first proposer; the other
 # member co-signs it; it is submitted (the office) and assigned to the liaison's department.
 LIAISON = Role.DEPARTMENT_LIAISON.value
+STAFF_ROLE, HEAD_ROLE = Role.COMMITTEE_STAFF.value, Role.COMMITTEE_HEAD.value
 OFFICE = Role.PROPOSAL_OFFICE.value
 SEES_PROPOSAL = (*SEES_CASE, "other_member", OFFICE, LIAISON)
 WORKS_QUEUE = (Role.COMMITTEE_STAFF.value, Role.COMMITTEE_HEAD.value)
@@ -384,6 +385,16 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     # The desks: the proposal office's, and a liaison's of their department.
     "office-desk": plain("GET", row(404, anonymous=PAGE_LOGIN, **{OFFICE: 200})),
     "department-desk": plain("GET", row(404, anonymous=PAGE_LOGIN, **{LIAISON: 200})),
+    # The info reports lower organisations sent up: a queue of every committee's staff and the
+    # proposal office (the outsider is staff of the parent organisation); nobody else has it.
+    "referrals": plain(
+        "GET",
+        row(
+            404,
+            anonymous=PAGE_LOGIN,
+            **dict.fromkeys((STAFF_ROLE, HEAD_ROLE, "other_committee_staff", "outsider", OFFICE), 200),
+        ),
+    ),
     "queue-page": on_queue("GET", 200, 200, anonymous=PAGE_LOGIN),
     "queue-claim-next": on_queue("POST", 302, 302, anonymous=PAGE_LOGIN),
     "notifications": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),

@@ -17,3 +17,11 @@ def has_role(user: Any, role: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return role in access.roles_of(user)
+
+
+@register.filter
+def may_decide_referrals(user: Any) -> bool:
+    """Staff who decide on the info reports lower organisations send up (the header's link)."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.organisation_id is None:
+        return False
+    return access.may_decide_referrals(user)
