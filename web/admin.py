@@ -1,6 +1,9 @@
 """The admin: reference data is edited here; cases, outputs and audit events are read-only, and
 a case moves only through the declared transitions. The transitions that take no input (claim,
-release, submit) are the case list's admin actions, derived from their declarations."""
+release, submit) are the case list's admin actions, derived from their declarations.
+
+Each part of it belongs to one of the three administrators and shows only their organisation's
+rows (`web.admin_access`); case content is the superuser's alone."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models as dj_models
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework import models
+from casework import access, models
 from casework.errors import DomainError
 from casework.pii import mask_address, mask_id_number, mask_phone
 from config.http import client_ip
@@ -25,6 +30,8 @@ from workflows.case_lifecycle import CASE
 from workflows.declare import Transition
 from workflows.engine.admin import make_viewflow_admin_read_only
 from workflows.inputs import refused_character, refused_character_message
+
+from .admin_access import ADMIN_ROLES, AUDITOR, SECURITY, SYSADMIN, AdminArea, enters_admin, is_superuser
 
 
 class TextCheckedMixin:
@@ -54,40 +61,56 @@ class TextCheckedForm(TextCheckedMixin, forms.ModelForm):
     pass
 
 
-class TextCheckedAdmin(admin.ModelAdmin):
+class TextCheckedAdmin(AdminArea):
     form = TextCheckedForm
 
 
-_has_permission = admin.site.has_permission
+class ReferenceAdmin(TextCheckedAdmin):
+    """Reference data: the system administrator's, their organisation's rows."""
+
+    change_roles = frozenset({SYSADMIN})
 
 
-def _verified_staff(request: Any) -> bool:
-    """The admin is for staff who signed in with the second factor too (the account gate sends
-    them to it first)."""
+def _verified_admin(request: Any) -> bool:
+    """The admin is for the superuser and the three administrators, signed in with the second
+    factor too (the account gate sends them to it first)."""
     verified = getattr(request.user, "is_verified", None)
-    return bool(_has_permission(request) and callable(verified) and verified())
+    return bool(enters_admin(request.user) and callable(verified) and verified())
 
 
-admin.site.has_permission = _verified_staff  # type: ignore[method-assign]
+admin.site.has_permission = _verified_admin  # type: ignore[method-assign]
 
 for model in (
-    models.Organisation,
     models.Sector,
     models.Committee,
     models.Term,
-    models.Session,
     models.Department,
     models.CaseCategory,
     models.Township,
     models.RejectReason,
     models.OutputReason,
 ):
-    admin.site.register(model, TextCheckedAdmin)
+    admin.site.register(model, ReferenceAdmin)
+
+
+@admin.register(models.Organisation)
+class OrganisationAdmin(TextCheckedAdmin):
+    """The organisation tree: the superuser's to change; a system administrator reads their own."""
+
+    view_roles = frozenset({SYSADMIN})
+    org_path = "pk"
+
+
+@admin.register(models.Session)
+class SessionAdmin(ReferenceAdmin):
+    org_path = "term__organisation"
 
 
 @admin.register(models.OutputRules)
-class OutputRulesAdmin(TextCheckedAdmin):
+class OutputRulesAdmin(ReferenceAdmin):
     """The output lifecycles' windows and limits: the default row and each organisation's own."""
+
+    shared_defaults = True
 
     list_display = (
         "__str__",
@@ -99,13 +122,21 @@ class OutputRulesAdmin(TextCheckedAdmin):
     )
 
 
+class CalendarAdmin(TextCheckedAdmin):
+    """The working-day calendar is the whole deployment's: administrators read it, the superuser
+    changes it (or `manage.py calendar_import`)."""
+
+    view_roles = frozenset({SYSADMIN})
+    org_path = None
+
+
 @admin.register(models.CalendarYear)
-class CalendarYearAdmin(TextCheckedAdmin):
+class CalendarYearAdmin(CalendarAdmin):
     list_display = ("year", "source", "published_on", "imported_at")
 
 
 @admin.register(models.CalendarDay)
-class CalendarDayAdmin(TextCheckedAdmin):
+class CalendarDayAdmin(CalendarAdmin):
     """Holidays and make-up working days, editable; each year's notice is imported with
     `manage.py calendar_import`."""
 
@@ -115,7 +146,7 @@ class CalendarDayAdmin(TextCheckedAdmin):
 
 
 @admin.register(models.ClockPolicy)
-class ClockPolicyAdmin(TextCheckedAdmin):
+class ClockPolicyAdmin(ReferenceAdmin):
     """Each stage's target, warning and escalation chain: a row without an organisation is the
     default for all, an organisation's own row overrides it. A change applies to clocks opened
     from then on (and within the process cache's seconds elsewhere); running clocks keep theirs."""
@@ -131,6 +162,7 @@ class ClockPolicyAdmin(TextCheckedAdmin):
         "escalate_leadership_after",
     )
     list_filter = ("stage", "organisation")
+    shared_defaults = True
 
 
 class UserAddForm(TextCheckedMixin, auth_forms.AdminUserCreationForm):
@@ -161,12 +193,31 @@ class ResetPasswordForm(auth_forms.AdminPasswordChangeForm):
         return super().save(commit)
 
 
+# What each administrator may change of an account: the system administrator who the account is,
+# the security administrator what it may do. The rest (superuser, staff flags, Django permissions)
+# is the superuser's.
+ACCOUNT_FIELDS = {
+    SYSADMIN: frozenset(
+        {"username", "display_name", "email", "organisation", "department", "notify_by_email", "notify_by_dingtalk"}
+    ),
+    SECURITY: frozenset({"is_active", "groups", "must_change_password"}),
+}
+ACCOUNT_READ_ONLY = ("last_login", "date_joined")
+
+
 @admin.register(models.User)
-class UserAdmin(auth_admin.UserAdmin):
+class UserAdmin(AdminArea, auth_admin.UserAdmin):
     """Accounts, with Django's own password forms: a new account is given a password (checked by
     the password validators) or none, and an existing one's is set or reset from its page. The
     password itself is never shown, nor its hash; one an administrator sets (new or reset) must be
-    changed by the user at their next sign-in."""
+    changed by the user at their next sign-in.
+
+    The system administrator adds accounts and keeps who they are; the security administrator
+    gives and takes their roles (never an administrator's), activates and deactivates them. Neither
+    changes a superuser's or another administrator's account, and every change of roles is audited
+    with the roles before and after."""
+
+    change_roles = frozenset({SYSADMIN, SECURITY})
 
     form = UserChangeForm
     add_form = UserAddForm
@@ -193,21 +244,84 @@ class UserAdmin(auth_admin.UserAdmin):
     )
     filter_horizontal = ("groups", "user_permissions")
 
+    def scope(self, request: Any, queryset: Any) -> Any:
+        return super().scope(request, queryset).filter(is_superuser=False)
+
+    def _changeable(self, request: Any, obj: Any) -> bool:
+        if obj.is_superuser or obj.groups.filter(name__in=ADMIN_ROLES).exists():
+            return False
+        return super()._changeable(request, obj)
+
+    def has_add_permission(self, request: Any, *args: Any) -> bool:
+        if is_superuser(request):
+            return super().has_add_permission(request, *args)
+        return SYSADMIN in access.roles_of(request.user)
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        if is_superuser(request) or obj is None:
+            return ACCOUNT_READ_ONLY
+        editable: frozenset[str] = frozenset().union(
+            *(ACCOUNT_FIELDS.get(role, frozenset()) for role in access.roles_of(request.user))
+        )
+        fields = [f.name for f in models.User._meta.get_fields() if f.concrete and f.name != "password"]
+        return tuple(name for name in fields if name not in editable or name in ACCOUNT_READ_ONLY)
+
+    def formfield_for_manytomany(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.name == "groups" and not is_superuser(request):
+            field.queryset = field.queryset.exclude(name__in=ADMIN_ROLES)
+        return field
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        # The roles as they were: the form's groups are saved after the account.
+        obj._roles_before = sorted(obj.groups.values_list("name", flat=True)) if change else []
+        super().save_model(request, obj, form, change)
+
+    def audit(self, request: Any, obj: Any, what: str, **kwargs: Any) -> None:
+        before = getattr(obj, "_roles_before", None)
+        if before is not None and what == "changed":
+            kwargs |= {"roles_before": before, "roles_after": sorted(obj.groups.values_list("name", flat=True))}
+        super().audit(request, obj, what, **kwargs)
+
+
+class SecurityArea(AdminArea):
+    """Sign-in security: the security administrator's, their organisation's accounts'. Rows are
+    read and deleted (deleting unlocks or revokes), never edited."""
+
+    change_roles = frozenset({SECURITY})
+    org_path = "user__organisation"
+
+    def has_add_permission(self, request: Any, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(models.SignInThrottle)
-class SignInThrottleAdmin(admin.ModelAdmin):
-    """The lock-out's counters: deleting a row unlocks that account or address at once."""
+class SignInThrottleAdmin(SecurityArea):
+    """The lock-out's counters: deleting a row unlocks that account or address at once. A security
+    administrator sees their organisation's accounts' counters and the addresses' (an address is
+    no organisation's: an office's shared one may need unlocking)."""
 
     list_display = ("key", "failures", "locked_until", "refused", "window_started_at")
     search_fields = ("key",)
     readonly_fields = ("key", "failures", "window_started_at", "locked_until", "refused", "expires_at")
 
-    def has_add_permission(self, request: Any) -> bool:
-        return False
+    def scope(self, request: Any, queryset: Any) -> Any:
+        accounts = (
+            models.User.objects.filter(organisation_id=request.user.organisation_id)
+            .annotate(key=Concat(Value("user:"), Lower("username")))
+            .values("key")
+        )
+        return queryset.filter(Q(key__startswith="addr:") | Q(key__in=accounts))
+
+    def _changeable(self, request: Any, obj: Any) -> bool:
+        return self._in_scope(request, obj)
 
 
 @admin.register(models.ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(SecurityArea):
     """API tokens by their prefix: the key is never stored, so never shown. Deleting a row
     revokes that token; a token is issued only by signing in (`POST /api/v1/auth/token/`)."""
 
@@ -216,18 +330,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("user", "prefix", "created_at", "expires_at")
     exclude = ("digest",)
 
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
 
 admin.site.unregister(TOTPDevice)
 
 
 @admin.register(TOTPDevice)
-class TOTPDeviceAdmin(admin.ModelAdmin):
+class TOTPDeviceAdmin(SecurityArea):
     """Second-factor devices, by user; the secret key is never shown. Deleting a device (a lost
     phone) makes the user enrol again at their next sign-in."""
 
@@ -236,9 +344,6 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
     search_fields = ("user__username",)
     fields = ("user", "name", "confirmed")
     readonly_fields = ("user", "confirmed")
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
 
 
 PII_MASKS = {"phone": mask_phone, "id_number": mask_id_number, "address": mask_address}
@@ -275,6 +380,9 @@ class ContactForm(TextCheckedForm):
 
 @admin.register(models.Contact)
 class ContactAdmin(TextCheckedAdmin):
+    """Constituents' personal data: no administrator's part (members keep their rosters); the
+    superuser's alone, for repairs."""
+
     form = ContactForm
     list_display = ("name", "sector", "masked_phone", "masked_id_number", "masked_address", "consent_recorded_on")
     list_filter = ("organisation", "sector")
@@ -294,13 +402,16 @@ class ContactAdmin(TextCheckedAdmin):
 
 
 @admin.register(models.Member)
-class MemberAdmin(TextCheckedAdmin):
+class MemberAdmin(ReferenceAdmin):
     list_display = ("name", "sector", "organisation", "user")
     list_filter = ("organisation", "sector")
     search_fields = ("name",)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AdminArea):
+    """Case content and the workflow's records: the superuser reads them (no administrator's
+    part names them); nobody changes them here."""
+
     def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
@@ -342,6 +453,7 @@ class CaseAdmin(ReadOnlyAdmin):
 
 @admin.register(models.AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
+    view_roles = frozenset({AUDITOR})
     list_display = ("id", "stream", "seq", "action", "actor", "occurred_at", "source_ip", "success")
     list_filter = ("action", "success")
     search_fields = ("stream",)
@@ -417,7 +529,8 @@ class DingTalkRobotForm(forms.ModelForm):
 
 
 @admin.register(models.DingTalkRobot)
-class DingTalkRobotAdmin(admin.ModelAdmin):
+class DingTalkRobotAdmin(AdminArea):
+    change_roles = frozenset({SYSADMIN})
     form = DingTalkRobotForm
     list_display = ("name", "organisation", "committee", "message_format", "is_active")
     list_filter = ("organisation", "is_active")

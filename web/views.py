@@ -29,6 +29,7 @@ from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
 
 from . import exports
+from .admin_access import admin_roles_of
 from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
 
 # The queue page shows this many of the most urgent; claim-next takes from the top.
@@ -94,6 +95,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_leader": is_leader,
             "is_office": Role.PROPOSAL_OFFICE in access.roles_of(user),
             "is_liaison": access.is_liaison(user),
+            "admin_roles": admin_roles_of(user),
+            "administers": user.is_superuser or bool(admin_roles_of(user)),
             "signatures_waiting": selectors.my_signatures_waiting(user, limit=HOME_PAGE_ROWS),
             "waiting": selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS),
             "my_cases": mine,
