@@ -204,7 +204,7 @@ def _organisation_of(obj: Any, actor: Any) -> int | None:
     return org_id if org_id is not None else actor.organisation_id
 
 
-def scoped_choices(request: Any, queryset: QuerySet) -> QuerySet:
+def scoped_choices(request: Any, queryset: Any) -> QuerySet:
     """What a non-superuser's form may point at: their own organisation's rows."""
     model = queryset.model
     org_id = request.user.organisation_id
