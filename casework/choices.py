@@ -387,4 +387,5 @@ class AuditAction(models.TextChoices):
     ADMIN_DELETED = "admin.deleted", _("管理后台删除")
     AUDIT_VERIFY_FAILED = "audit.verify_failed", _("审计链校验失败")
     CONTACT_PII_REVEALED = "contact.pii_revealed", _("查看界别群众的完整个人信息")
+    CONTACT_ANONYMISED = "contact.anonymised", _("界别群众信息超过保存期限，已匿名化")
     AUDIT_EXPORTED = "audit.exported", _("导出审计记录")

@@ -310,6 +310,9 @@ AUDIT_KEY_FILE = env_str("MINQING_AUDIT_KEY_FILE", str(VAR_DIR / "audit-keys"))
 # file, generated (0600) if missing. Never in the database.
 PII_KEYS = env_str("MINQING_PII_KEYS", "")
 PII_KEY_FILE = env_str("MINQING_PII_KEY_FILE", str(VAR_DIR / "pii-keys"))
+# A contact with no retention date of their own is anonymised by `purge_contacts` this many days
+# after the last concern they raised (or after they were registered, if they raised none).
+CONTACT_RETENTION_DAYS = env_int("MINQING_CONTACT_RETENTION_DAYS", 3 * 365)
 # Every checkpoint's digest is appended here after commit; empty means var/audit-anchors-<database>.log.
 AUDIT_ANCHOR_FILE = env_str("MINQING_AUDIT_ANCHOR_FILE", "")
 AUDIT_ANCHOR_SYSLOG = env_str("MINQING_AUDIT_ANCHOR_SYSLOG", "")  # e.g. /dev/log or loghost:514

@@ -356,7 +356,17 @@ class ContactForm(TextCheckedForm):
 
     class Meta:
         model = models.Contact
-        fields = ("organisation", "sector", "name", "phone", "id_number", "address", "workplace", "consent_recorded_on")
+        fields = (
+            "organisation",
+            "sector",
+            "name",
+            "phone",
+            "id_number",
+            "address",
+            "workplace",
+            "consent_recorded_on",
+            "retain_until",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -384,7 +394,16 @@ class ContactAdmin(TextCheckedAdmin):
     superuser's alone, for repairs."""
 
     form = ContactForm
-    list_display = ("name", "sector", "masked_phone", "masked_id_number", "masked_address", "consent_recorded_on")
+    list_display = (
+        "name",
+        "sector",
+        "masked_phone",
+        "masked_id_number",
+        "masked_address",
+        "consent_recorded_on",
+        "retain_until",
+        "anonymised_at",
+    )
     list_filter = ("organisation", "sector")
     search_fields = ("name",)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.choices import DEFAULT_SLA_TARGETS, OrgLevel
@@ -192,6 +193,12 @@ class Contact(models.Model):
     address = EncryptedTextField(_("住址"), max_length=200, blank=True)
     workplace = models.CharField(_("工作单位"), max_length=120, blank=True)
     consent_recorded_on = models.DateField(_("同意登记日期"), null=True, blank=True)
+    # Kept no longer than its purpose needs (PIPL art. 19): past this day (or, where none is set,
+    # MINQING_CONTACT_RETENTION_DAYS after the last concern they raised) `purge_contacts`
+    # anonymises the record, keeping its sector and its cases for the figures.
+    retain_until = models.DateField(_("保存期限"), null=True, blank=True)
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now, editable=False)
+    anonymised_at = models.DateTimeField(_("匿名化时间"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("界别群众")
