@@ -33,6 +33,7 @@ from workflows import output_actions
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
 
+from . import form_guards
 from .forms import add_domain_error, form_for, initial_of, posted
 
 # Where each kind's transitions are posted to.
@@ -190,7 +191,13 @@ def _act(request: HttpRequest, kind: str, record_id: int, name: str) -> HttpResp
     )
     try:
         output_actions.perform(
-            kind, t.name, record_id=record.pk, actor=user, data=posted(t.input, form), source_ip=client_ip(request)
+            kind,
+            t.name,
+            record_id=record.pk,
+            actor=user,
+            data=posted(t.input, form),
+            source_ip=client_ip(request),
+            check=form_guards.unchanged_since(request),
         )
     except NotFound as error:
         if error.code == output_actions.KINDS[kind].not_found or error.code == "output_not_found":

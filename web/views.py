@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,7 +29,7 @@ from workflows.case_lifecycle import CASE, Intake
 from workflows.declare import Transition
 from workflows.inputs import FieldError, Ref, clean_search
 
-from . import exports
+from . import exports, form_guards
 from .admin_access import admin_roles_of
 from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
 
@@ -217,7 +218,12 @@ def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpRespon
     )
     try:
         done = actions.perform(
-            t.name, case_id=case.pk, actor=user, data=posted(t.input, form), source_ip=client_ip(request)
+            t.name,
+            case_id=case.pk,
+            actor=user,
+            data=posted(t.input, form),
+            source_ip=client_ip(request),
+            check=form_guards.unchanged_since(request),
         )
     except NotFound as error:
         if error.code == "case_not_found":
@@ -249,17 +255,28 @@ def case_new(request: HttpRequest) -> HttpResponse:
     form = form_for(spec, user=user, data=request.POST if request.method == "POST" else None)
     for name in hidden:
         form.fields.pop(name)
+    once = form_guards.new_once()
     if request.method == "POST":
+        sent = form_guards.Once(request)
         try:
             case = actions.file_case(
-                actor=user, data=posted(spec, form) | {"submit": True}, source_ip=client_ip(request)
+                actor=user,
+                data=posted(spec, form) | {"submit": True},
+                source_ip=client_ip(request),
+                first=sent.first(),
+                then=sent.then(),
             )
+        except IntegrityError as error:
+            # Sent again (a double tap, a resend): what the first one filed, nothing filed twice.
+            messages.info(request, _("这条民情已经提交过，没有重复提交。"))
+            return redirect("case-page", case_id=sent.earlier(error))
         except DomainError as error:
             add_domain_error(form, error)
+            once = request.POST.get(form_guards.ONCE, once)  # nothing was filed: the same key again
         else:
             messages.success(request, Intake.done)
             return redirect("case-page", case_id=case.pk)
-    return render(request, "case_new.html", {"form": form})
+    return render(request, "case_new.html", {"form": form, "once": once})
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
