@@ -54,7 +54,11 @@ def the_staff() -> tuple[User, int]:
     )
     assert busiest, "no unclaimed task: load the database with bench/generate.py"
     committee_id = busiest["queue_id"]
-    staff = User.objects.filter(groups__name=Role.COMMITTEE_STAFF, staffed_committees__id=committee_id).order_by("id").first()
+    staff = (
+        User.objects.filter(groups__name=Role.COMMITTEE_STAFF, staffed_committees__id=committee_id)
+        .order_by("id")
+        .first()
+    )
     assert staff is not None, f"committee {committee_id} has no staff"
     return staff, committee_id
 

@@ -154,6 +154,7 @@ def render_output(
             "cases": selectors.output_cases(user, output),
             "events": selectors.output_events(output),
             "panel": panel,
+            "held_back": output_actions.held_back(user, output),
             "signers": signers,
             "assignments": assignments,
             "merged_into": merged_into,

@@ -119,6 +119,10 @@ class Rule:
 
     holds: Callable[[Any], bool]
     message: Promise | str | Callable[[Any], str]
+    # Said on the record's page while it keeps the step from being offered: for a condition the
+    # user can put right (a signer to chase, a name to take out of the text), not for one that
+    # is simply not the case yet (no department has objected).
+    explained: bool = False
 
     def says(self, record: Any) -> Promise | str:
         if isinstance(self.message, Promise | str):

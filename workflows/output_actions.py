@@ -81,6 +81,22 @@ def available(user: User, record: Any, kind: str = "output") -> list[Transition]
     return [t for t in lifecycle.public() if refusal(lifecycle, t, user, record) is None]
 
 
+def held_back(user: User, record: Any, kind: str = "output") -> list[tuple[Transition, str]]:
+    """The transitions `user` could do to `record` now but for one of their further conditions
+    that is `explained`, each with what that condition says: a page shows why the step is not offered (the proposal
+    cannot be assigned while its text names a constituent), rather than leaving it out unsaid."""
+    lifecycle = KINDS[kind].lifecycle(record)
+    held = []
+    status = lifecycle.status_of(record)
+    for t in lifecycle.public():
+        if status not in t.statuses or not any(p.includes(user, record) for p in t.parties(status)):
+            continue
+        failing = next((rule for rule in t.rules if not rule.holds(record)), None)
+        if failing is not None and failing.explained:
+            held.append((t, str(failing.says(record))))
+    return held
+
+
 def _output_id_of(kind: str, record_id: int) -> int | None:
     if kind == "output":
         return record_id

@@ -70,6 +70,7 @@ SIGNERS = Input(
         Ref("convener", _("界别召集人"), required=False, options="members"),
     )
 )
+NO_WITHHELD_IDENTITY = Rule(outputs.identities_withheld, outputs.withheld_words, explained=True)
 SIGNED = Rule(proposals.all_signed, _("尚有署名人未确认（以界别名义的须有召集人确认），不能提交。"))
 
 
@@ -227,6 +228,8 @@ PROPOSAL = Lifecycle(
                     Refs("split", _("分办单位"), required=False, options="departments", max_items=20),
                 )
             ),
+            # What goes to a department carries no constituent's identity their consent does not cover.
+            when=NO_WITHHELD_IDENTITY,
             effect=proposals.assign,
             audit=AuditAction.PROPOSAL_ASSIGNED,
             move=Move.STAY,
@@ -249,7 +252,7 @@ PROPOSAL = Lifecycle(
             effect=proposals.reassign,
             audit=AuditAction.PROPOSAL_REASSIGNED,
             move=Move.STAY,
-            when=Rule(proposals.has_objection, _("没有承办单位提出异议。")),
+            when=(Rule(proposals.has_objection, _("没有承办单位提出异议。")), NO_WITHHELD_IDENTITY),
             tells=Tell(lambda o: gettext("提案改办：%(a)s。") % {"a": proposals.assignment_words(o)}),
         ),
     ],

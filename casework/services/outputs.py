@@ -3,6 +3,8 @@ output transitions, private to the workflow layer like the case effects."""
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,7 +12,7 @@ from django.utils.translation import gettext as _
 from casework import access
 from casework.choices import AuditAction, CaseStatus, OutputStatus, OutputType, SignerRole
 from casework.errors import InvalidInput, NotFound
-from casework.models import Case, Output, OutputRules, OutputSigner, Session, Term, User
+from casework.models import Case, Contact, Output, OutputRules, OutputSigner, Session, Term, User
 from casework.services.audit import audit_output
 
 Changes = dict
@@ -155,3 +157,49 @@ def release_case(*, output: Output, actor: User, case: Case, note: str = "") -> 
     if not Case.objects.filter(output=output, member__user_id=user_id).exists():
         OutputSigner.objects.filter(output=output, user_id=user_id).exclude(role=SignerRole.CONVENER).delete()
     return {"case": case.pk, "note": note}
+
+
+# What goes to a department ------------------------------------------------------------------------
+
+IDENTITY_FIELDS = ("title", "situation", "analysis", "suggestion", "body")
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def withheld_identities(output: Output) -> list[str]:
+    """The text fields of `output` that name a constituent whose consent does not let their
+    identity go on: their name, phone number or ID number, typed into the output, for a gathered
+    case that has no consent to share. A proposal goes to its handling departments only without
+    them (PIPL: a constituent's identity reaches a department only as far as their consent
+    covers). Names of one character are not looked for (they would match everywhere)."""
+    contacts = list(
+        Contact.objects.filter(cases__output_id=output.pk, cases__consent_to_share=False)
+        .distinct()
+        .only("id", "name", "phone", "id_number")
+    )
+    if not contacts:
+        return []
+    found = []
+    for name in IDENTITY_FIELDS:
+        text = getattr(output, name) or ""
+        if not text:
+            continue
+        digits, upper = _NOT_DIGITS.sub("", text), text.upper()
+        for contact in contacts:
+            if (
+                (len(contact.name) >= 2 and contact.name in text)
+                or (len(contact.phone) >= 7 and _NOT_DIGITS.sub("", contact.phone) in digits)
+                or (contact.id_number and contact.id_number.upper() in upper)
+            ):
+                found.append(str(Output._meta.get_field(name).verbose_name))
+                break
+    return found
+
+
+def identities_withheld(output: Output) -> bool:
+    return not withheld_identities(output)
+
+
+def withheld_words(output: Output) -> str:
+    return _("「%(fields)s」中含有未同意提供姓名的群众的姓名、电话或身份证号。请先修改删去，再交给承办单位。") % {
+        "fields": "、".join(withheld_identities(output))
+    }
