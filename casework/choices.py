@@ -384,3 +384,5 @@ class AuditAction(models.TextChoices):
     AUDIT_VERIFY_FAILED = "audit.verify_failed", _("审计链校验失败")
     CONTACT_PII_REVEALED = "contact.pii_revealed", _("查看界别群众的完整个人信息")
     AUDIT_EXPORTED = "audit.exported", _("导出审计记录")
+    # A page's list taken away as a spreadsheet: changes {"list": which, "filters", "rows", "truncated"}.
+    LIST_EXPORTED = "list.exported", _("导出列表")

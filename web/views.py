@@ -81,10 +81,12 @@ def home(request: HttpRequest) -> HttpResponse:
         before_id=_before(request),
         limit=HOME_PAGE_ROWS,
     )
+    selectors.with_clocks(cases)  # each row says its stage's clock in words
     mine = [c for c in cases if c.member_id == member_id] if member_id is not None else []
     if "status" not in filters:
         # Unless asked for by status, what waits on the member is shown once, in its own section.
         mine = [c for c in mine if c.status not in WAITING_ON_MEMBER]
+    waiting = selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS)
     return render(
         request,
         "home.html",
@@ -95,7 +97,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_office": Role.PROPOSAL_OFFICE in access.roles_of(user),
             "is_liaison": access.is_liaison(user),
             "signatures_waiting": selectors.my_signatures_waiting(user, limit=HOME_PAGE_ROWS),
-            "waiting": selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS),
+            # What the committee asked and constituents waiting to be told, then (after the
+            # signatures) the member's own drafts: the order of what each holds up.
+            "waiting": [c for c in waiting if c.status != CaseStatus.DRAFT],
+            "drafts": [c for c in waiting if c.status == CaseStatus.DRAFT],
+            "contacts": selectors.my_contacts_last_filed(user) if member_id is not None else [],
             "my_cases": mine,
             "other_cases": [c for c in cases if c.member_id != member_id],
             "queues": queues,
@@ -106,6 +112,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "search_error": search_error,
             "statuses": CaseStatus.choices,
             "older": urlencode({**filters, "before": cases[-1].pk}) if len(cases) == HOME_PAGE_ROWS else None,
+            "query": urlencode(filters),
         },
     )
 
@@ -246,6 +253,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
     form = form_for(spec, user=user, data=request.POST if request.method == "POST" else None)
     for name in hidden:
         form.fields.pop(name)
+    # Filed between meetings on a phone: the cursor starts in the title, and a concern filed from
+    # a constituent's row on the home page has them ticked already.
+    form.fields["title"].widget.attrs["autofocus"] = True
+    if request.method != "POST":
+        contact = request.GET.get("contact", "")
+        if contact.isascii() and contact.isdigit() and len(contact) <= 18:
+            form.initial["contacts"] = [int(contact)]  # only a roster's contact is a choice at all
+        categories = form.fields["category"].choices  # type: ignore[attr-defined]
+        if len(categories) == 2:  # "请选择" and the organisation's only category
+            form.initial["category"] = categories[1][0]
     if request.method == "POST":
         try:
             case = actions.file_case(
