@@ -75,8 +75,7 @@ def test_a_case_prints_to_a4_without_its_forms(browse, world):
     page.emulate_media(media="print")
     member.snap()
     hidden = page.evaluate(
-        "[...document.querySelectorAll('form, nav, .topbar, .actions-card, button')]"
-        ".every(el => !el.checkVisibility())"
+        "[...document.querySelectorAll('form, nav, .topbar, .actions-card, button')].every(el => !el.checkVisibility())"
     )
     assert hidden, "a form, a button or the navigation would print"
     assert page.locator("h1", has_text="路灯不亮").is_visible()
