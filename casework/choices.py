@@ -389,3 +389,5 @@ class AuditAction(models.TextChoices):
     CONTACT_PII_REVEALED = "contact.pii_revealed", _("查看界别群众的完整个人信息")
     CONTACT_ANONYMISED = "contact.anonymised", _("界别群众信息超过保存期限，已匿名化")
     AUDIT_EXPORTED = "audit.exported", _("导出审计记录")
+    # A page's list taken away as a spreadsheet: changes {"list": which, "filters", "rows", "truncated"}.
+    LIST_EXPORTED = "list.exported", _("导出列表")

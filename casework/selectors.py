@@ -13,6 +13,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -113,16 +114,42 @@ def waiting_on_member(user: User, *, limit: int = 50) -> list[Case]:
         .annotate(
             feedback_breached=feedback_clock(SlaState.BREACHED),
             feedback_warning=feedback_clock(SlaState.WARNING),
+            # What the member is asked for comes in the order of what it holds up: a committee
+            # waiting on an answer, then a constituent waiting to be told, then their own drafts.
+            waiting_order=DbCase(
+                When(status=CaseStatus.NEEDS_INFO, then=Value(0)),
+                When(status=CaseStatus.FEEDBACK, then=Value(1)),
+                default=Value(2),
+            ),
         )
     )
-    rows = list(
-        qs.select_related(*CASE_LIST_RELATED).order_by("-feedback_breached", "-feedback_warning", "-id")[:limit]
+    rows = with_clocks(
+        list(
+            qs.select_related(*CASE_LIST_RELATED).order_by(
+                "waiting_order", "-feedback_breached", "-feedback_warning", "-id"
+            )[:limit]
+        )
     )
     for case in rows:
         case.feedback_sla = (  # type: ignore[attr-defined]
             SlaState.BREACHED if case.feedback_breached else SlaState.WARNING if case.feedback_warning else None
         )
     return rows
+
+
+def with_clocks(cases: list[Case], now: datetime | None = None) -> list[Case]:
+    """Set on each case `clock`: the clock of the stage it is in, told in plain words
+    (`describe_clock`), or None (a draft, a closed case). One query for the whole list."""
+    by_case: dict[int, list[CaseClock]] = {}
+    ids = [c.pk for c in cases]
+    if ids:
+        for clock in CaseClock.objects.filter(case_id__in=ids).exclude(state=ClockState.STOPPED).order_by("id"):
+            by_case.setdefault(clock.case_id, []).append(clock)
+    calendar, moment = deadlines.WorkCalendar(), now or timezone.now()
+    for case in cases:
+        clock = open_clock(by_case.get(case.pk, []))
+        case.clock = describe_clock(clock, moment, calendar) if clock is not None else None  # type: ignore[attr-defined]
+    return cases
 
 
 def case_detail(user: User | None, case_id: int) -> Case:
@@ -451,6 +478,19 @@ def my_contacts(user: User) -> QuerySet[Contact]:
     return Contact.objects.filter(roster__member_id=member_id).order_by("id")
 
 
+def my_contacts_last_filed(user: User) -> QuerySet[Contact]:
+    """The member's roster for their home page: each constituent's name only (the encrypted
+    columns are never read) and `last_filed`, when the member last submitted a case for them
+    (None: never), reckoned by the database over the cases' contacts in the same query."""
+    member_id = access.member_id_of(user)
+    return (
+        my_contacts(user)
+        .only("id", "name")
+        .annotate(last_filed=Max("cases__submitted_at", filter=Q(cases__member_id=member_id)))
+        .order_by("id")
+    )
+
+
 def transfer_committees(user: User, case: Case) -> QuerySet[Committee]:
     """The committees a case may be handed to: any other of its organisation."""
     return committees(user).exclude(pk=case.committee_id)
@@ -598,37 +638,48 @@ WAITING_ON_DEPARTMENT = Q(status__in=(AssignmentStatus.ASSIGNED, AssignmentStatu
 )
 
 
-def office_desk(user: User) -> dict[str, list[Any]]:
+OFFICE_DESK_LISTS = ("submitted", "filed", "objected", "extensions")
+
+
+def office_desk(user: User, *, limit: int = DESK_ROWS) -> dict[str, list[Any]]:
     """What waits on the proposal office: proposals submitted for review, filed ones to assign,
     this round's assignments a department objected to, and extension requests to decide. The
     office's only; anyone else is refused."""
+    return {name: office_desk_list(user, name, limit=limit) for name in OFFICE_DESK_LISTS}
+
+
+def office_desk_list(user: User, name: str, *, limit: int = DESK_ROWS) -> list[Any]:
+    """One list of the office's desk (`OFFICE_DESK_LISTS`), the oldest waiting first."""
     if Role.PROPOSAL_OFFICE not in access.roles_of(user):
         raise PermissionDenied(_("只有提案委员会可以查看提案工作台。"), code="not_proposal_office")
+    if name not in OFFICE_DESK_LISTS:
+        raise NotFound(code="list_not_found")
     org = access.organisation_id_of(user)
     proposals = Output.objects.filter(organisation_id=org, output_type=OutputType.PROPOSAL).select_related("committee")
     assignments = Assignment.objects.filter(organisation_id=org, round=F("output__round")).select_related(
         "output", "department"
     )
-    return {
-        "submitted": list(proposals.filter(status=OutputStatus.SUBMITTED).order_by("submitted_at", "id")[:DESK_ROWS]),
-        "filed": list(proposals.filter(status=OutputStatus.FILED).order_by("decided_at", "id")[:DESK_ROWS]),
-        "objected": list(
-            assignments.filter(status=AssignmentStatus.OBJECTED, output__status=OutputStatus.ASSIGNED).order_by(
-                "objected_at", "id"
-            )[:DESK_ROWS]
-        ),
-        "extensions": list(
-            assignments.filter(
-                extension_state=ExtensionState.REQUESTED,
-                status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED),
-            ).order_by("due_at", "id")[:DESK_ROWS]
-        ),
-    }
+    rows: QuerySet[Any]
+    if name == "submitted":
+        rows = proposals.filter(status=OutputStatus.SUBMITTED).order_by("submitted_at", "id")
+    elif name == "filed":
+        rows = proposals.filter(status=OutputStatus.FILED).order_by("decided_at", "id")
+    elif name == "objected":
+        rows = assignments.filter(status=AssignmentStatus.OBJECTED, output__status=OutputStatus.ASSIGNED).order_by(
+            "objected_at", "id"
+        )
+    else:
+        rows = assignments.filter(
+            extension_state=ExtensionState.REQUESTED,
+            status__in=(AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED),
+        ).order_by("due_at", "id")
+    return list(rows[:limit])
 
 
-def department_desk(user: User) -> list[Assignment]:
+def department_desk(user: User, *, limit: int = DESK_ROWS) -> list[Assignment]:
     """A department liaison's assignments: the open ones first (to accept, handle, reply to, or a
-    B reply to report on), soonest due first, then the rest, latest first. A liaison's only."""
+    B reply to report on), soonest due first, then the rest, latest first (`limit` of each). A
+    liaison's only."""
     department_id = user.department_id
     if not access.is_liaison(user) or department_id is None:
         raise PermissionDenied(_("只有承办单位联络员可以查看承办工作台。"), code="not_liaison")
@@ -638,9 +689,9 @@ def department_desk(user: User) -> list[Assignment]:
         .annotate(is_open=ExpressionWrapper(WAITING_ON_DEPARTMENT, output_field=BooleanField()))
     )
     open_rows: list[Assignment] = list(
-        rows.filter(is_open=True).order_by(F("due_at").asc(nulls_last=True), "id")[:DESK_ROWS]
+        rows.filter(is_open=True).order_by(F("due_at").asc(nulls_last=True), "id")[:limit]
     )
-    done: list[Assignment] = list(rows.filter(is_open=False).order_by("-assigned_at", "-id")[:DESK_ROWS])
+    done: list[Assignment] = list(rows.filter(is_open=False).order_by("-assigned_at", "-id")[:limit])
     return open_rows + done
 
 

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import output_pages, views
+from . import list_exports, output_pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("cases/new/", views.case_new, name="case-new"),
+    path("cases/export.xlsx", list_exports.cases_export, name="cases-export"),
     path("cases/<id:case_id>/", views.case_page, name="case-page"),
     path("cases/<id:case_id>/do/<str:name>/", views.case_transition, name="case-transition"),
     path("outputs/<id:output_id>/", output_pages.output_page, name="output-page"),
@@ -19,8 +20,11 @@ urlpatterns = [
     path("signatures/<id:signature_id>/do/<str:name>/", output_pages.signature_transition, name="signature-transition"),
     path("files/<id:file_id>/", output_pages.output_file, name="output-file"),
     path("office/", output_pages.office_desk, name="office-desk"),
+    path("office/export/<slug:name>.xlsx", list_exports.office_desk_export, name="office-desk-export"),
     path("desk/", output_pages.department_desk, name="department-desk"),
+    path("desk/export.xlsx", list_exports.department_desk_export, name="department-desk-export"),
     path("referrals/", output_pages.referrals, name="referrals"),
+    path("referrals/export.xlsx", list_exports.referrals_export, name="referrals-export"),
     path("queues/<id:committee_id>/", views.queue_page, name="queue-page"),
     path("queues/<id:committee_id>/claim-next/", views.queue_claim_next, name="queue-claim-next"),
     path("notifications/", views.notifications_page, name="notifications"),

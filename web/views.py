@@ -83,10 +83,12 @@ def home(request: HttpRequest) -> HttpResponse:
         before_id=_before(request),
         limit=HOME_PAGE_ROWS,
     )
+    selectors.with_clocks(cases)  # each row says its stage's clock in words
     mine = [c for c in cases if c.member_id == member_id] if member_id is not None else []
     if "status" not in filters:
         # Unless asked for by status, what waits on the member is shown once, in its own section.
         mine = [c for c in mine if c.status not in WAITING_ON_MEMBER]
+    waiting = selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS)
     return render(
         request,
         "home.html",
@@ -99,7 +101,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "admin_roles": admin_roles_of(user),
             "administers": user.is_superuser or bool(admin_roles_of(user)),
             "signatures_waiting": selectors.my_signatures_waiting(user, limit=HOME_PAGE_ROWS),
-            "waiting": selectors.waiting_on_member(user, limit=HOME_PAGE_ROWS),
+            # What the committee asked and constituents waiting to be told, then (after the
+            # signatures) the member's own drafts: the order of what each holds up.
+            "waiting": [c for c in waiting if c.status != CaseStatus.DRAFT],
+            "drafts": [c for c in waiting if c.status == CaseStatus.DRAFT],
+            "contacts": selectors.my_contacts_last_filed(user) if member_id is not None else [],
             "my_cases": mine,
             "other_cases": [c for c in cases if c.member_id != member_id],
             "queues": queues,
@@ -110,6 +116,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "search_error": search_error,
             "statuses": CaseStatus.choices,
             "older": urlencode({**filters, "before": cases[-1].pk}) if len(cases) == HOME_PAGE_ROWS else None,
+            "query": urlencode(filters),
         },
     )
 
@@ -256,6 +263,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
     for name in hidden:
         form.fields.pop(name)
     once = form_guards.new_once()
+    # Filed between meetings on a phone: the cursor starts in the title, and a concern filed from
+    # a constituent's row on the home page has them ticked already.
+    form.fields["title"].widget.attrs["autofocus"] = True
+    if request.method != "POST":
+        contact = request.GET.get("contact", "")
+        if contact.isascii() and contact.isdigit() and len(contact) <= 18:
+            form.initial["contacts"] = [int(contact)]  # only a roster's contact is a choice at all
+        categories = form.fields["category"].choices  # type: ignore[attr-defined]
+        if len(categories) == 2:  # "请选择" and the organisation's only category
+            form.initial["category"] = categories[1][0]
     if request.method == "POST":
         sent = form_guards.Once(request)
         try:

@@ -368,6 +368,8 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     # The pages: an anonymous visitor is sent to sign in -------------------------------------
     "home": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
     "case-new": plain("GET", row(403, anonymous=PAGE_LOGIN, **dict.fromkeys(FILERS, 200))),
+    # The home list as a spreadsheet: everyone's own list (scoped as the page; tested on its own).
+    "cases-export": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
     "case-page": on_case("GET", 200, anonymous=PAGE_LOGIN),
     # Posted with an empty form: those who see the case get the form back with its errors.
     "case-transition": on_case("POST", 200, anonymous=PAGE_LOGIN),
@@ -383,10 +385,20 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     "output-file": on_file("GET", 200, anonymous=PAGE_LOGIN),
     # The desks: the proposal office's, and a liaison's of their department.
     "office-desk": plain("GET", row(404, anonymous=PAGE_LOGIN, **{OFFICE: 200})),
+    "office-desk-export": plain("GET", row(404, anonymous=PAGE_LOGIN, **{OFFICE: 200})),
     "department-desk": plain("GET", row(404, anonymous=PAGE_LOGIN, **{LIAISON: 200})),
+    "department-desk-export": plain("GET", row(404, anonymous=PAGE_LOGIN, **{LIAISON: 200})),
     # The info reports lower organisations sent up: a queue of every committee's staff and the
     # proposal office (the outsider is staff of the parent organisation); nobody else has it.
     "referrals": plain(
+        "GET",
+        row(
+            404,
+            anonymous=PAGE_LOGIN,
+            **dict.fromkeys((STAFF_ROLE, HEAD_ROLE, "other_committee_staff", "outsider", OFFICE), 200),
+        ),
+    ),
+    "referrals-export": plain(
         "GET",
         row(
             404,
@@ -745,6 +757,8 @@ def _path(route: str, target: str, m: Matrix) -> str:
         kwargs["name"] = "reply" if name == "assignment-transition" else "rate"
     if name == "dashboard-export":
         kwargs["chart"] = "status"
+    if name == "office-desk-export":
+        kwargs["name"] = "submitted"
     return reverse(name, kwargs=kwargs or None)
 
 

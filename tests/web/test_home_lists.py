@@ -243,11 +243,12 @@ def test_overdue_feedback_comes_first_on_the_members_list_and_is_marked(world):
     waiting = html.split("我的民情", 1)[0]
     rows = waiting.split(ROW)[1:]
     titles = [next(t for t in ("反馈已超期的", "反馈快到期的", "反馈不急的", "需补充的案件") if t in r) for r in rows]
-    # The overdue one first, then the nearly due, then the rest newest first.
-    assert titles == ["反馈已超期的", "反馈快到期的", "需补充的案件", "反馈不急的"]
-    assert rows[0].startswith(' overdue"') and "反馈已超期" in rows[0].split("case-title")[0]
-    assert rows[1].startswith(' due-soon"') and "反馈即将超期" in rows[1].split("case-title")[0]
-    assert all("sla-mark" not in r for r in rows[2:])
+    # The committee's question first (it holds the case up), then the feedback: the overdue
+    # one first, then the nearly due, then the rest newest first.
+    assert titles == ["需补充的案件", "反馈已超期的", "反馈快到期的", "反馈不急的"]
+    assert rows[1].startswith(' overdue"') and "反馈已超期" in rows[1].split("case-title")[0]
+    assert rows[2].startswith(' due-soon"') and "反馈即将超期" in rows[2].split("case-title")[0]
+    assert all("sla-mark" not in r for r in (rows[0], rows[3]))
 
 
 def test_feedback_told_closes_it_and_the_mark_goes(world):
