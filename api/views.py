@@ -29,7 +29,7 @@ from casework.pii import mask_phone
 from config.http import attachment, client_ip
 from workflows import accounts, actions, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
-from workflows.inputs import SEARCH, FieldError, clean_search
+from workflows.inputs import MAX_ID, SEARCH, FieldError, clean_search
 
 from . import conditional
 from . import serializers as s
@@ -351,12 +351,16 @@ class QueueListView(APIView):
 
 QUEUE_FILTERS = [
     OpenApiParameter("stage", OpenApiTypes.STR, enum=list(selectors.QUEUE_STAGES), description=_("按环节筛选")),
-    OpenApiParameter("category", OpenApiTypes.INT, description=_("按类别筛选（类别编号）")),
-    OpenApiParameter("township", OpenApiTypes.INT, description=_("按乡镇街道筛选（编号）")),
+    OpenApiParameter(
+        "category", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, description=_("按类别筛选（类别编号）")
+    ),
+    OpenApiParameter(
+        "township", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, description=_("按乡镇街道筛选（编号）")
+    ),
     OpenApiParameter("urgency", OpenApiTypes.STR, enum=Urgency.values, description=_("按紧急程度筛选")),
     OpenApiParameter(
         "claimed",
-        {"type": "string", "pattern": "^(none|mine|anyone|[1-9][0-9]{0,17})$"},
+        {"type": "string", "maxLength": 19, "pattern": "^(none|mine|anyone|[1-9][0-9]{0,18})$"},
         description=_("认领情况：none 待认领（默认）、mine 我已认领、anyone 全部，或本委办工作人员的用户编号"),
     ),
     OpenApiParameter(

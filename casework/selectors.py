@@ -409,7 +409,8 @@ class QueueFilters:
 
 
 def _id_param(raw: str | None) -> int | None:
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) > 0:
+    """A record's id typed in a query string (a bigint), else None."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) < 2**63:
         return int(raw)
     return None
 
