@@ -470,7 +470,7 @@ def queue_filters(
         if raw is None:
             continue
         ref = _id_param(raw)
-        if ref is not None and model.objects.filter(pk=ref, organisation_id=user.organisation_id).exists():
+        if ref is not None and model.objects.filter(pk=ref, organisation_id=access.organisation_id_of(user)).exists():
             values[f"{name}_id"] = ref
         else:
             bad(name)

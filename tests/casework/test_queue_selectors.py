@@ -113,7 +113,8 @@ def test_unknown_values_are_ignored_or_refused(queue):
             selectors.queue_filters(world.staff, world.committee.pk, {name: params[name]}, strict=True)
         assert refused.value.details == {"field": name}
     good = {"stage": "review", "category": str(refs["roads"].pk), "township": str(refs["east"].pk), "urgency": "urgent"}
-    read = selectors.queue_filters(world.staff, world.committee.pk, {**good, "sla": "warning", "claimed": "mine"}, q="灯")
+    asked = {**good, "sla": "warning", "claimed": "mine"}
+    read = selectors.queue_filters(world.staff, world.committee.pk, asked, q="灯")
     assert read == QueueFilters("review", refs["roads"].pk, refs["east"].pk, "urgent", "warning", "mine", "灯")
     assert read.as_params() == {**good, "sla": "warning", "claimed": "mine", "q": "灯"}
 

@@ -84,9 +84,7 @@ def test_the_51st_and_101st_tasks_are_reached_by_following_the_links(world):
         due = None if i in (7, 60) else now + timedelta(days=1 + i % 4)
         CaseClock.objects.filter(case=case).update(due_at=due)
     expected = list(
-        CaseClock.objects.filter(queue=world.committee)
-        .order_by("due_at", "id")
-        .values_list("case_id", flat=True)
+        CaseClock.objects.filter(queue=world.committee).order_by("due_at", "id").values_list("case_id", flat=True)
     )
     expected = [c for c in expected if c not in (cases[7].pk, cases[60].pk)] + [cases[7].pk, cases[60].pk]
     staff = logged_in(world.staff)
