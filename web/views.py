@@ -458,6 +458,35 @@ def _task_headers() -> list[str]:
     ]
 
 
+def _describe_queue_filters(user: User, filters: selectors.QueueFilters, names: dict[int, str]) -> str:
+    """The filter in words, for the sheet's title row (offices paste these into reports)."""
+    claimed = {
+        selectors.CLAIMED_NONE: _("待认领"),
+        selectors.CLAIMED_MINE: _("我已认领"),
+        selectors.CLAIMED_ANYONE: _("全部（含已认领）"),
+    }
+    parts = [
+        str(claimed[filters.claimed])
+        if filters.claimed in claimed
+        else _("%(name)s 已认领") % {"name": names.get(int(filters.claimed), "")}
+    ]
+    if filters.stage:
+        parts.append(_("环节：%(v)s") % {"v": Stage(filters.stage).label})
+    if filters.category_id is not None:
+        name = selectors.categories(user).filter(pk=filters.category_id).values_list("name", flat=True).first()
+        parts.append(_("类别：%(v)s") % {"v": name or ""})
+    if filters.township_id is not None:
+        name = selectors.townships(user).filter(pk=filters.township_id).values_list("name", flat=True).first()
+        parts.append(_("乡镇街道：%(v)s") % {"v": name or ""})
+    if filters.urgency:
+        parts.append(_("紧急程度：%(v)s") % {"v": Urgency(filters.urgency).label})
+    if filters.sla:
+        parts.append(_("即将超期") if filters.sla == "warning" else _("已超期"))
+    if filters.q:
+        parts.append(_("查找：%(v)s") % {"v": filters.q})
+    return "，".join(str(p) for p in parts)
+
+
 @login_required
 def queue_export(request: HttpRequest, committee_id: int) -> HttpResponse:
     """The filtered queue as a spreadsheet, most urgent first (at most QUEUE_EXPORT_MAX_ROWS;
@@ -469,7 +498,7 @@ def queue_export(request: HttpRequest, committee_id: int) -> HttpResponse:
     names = {u.pk: str(u) for u in selectors.queue_staff(user, committee_id)}
     for task in rows:
         task["owner_name"] = names.get(task["owner"], _("其他工作人员")) if task["owner"] else ""
-    described = "，".join(f"{k}={v}" for k, v in filters.as_params().items()) or _("待认领")
+    described = _describe_queue_filters(user, filters, names)
     if truncated:
         described += _("；仅含最紧急的 %(n)d 条") % {"n": selectors.QUEUE_EXPORT_MAX_ROWS}
     title = _("%(name)s 工作队列") % {"name": queue["name"]}
