@@ -214,6 +214,7 @@ class QueueItemOut(serializers.Serializer):
         help_text=_("正常 / 即将超期 / 已超期 / 到期时间无法计算"),
     )
     started_at = serializers.DateTimeField()
+    owner = serializers.IntegerField(source="assignee_id", allow_null=True, help_text=_("认领人（未认领时为空）"))
     case = QueueCaseOut()
 
 

@@ -22,14 +22,14 @@ from rest_framework.views import APIView
 from casework import access, selectors
 from casework import otp as totp
 from casework.auth import lock_of, locked_message
-from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChannel
+from casework.choices import SLA_FILTERS, CaseStatus, OutputType, RedirectChannel, Urgency
 from casework.errors import InvalidInput, NotFound
 from casework.models import Case, User
 from casework.pii import mask_phone
 from config.http import attachment, client_ip
 from workflows import accounts, actions, output_actions, personal_data
 from workflows.case_lifecycle import CASE, Intake
-from workflows.inputs import SEARCH, FieldError, clean_search
+from workflows.inputs import MAX_ID, SEARCH, FieldError, clean_search
 
 from . import conditional
 from . import serializers as s
@@ -349,10 +349,32 @@ class QueueListView(APIView):
         return Response(s.QueueOut(selectors.queues_for(_user(request)), many=True).data)
 
 
+QUEUE_FILTERS = [
+    OpenApiParameter("stage", OpenApiTypes.STR, enum=list(selectors.QUEUE_STAGES), description=_("按环节筛选")),
+    OpenApiParameter(
+        "category", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, description=_("按类别筛选（类别编号）")
+    ),
+    OpenApiParameter(
+        "township", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, description=_("按乡镇街道筛选（编号）")
+    ),
+    OpenApiParameter("urgency", OpenApiTypes.STR, enum=Urgency.values, description=_("按紧急程度筛选")),
+    OpenApiParameter(
+        "claimed",
+        {"type": "string", "maxLength": 19, "pattern": "^(none|mine|anyone|[1-9][0-9]{0,18})$"},
+        description=_("认领情况：none 待认领（默认）、mine 我已认领、anyone 全部，或本委办工作人员的用户编号"),
+    ),
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": SEARCH.max_length, "pattern": SEARCH.pattern()},
+        description=_("在标题和问题描述中查找"),
+    ),
+]
+
+
 class QueueTasksView(APIView):
     @extend_schema(
-        summary="队列中待认领的任务（按到期时间）",
-        parameters=[SLA, CURSOR, LIMIT],
+        summary="队列中的任务（按到期时间；默认只含待认领的）",
+        parameters=[SLA, *QUEUE_FILTERS, CURSOR, LIMIT],
         responses=inline_serializer(
             "QueuePage", {"results": s.QueueItemOut(many=True), "next": serializers.CharField(allow_null=True)}
         ),
@@ -360,10 +382,15 @@ class QueueTasksView(APIView):
     def get(self, request: Request, committee_id: int) -> Response:
         from datetime import datetime
 
+        user = _user(request)
         limit = page_limit(request)
         cursor = decode_cursor(request, datetime, int)
-        sla = _sla_param(request)
-        rows = selectors.queue_page(_user(request), committee_id, after=cursor, limit=limit, sla=sla)  # type: ignore[arg-type]
+        try:
+            query = clean_search(request.query_params.get("q", ""))
+        except FieldError as error:
+            raise InvalidInput(error.message, code="invalid_query", details={"field": "q"}) from None
+        filters = selectors.queue_filters(user, committee_id, request.query_params, q=query, strict=True)
+        rows = selectors.queue_page(user, committee_id, after=cursor, limit=limit, filters=filters)  # type: ignore[arg-type]
         return Response(
             {
                 "results": rows,  # already shaped as QueueItemOut by the selector

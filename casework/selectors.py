@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from casework import access
 from casework.choices import (
+    SLA_FILTERS,
     WAITING_ON_MEMBER,
     AssignmentStatus,
     AuditAction,
@@ -43,6 +44,7 @@ from casework.choices import (
     Role,
     SlaState,
     Stage,
+    Urgency,
 )
 from casework.errors import InvalidInput, NotFound, PermissionDenied
 from casework.models import (
@@ -340,6 +342,9 @@ QUEUE_COLUMNS = (
     "warn_at",
     "warned_at",
     "breached_at",
+    "assignee_id",
+    "due_error",
+    "queue_id",
 )
 
 
@@ -364,6 +369,9 @@ def _queue_item(row: tuple, zone: tzinfo, now: datetime) -> dict:
         warn_at,
         warned_at,
         breached_at,
+        assignee_id,
+        _due_error,
+        _queue_id,
     ) = row
     sla = running_sla(due_at, warn_at, warned_at, breached_at, now)
     return {
@@ -373,6 +381,7 @@ def _queue_item(row: tuple, zone: tzinfo, now: datetime) -> dict:
         "due_at": due_at.astimezone(zone).isoformat() if due_at is not None else None,
         "sla": sla.value,
         "started_at": started_at.astimezone(zone).isoformat(),
+        "owner": assignee_id,
         "case": {
             "id": case_id,
             "title": title,
@@ -391,18 +400,222 @@ def _queue_item(row: tuple, zone: tzinfo, now: datetime) -> dict:
 DUE_ORDER = (F("due_at").asc(nulls_last=True), "id")
 
 
-def _unclaimed(user: User, committee_id: int, sla: str | None) -> QuerySet[CaseClock]:
+QUEUE_STAGES = (Stage.REVIEW, Stage.CONVERSION)
+# Whose tasks a queue view shows: the unclaimed ones (the default: what is there to take), the
+# user's own, anyone's; or a staff member's, by their id.
+CLAIMED_NONE, CLAIMED_MINE, CLAIMED_ANYONE = "none", "mine", "anyone"
+CLAIMED_CHOICES = (CLAIMED_NONE, CLAIMED_MINE, CLAIMED_ANYONE)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What a queue view was asked to show; every field optional (the default: unclaimed tasks of
+    every stage). `claimed` is one of CLAIMED_CHOICES or a staff member's id as text; `q` is a
+    search text already checked by the caller (`workflows.inputs.clean_search`)."""
+
+    stage: str | None = None
+    category_id: int | None = None
+    township_id: int | None = None
+    urgency: str | None = None
+    sla: str | None = None
+    claimed: str = CLAIMED_NONE
+    q: str = ""
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as query parameters (the page's "next page" link, its export)."""
+        params = {
+            "stage": self.stage,
+            "category": self.category_id,
+            "township": self.township_id,
+            "urgency": self.urgency,
+            "sla": self.sla,
+            "claimed": None if self.claimed == CLAIMED_NONE else self.claimed,
+            "q": self.q or None,
+        }
+        return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def _id_param(raw: str | None) -> int | None:
+    """A record's id typed in a query string (a bigint), else None."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) < 2**63:
+        return int(raw)
+    return None
+
+
+def queue_staff(user: User, committee_id: int) -> list[User]:
+    """Who works a queue (its staff and its head), by name: whose tasks a queue view may be
+    narrowed to. NotFound for anyone who does not work it."""
     if not access.is_committee_staff(user, committee_id):
         raise NotFound(code="queue_not_found")
-    queue = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING, assignee__isnull=True)
-    return queue.filter(sla_filter(sla, timezone.now())) if sla else queue
+    return list(
+        User.objects.filter(Q(staffed_committees__id=committee_id) | Q(headed_committees__id=committee_id))
+        .distinct()
+        .order_by("id")
+    )
+
+
+def queue_filters(
+    user: User, committee_id: int, params: Mapping[str, str], *, q: str = "", strict: bool = False
+) -> QueueFilters:
+    """The filter of a query string. A value the queue does not know (a stage, a category of
+    another organisation, someone who does not work the queue) is ignored, so a page shows the
+    wider queue rather than an error; `strict` (the API) refuses it with InvalidInput naming the
+    field instead. The search text `q` is checked by the caller, as every typed text is. NotFound
+    first for anyone who does not work the queue: they learn nothing of what a valid filter is."""
+    if not access.is_committee_staff(user, committee_id):
+        raise NotFound(code="queue_not_found")
+
+    def get(name: str) -> str | None:
+        raw = params.get(name)
+        return raw if raw not in (None, "") else None
+
+    def bad(field: str) -> None:
+        if strict:
+            raise _bad(field, _("「%(f)s」取值无效。") % {"f": field})
+
+    values: dict[str, Any] = {"q": q}
+    stage = get("stage")
+    if stage is not None:
+        if stage in QUEUE_STAGES:
+            values["stage"] = stage
+        else:
+            bad("stage")
+    urgency = get("urgency")
+    if urgency is not None:
+        if urgency in Urgency.values:
+            values["urgency"] = urgency
+        else:
+            bad("urgency")
+    sla = get("sla")
+    if sla is not None:
+        if sla in SLA_FILTERS:
+            values["sla"] = sla
+        else:
+            bad("sla")
+    for name, model in (("category", CaseCategory), ("township", Township)):
+        raw = get(name)
+        if raw is None:
+            continue
+        ref = _id_param(raw)
+        if ref is not None and model.objects.filter(pk=ref, organisation_id=access.organisation_id_of(user)).exists():
+            values[f"{name}_id"] = ref
+        else:
+            bad(name)
+    claimed = get("claimed")
+    if claimed is not None:
+        if claimed in CLAIMED_CHOICES:
+            values["claimed"] = claimed
+        else:
+            staff_id = _id_param(claimed)
+            if staff_id is not None and staff_id in {u.pk for u in queue_staff(user, committee_id)}:
+                values["claimed"] = str(staff_id)
+            else:
+                bad("claimed")
+    return QueueFilters(**values)
+
+
+def _queue(user: User, committee_id: int, filters: QueueFilters) -> QuerySet[CaseClock]:
+    """The running tasks of one queue that the filter admits. NotFound (the same for a queue
+    that does not exist) for anyone who does not work it: a filter never reaches past the queue,
+    whoever's tasks it asks for."""
+    if not access.is_committee_staff(user, committee_id):
+        raise NotFound(code="queue_not_found")
+    queue = CaseClock.objects.filter(queue_id=committee_id, state=ClockState.RUNNING)
+    if filters.claimed == CLAIMED_NONE:
+        queue = queue.filter(assignee__isnull=True)
+    elif filters.claimed == CLAIMED_MINE:
+        queue = queue.filter(assignee=user)
+    elif filters.claimed != CLAIMED_ANYONE:
+        queue = queue.filter(assignee_id=int(filters.claimed))
+    return _narrow(queue, filters)
+
+
+def _narrow(clocks: QuerySet[CaseClock], filters: QueueFilters) -> QuerySet[CaseClock]:
+    if filters.stage:
+        clocks = clocks.filter(stage=filters.stage)
+    if filters.category_id is not None:
+        clocks = clocks.filter(case__category_id=filters.category_id)
+    if filters.township_id is not None:
+        clocks = clocks.filter(case__township_id=filters.township_id)
+    if filters.urgency:
+        clocks = clocks.filter(case__urgency=filters.urgency)
+    if filters.sla:
+        clocks = clocks.filter(sla_filter(filters.sla, timezone.now()))
+    if filters.q:
+        # A plain scan of the titles and descriptions: enough for one committee's queue.
+        clocks = clocks.filter(Q(case__title__icontains=filters.q) | Q(case__description__icontains=filters.q))
+    return clocks
+
+
+def _unclaimed(user: User, committee_id: int, sla: str | None) -> QuerySet[CaseClock]:
+    return _queue(user, committee_id, QueueFilters(sla=sla))
 
 
 def queue_clocks(user: User, committee_id: int, *, sla: str | None = None, limit: int = 100) -> list[CaseClock]:
-    """The most urgent unclaimed tasks of a queue, each clock told in plain words (the queue page)."""
+    """The most urgent unclaimed tasks of a queue, each clock told in plain words."""
     clocks = list(_unclaimed(user, committee_id, sla).select_related(*QUEUE_RELATED).order_by(*DUE_ORDER)[:limit])
     calendar, now = deadlines.WorkCalendar(), timezone.now()
     return [describe_clock(clock, now, calendar) for clock in clocks]
+
+
+def _by_due(clocks: QuerySet[CaseClock], after: tuple[datetime | None, int] | None, limit: int) -> list[tuple]:
+    """A page of `clocks` in DUE_ORDER from the keyset `after` (the (due_at, id) of the last row
+    of the page before): one query whatever the size of the queue or the page (two on a later
+    page where the dated tasks run out and the undated ones begin)."""
+    rows: list[tuple] = []
+    if after is None:
+        # The index's own order (due_at ascending, nulls last): one walk for the first page.
+        rows = list(clocks.order_by(*DUE_ORDER).values_list(*QUEUE_COLUMNS)[:limit])
+    elif after[0] is not None:
+        # A row-value comparison, (due_at, id) > (cursor): PostgreSQL walks the (queue, due_at,
+        # id) index from the cursor on. The OR form sorted every row sharing the cursor's due
+        # time, and deadlines end at 24:00, so tens of thousands share one (a deep page took
+        # 170 ms instead of 15). Django has no public row-value lookup yet; this is the one its
+        # composite primary keys use.
+        dated = clocks.filter(TupleGreaterThan((F("due_at"), F("id")), tuple(after)))
+        rows = list(dated.order_by("due_at", "id").values_list(*QUEUE_COLUMNS)[:limit])
+    if after is not None and len(rows) < limit:
+        undated = clocks.filter(due_at__isnull=True)
+        if after[0] is None:
+            undated = undated.filter(id__gt=after[1])
+        rows += undated.order_by("id").values_list(*QUEUE_COLUMNS)[: limit - len(rows)]
+    return rows
+
+
+def _items(rows: list[tuple], describe: bool) -> list[dict]:
+    # The zone read once a page: looking it up for each of 150 times cost 1.5 ms a page.
+    zone, now = get_current_timezone(), timezone.now()
+    items = [_queue_item(row, zone, now) for row in rows]
+    if describe:
+        calendar = deadlines.WorkCalendar()
+        for row, item in zip(rows, items, strict=True):
+            _describe_item(item, row, now, calendar)
+    return items
+
+
+def _describe_item(item: dict, row: tuple, now: datetime, calendar: deadlines.WorkCalendar) -> None:
+    """What a page shows of a row besides its columns: the clock in words (`describe_clock`, on a
+    clock built from the row rather than read again) and the times as datetimes."""
+    named = dict(zip(QUEUE_COLUMNS, row, strict=True))
+    clock = CaseClock(
+        state=ClockState.RUNNING,
+        due_at=named["due_at"],
+        due_error=named["due_error"] or "",
+        warn_at=named["warn_at"],
+        warned_at=named["warned_at"],
+        breached_at=named["breached_at"],
+    )
+    describe_clock(clock, now, calendar)
+    item.update(
+        words=clock.words,  # type: ignore[attr-defined]
+        tone=clock.tone,  # type: ignore[attr-defined]
+        last_day=clock.last_day,  # type: ignore[attr-defined]
+        due=named["due_at"],
+        queue=named["queue_id"],
+        submitted=named["case__submitted_at"],
+        urgency_label=str(Urgency(named["case__urgency"]).label) if named["case__urgency"] in Urgency.values else "",
+        stage_label=str(Stage(named["stage"]).label) if named["stage"] in Stage.values else named["stage"],
+    )
 
 
 def queue_page(
@@ -412,31 +625,53 @@ def queue_page(
     after: tuple[datetime | None, int] | None = None,
     limit: int = 50,
     sla: str | None = None,
+    filters: QueueFilters | None = None,
+    describe: bool = False,
 ) -> list[dict]:
-    """Unclaimed tasks of one queue, most urgent first, by keyset (no COUNT, no OFFSET): one
-    query whatever the size of the queue or the page (two on a later page where the dated tasks
-    run out and the undated ones begin). `sla`: only the overdue or the nearly due."""
-    queue = _unclaimed(user, committee_id, sla)
-    rows: list[tuple] = []
-    if after is None:
-        # The index's own order (due_at ascending, nulls last): one walk for the first page.
-        rows = list(queue.order_by(*DUE_ORDER).values_list(*QUEUE_COLUMNS)[:limit])
-    elif after[0] is not None:
-        # A row-value comparison, (due_at, id) > (cursor): PostgreSQL walks the (queue, due_at,
-        # id) index from the cursor on. The OR form sorted every row sharing the cursor's due
-        # time, and deadlines end at 24:00, so tens of thousands share one (a deep page took
-        # 170 ms instead of 15). Django has no public row-value lookup yet; this is the one its
-        # composite primary keys use.
-        dated = queue.filter(TupleGreaterThan((F("due_at"), F("id")), tuple(after)))
-        rows = list(dated.order_by("due_at", "id").values_list(*QUEUE_COLUMNS)[:limit])
-    if after is not None and len(rows) < limit:
-        undated = queue.filter(due_at__isnull=True)
-        if after[0] is None:
-            undated = undated.filter(id__gt=after[1])
-        rows += undated.order_by("id").values_list(*QUEUE_COLUMNS)[: limit - len(rows)]
-    # The zone read once a page: looking it up for each of 150 times cost 1.5 ms a page.
-    zone, now = get_current_timezone(), timezone.now()
-    return [_queue_item(row, zone, now) for row in rows]
+    """Tasks of one queue, most urgent first (undated last), by keyset (no COUNT, no OFFSET):
+    the unclaimed ones unless `filters` asks for others (see `queue_filters`); `sla`: only the
+    overdue or the nearly due (the older argument, for a filter of only that). `describe`: each
+    row also carries the clock in words and its times as datetimes (the page and the export)."""
+    queue = _queue(user, committee_id, filters if filters is not None else QueueFilters(sla=sla))
+    return _items(_by_due(queue, after, limit), describe)
+
+
+MY_TASK_ORDERS = ("due", "submitted")
+
+
+def _my_clocks(user: User) -> QuerySet[CaseClock]:
+    """The tasks the user holds in the queues they work now (one taken in a committee they have
+    since left is that committee's to reassign, not theirs to see)."""
+    return CaseClock.objects.filter(
+        assignee=user, state=ClockState.RUNNING, queue_id__in=list(access.committee_ids_of(user))
+    )
+
+
+def my_task_page(
+    user: User,
+    *,
+    order: str = "due",
+    after: tuple[datetime | None, int] | None = None,
+    limit: int = 50,
+    describe: bool = True,
+) -> list[dict]:
+    """The user's claimed tasks across their committees, keyset-paged: most urgent first
+    (`order="due"`, undated last), or longest waiting first (`"submitted"`: by the case's
+    submission time, then the clock's id). `after`: the last row's (due_at or submitted_at, id)."""
+    clocks = _my_clocks(user)
+    if order == "submitted":
+        clocks = clocks.annotate(submitted_key=Coalesce("case__submitted_at", "started_at"))
+        if after is not None:
+            moment, last_id = after
+            clocks = clocks.filter(
+                Q(submitted_key__gt=moment) | Q(submitted_key=moment, id__gt=last_id)
+                if moment is not None
+                else Q(id__gt=last_id)
+            )
+        rows = list(clocks.order_by("submitted_key", "id").values_list(*QUEUE_COLUMNS)[:limit])
+    else:
+        rows = _by_due(clocks, after, limit)
+    return _items(rows, describe)
 
 
 def my_tasks(user: User, *, limit: int = 100) -> list[CaseClock]:
@@ -448,6 +683,23 @@ def my_tasks(user: User, *, limit: int = 100) -> list[CaseClock]:
     )
     calendar, now = deadlines.WorkCalendar(), timezone.now()
     return [describe_clock(clock, now, calendar) for clock in clocks]
+
+
+# A spreadsheet of a queue or of one's tasks holds at most this many rows (the most urgent);
+# more is asked for with a narrower filter, and the sheet says it was cut short.
+QUEUE_EXPORT_MAX_ROWS = 2000
+
+
+def queue_export_rows(user: User, committee_id: int, filters: QueueFilters) -> tuple[list[dict], bool]:
+    """At most QUEUE_EXPORT_MAX_ROWS tasks of the filtered queue, most urgent first, and
+    whether there were more."""
+    rows = queue_page(user, committee_id, filters=filters, limit=QUEUE_EXPORT_MAX_ROWS + 1, describe=True)
+    return rows[:QUEUE_EXPORT_MAX_ROWS], len(rows) > QUEUE_EXPORT_MAX_ROWS
+
+
+def my_task_export_rows(user: User, *, order: str = "due") -> tuple[list[dict], bool]:
+    rows = my_task_page(user, order=order, limit=QUEUE_EXPORT_MAX_ROWS + 1)
+    return rows[:QUEUE_EXPORT_MAX_ROWS], len(rows) > QUEUE_EXPORT_MAX_ROWS
 
 
 # Reference data: what a user's forms and clients choose from, scoped to their organisation -----

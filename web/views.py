@@ -5,6 +5,7 @@ same workflow actions as the API, and draw each transition a user may do from it
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,13 +14,14 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from casework import access, reports, selectors
-from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, AuditAction, CaseStatus, Role, Stage
+from casework.choices import SLA_FILTERS, WAITING_ON_MEMBER, AuditAction, CaseStatus, Role, Stage, Urgency
 from casework.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from casework.models import Case, User
 from casework.pii import mask_phone
@@ -33,8 +35,8 @@ from . import exports, form_guards
 from .admin_access import admin_roles_of
 from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
 
-# The queue page shows this many of the most urgent; claim-next takes from the top.
-QUEUE_PAGE_ROWS = 100
+# The queue page shows this many a page, most urgent first; claim-next takes from the top.
+QUEUE_PAGE_ROWS = 50
 
 
 def _user(request: HttpRequest) -> User:
@@ -43,6 +45,7 @@ def _user(request: HttpRequest) -> User:
 
 # The home page's case list shows this many a page; "older" pages on by id (a keyset cursor).
 HOME_PAGE_ROWS = 50
+HOME_TASKS_SHOWN = 10
 
 
 def _home_filters(request: HttpRequest) -> tuple[dict[str, str], str | None]:
@@ -109,7 +112,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "my_cases": mine,
             "other_cases": [c for c in cases if c.member_id != member_id],
             "queues": queues,
-            "my_tasks": selectors.my_tasks(user, limit=50) if queues else [],
+            # The card shows the most urgent few; the tasks page (my-tasks) has them all.
+            "my_tasks": selectors.my_tasks(user, limit=HOME_TASKS_SHOWN) if queues else [],
+            "my_tasks_shown": HOME_TASKS_SHOWN,
             "now": timezone.now(),
             "filters": filters,
             "filtered": bool(filters) or "before" in request.GET,
@@ -328,26 +333,295 @@ def queue_claim_next(request: HttpRequest, committee_id: int) -> HttpResponse:
     return redirect("case-page", case_id=claimed.case_id)
 
 
-@login_required
-def queue_page(request: HttpRequest, committee_id: int) -> HttpResponse:
-    """A committee's unclaimed tasks, most urgent first, each clock in plain words; filtered to
-    the nearly due or the overdue."""
-    user = _user(request)
-    sla = request.GET.get("sla") or None
-    if sla not in (None, *SLA_FILTERS):
-        sla = None  # an unknown filter shows the whole queue rather than an error page
+def _queue_or_404(user: User, committee_id: int) -> dict[str, Any]:
     queue = next((q for q in selectors.queues_for(user) if q["id"] == committee_id), None)
     if queue is None:
         raise Http404
+    return queue
+
+
+def _queue_filters(request: HttpRequest, user: User, committee_id: int) -> tuple[selectors.QueueFilters, str | None]:
+    """The queue's filters from the query string, as `_home_filters` reads the home list's: an
+    unknown value is ignored and a refused search text searches nothing and says why."""
+    search_error = None
     try:
-        tasks = selectors.queue_clocks(user, committee_id, sla=sla, limit=QUEUE_PAGE_ROWS)
+        query = clean_search(request.GET.get("q", ""))
+    except FieldError as error:
+        query, search_error = "", error.message
+    try:
+        return selectors.queue_filters(user, committee_id, request.GET, q=query), search_error
     except NotFound:
         raise Http404 from None
+
+
+def _cursor(request: HttpRequest) -> tuple[datetime | None, int] | None:
+    """The keyset of a "next page" link: `after` is the last row's time and id ("none" for a
+    task whose due time could not be reckoned). One that cannot be read starts from the top."""
+    moment, _sep, last = request.GET.get("after", "").rpartition("_")
+    if not (last.isascii() and last.isdigit() and len(last) <= 18) or not moment:
+        return None
+    if moment == "none":
+        return None, int(last)
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return None
+    return (parsed, int(last)) if parsed.tzinfo is not None else None
+
+
+def _next_cursor(rows: list[dict], limit: int, key: str = "due_at") -> str | None:
+    if len(rows) < limit:
+        return None
+    last = rows[-1]
+    moment = last["due_at"] if key == "due_at" else last["case"]["submitted_at"] or last["started_at"]
+    return f"{moment or 'none'}_{last['clock']}"
+
+
+@login_required
+def queue_page(request: HttpRequest, committee_id: int) -> HttpResponse:
+    """A committee's queue as its staff work it: filtered (stage, category, township, urgency,
+    time limit, whose tasks, a search text), most urgent first, fifty a page by a keyset
+    ("next page" carries the last row's due time and id); the unclaimed rows can be ticked and
+    claimed together, and the filtered queue taken away as a spreadsheet."""
+    user = _user(request)
+    queue = _queue_or_404(user, committee_id)
+    filters, search_error = _queue_filters(request, user, committee_id)
+    staff = selectors.queue_staff(user, committee_id)
+    tasks = selectors.queue_page(
+        user, committee_id, filters=filters, after=_cursor(request), limit=QUEUE_PAGE_ROWS, describe=True
+    )
+    names = {u.pk: str(u) for u in staff}
+    for task in tasks:
+        task["owner_name"] = names.get(task["owner"], _("其他工作人员")) if task["owner"] else ""
+    params = filters.as_params()
+    after = _next_cursor(tasks, QUEUE_PAGE_ROWS)
     return render(
         request,
         "queue.html",
-        {"queue": queue, "tasks": tasks, "sla": sla, "limit": QUEUE_PAGE_ROWS, "full": len(tasks) == QUEUE_PAGE_ROWS},
+        {
+            "queue": queue,
+            "tasks": tasks,
+            "filters": filters,
+            "filtered": bool(params),
+            "values": {k: request.GET.get(k, "") for k in ("stage", "category", "township", "urgency", "sla", "q")},
+            "claimed": filters.claimed,
+            "search_error": search_error,
+            "stages": [(s.value, s.label) for s in selectors.QUEUE_STAGES],
+            "categories": selectors.categories(user),
+            "townships": selectors.townships(user),
+            "urgencies": Urgency.choices,
+            "staff": [u for u in staff if u.pk != user.pk],
+            "query": urlencode(params),
+            "next_page": urlencode({**params, "after": after}) if after else None,
+            "paged": "after" in request.GET,
+            "bulk_max": actions.BULK_CLAIM_MAX,
+            "max_rows": selectors.QUEUE_EXPORT_MAX_ROWS,
+        },
     )
+
+
+def _back_to(request: HttpRequest, fallback: str) -> HttpResponse:
+    """Back to the page the form was posted from (its filters and page kept) when it is `fallback`
+    with another query, else to `fallback` itself."""
+    target = request.POST.get("next", "")
+    if target.startswith(fallback + "?") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def _case_ids(request: HttpRequest) -> list[int]:
+    return [int(v) for v in request.POST.getlist("case") if v.isascii() and v.isdigit() and 0 < len(v) <= 18]
+
+
+@require_POST
+@login_required
+def queue_claim(request: HttpRequest, committee_id: int) -> HttpResponse:
+    """Claim the ticked tasks of a queue, all or none: when any one can no longer be claimed by
+    the user, nothing is, and the page says which and why."""
+    user = _user(request)
+    _queue_or_404(user, committee_id)
+    back = reverse("queue-page", args=[committee_id])
+    try:
+        claimed = actions.claim_many(
+            committee_id=committee_id, case_ids=_case_ids(request), actor=user, source_ip=client_ip(request)
+        )
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        for refused in error.details.get("refused", ()):
+            messages.error(
+                request,
+                _("#%(id)s %(title)s：%(reason)s")
+                % {"id": refused["case"], "title": refused["title"] or "", "reason": refused["reason"]},
+            )
+        return _back_to(request, back)
+    messages.success(request, _("已认领 %(n)d 件，可在“我已认领”中查看。") % {"n": len(claimed)})
+    return _back_to(request, back)
+
+
+def _task_row(task: dict) -> list[Any]:
+    case = task["case"]
+    return [
+        case["id"],
+        case["title"],
+        task["stage_label"],
+        case["category"]["name"],
+        case["township"]["name"] if case["township"] else "",
+        task["urgency_label"],
+        case["member"]["name"],
+        timezone.localtime(task["submitted"]).strftime("%Y-%m-%d %H:%M") if task["submitted"] else "",
+        timezone.localtime(task["due"]).strftime("%Y-%m-%d %H:%M") if task["due"] else "",
+        str(task["words"]),
+        task.get("owner_name", ""),
+    ]
+
+
+def _task_headers() -> list[str]:
+    return [
+        _("编号"),
+        _("标题"),
+        _("环节"),
+        _("类别"),
+        _("乡镇街道"),
+        _("紧急程度"),
+        _("委员"),
+        _("提交时间"),
+        _("到期时间"),
+        _("时限"),
+        _("认领人"),
+    ]
+
+
+def _describe_queue_filters(user: User, filters: selectors.QueueFilters, names: dict[int, str]) -> str:
+    """The filter in words, for the sheet's title row (offices paste these into reports)."""
+    claimed = {
+        selectors.CLAIMED_NONE: _("待认领"),
+        selectors.CLAIMED_MINE: _("我已认领"),
+        selectors.CLAIMED_ANYONE: _("全部（含已认领）"),
+    }
+    parts = [
+        str(claimed[filters.claimed])
+        if filters.claimed in claimed
+        else _("%(name)s 已认领") % {"name": names.get(int(filters.claimed), "")}
+    ]
+    if filters.stage:
+        parts.append(_("环节：%(v)s") % {"v": Stage(filters.stage).label})
+    if filters.category_id is not None:
+        name = selectors.categories(user).filter(pk=filters.category_id).values_list("name", flat=True).first()
+        parts.append(_("类别：%(v)s") % {"v": name or ""})
+    if filters.township_id is not None:
+        name = selectors.townships(user).filter(pk=filters.township_id).values_list("name", flat=True).first()
+        parts.append(_("乡镇街道：%(v)s") % {"v": name or ""})
+    if filters.urgency:
+        parts.append(_("紧急程度：%(v)s") % {"v": Urgency(filters.urgency).label})
+    if filters.sla:
+        parts.append(_("即将超期") if filters.sla == "warning" else _("已超期"))
+    if filters.q:
+        parts.append(_("查找：%(v)s") % {"v": filters.q})
+    return "，".join(str(p) for p in parts)
+
+
+@login_required
+def queue_export(request: HttpRequest, committee_id: int) -> HttpResponse:
+    """The filtered queue as a spreadsheet, most urgent first (at most QUEUE_EXPORT_MAX_ROWS;
+    the sheet says so when cut short)."""
+    user = _user(request)
+    queue = _queue_or_404(user, committee_id)
+    filters, _search_error = _queue_filters(request, user, committee_id)
+    rows, truncated = selectors.queue_export_rows(user, committee_id, filters)
+    names = {u.pk: str(u) for u in selectors.queue_staff(user, committee_id)}
+    for task in rows:
+        task["owner_name"] = names.get(task["owner"], _("其他工作人员")) if task["owner"] else ""
+    described = _describe_queue_filters(user, filters, names)
+    if truncated:
+        described += _("；仅含最紧急的 %(n)d 条") % {"n": selectors.QUEUE_EXPORT_MAX_ROWS}
+    title = _("%(name)s 工作队列") % {"name": queue["name"]}
+    today = timezone.localdate().isoformat()
+    content = exports.workbook(title, described, _task_headers(), [_task_row(t) for t in rows])
+    return exports.xlsx_response(f"{title}-{today}.xlsx", content)
+
+
+# A user's own claimed tasks ---------------------------------------------------------------------
+
+MY_TASKS_PER_PAGE = 50
+
+
+def _staff_or_404(user: User) -> list[dict[str, Any]]:
+    """The queues the user works; the page that does not exist for anyone who works none."""
+    queues = selectors.queues_for(user)
+    if not queues:
+        raise Http404
+    return queues
+
+
+def _task_order(request: HttpRequest) -> str:
+    order = request.GET.get("order", "")
+    return order if order in selectors.MY_TASK_ORDERS else "due"
+
+
+@login_required
+def my_tasks_page(request: HttpRequest) -> HttpResponse:
+    """The tasks the user has claimed in all their committees, most urgent first or longest
+    waiting first, fifty a page by a keyset; each can be released back to its queue."""
+    user = _user(request)
+    queues = _staff_or_404(user)
+    order = _task_order(request)
+    tasks = selectors.my_task_page(user, order=order, after=_cursor(request), limit=MY_TASKS_PER_PAGE)
+    names = {q["id"]: q["name"] for q in queues}
+    for task in tasks:
+        task["queue_name"] = names.get(task["queue"], "")
+    after = _next_cursor(tasks, MY_TASKS_PER_PAGE, "due_at" if order == "due" else "submitted")
+    params = {"order": order} if order != "due" else {}
+    return render(
+        request,
+        "my_tasks.html",
+        {
+            "tasks": tasks,
+            "order": order,
+            "query": urlencode(params),
+            "next_page": urlencode({**params, "after": after}) if after else None,
+            "paged": "after" in request.GET,
+            "several_queues": len(queues) > 1,
+            "max_rows": selectors.QUEUE_EXPORT_MAX_ROWS,
+        },
+    )
+
+
+@login_required
+def my_tasks_export(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _staff_or_404(user)
+    order = _task_order(request)
+    rows, truncated = selectors.my_task_export_rows(user, order=order)
+    for task in rows:
+        task["owner_name"] = str(user)
+    described = _("按到期时间") if order == "due" else _("按提交时间")
+    if truncated:
+        described += _("；仅含前 %(n)d 条") % {"n": selectors.QUEUE_EXPORT_MAX_ROWS}
+    today = timezone.localdate().isoformat()
+    content = exports.workbook(_("我已认领的任务"), described, _task_headers(), [_task_row(t) for t in rows])
+    return exports.xlsx_response(f"{_('我已认领的任务')}-{today}.xlsx", content)
+
+
+@require_POST
+@login_required
+def task_release(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Give a claimed task back to its queue (the declared `release`), then back to the list."""
+    user = _user(request)
+    _staff_or_404(user)
+    back = reverse("my-tasks")
+    try:
+        actions.perform("release", case_id=case_id, actor=user, source_ip=client_ip(request))
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, str(CASE["release"].done))
+    return _back_to(request, back)
 
 
 # Notifications and the profile ----------------------------------------------------------------

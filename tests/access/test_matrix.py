@@ -102,6 +102,7 @@ STAFF_ROLE, HEAD_ROLE = Role.COMMITTEE_STAFF.value, Role.COMMITTEE_HEAD.value
 OFFICE = Role.PROPOSAL_OFFICE.value
 SEES_PROPOSAL = (*SEES_CASE, "other_member", OFFICE, LIAISON)
 WORKS_QUEUE = (Role.COMMITTEE_STAFF.value, Role.COMMITTEE_HEAD.value)
+QUEUE_WORKERS = (*WORKS_QUEUE, "other_committee_staff", "outsider")
 
 
 def seen_by(personas: tuple[str, ...], code: int, *, otherwise: int = 404, anonymous: int = 401) -> dict[str, int]:
@@ -408,6 +409,20 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
     ),
     "queue-page": on_queue("GET", 200, 200, anonymous=PAGE_LOGIN),
     "queue-claim-next": on_queue("POST", 302, 302, anonymous=PAGE_LOGIN),
+    # A bulk claim with nothing ticked is refused on the page (back to the queue, saying why).
+    "queue-claim": on_queue("POST", 302, 302, anonymous=PAGE_LOGIN),
+    "queue-export": on_queue("GET", 200, 200, anonymous=PAGE_LOGIN),
+    # The user's own claimed tasks: for whoever works a queue (the outsider works one of theirs).
+    "my-tasks": plain("GET", seen_by(QUEUE_WORKERS, 200, anonymous=PAGE_LOGIN)),
+    "my-tasks-export": plain("GET", seen_by(QUEUE_WORKERS, 200, anonymous=PAGE_LOGIN)),
+    # Releasing a task: staff of the case's committee reach it (a release they may not do is
+    # said on the page they come back to); the draft is no staff's to see.
+    "task-release": {
+        ("POST", "case"): seen_by(WORKS_QUEUE, 302, anonymous=PAGE_LOGIN),
+        ("POST", "draft"): row(404, anonymous=PAGE_LOGIN),
+        ("POST", "foreign_case"): row(404, anonymous=PAGE_LOGIN),
+        ("POST", "missing"): row(404, anonymous=PAGE_LOGIN),
+    },
     "notifications": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
     "notifications-read-all": plain("POST", everyone(302, anonymous=PAGE_LOGIN)),
     "notification-read": on_notification("POST", 302, anonymous=PAGE_LOGIN),
@@ -843,6 +858,8 @@ POST_ONLY = {
     "assignment-file-upload",
     "signature-transition",
     "queue-claim-next",
+    "queue-claim",
+    "task-release",
     "notifications-read-all",
     "notification-read",
     "logout",

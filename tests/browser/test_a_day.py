@@ -85,19 +85,30 @@ def test_staff_open_their_queue_claim_the_most_urgent_case_and_decide(browse, wo
     assert staff.style(".case-row.clock-soon .due", "color") == AMBER
     assert staff.style(".case-row.clock-ok .due", "color") not in (RED, AMBER)
 
-    filters = page.get_by_role("navigation", name="按时限筛选")
-    staff.click(filters.get_by_role("link", name="即将超期"))
+    # Narrow the queue with its filter form: by time limit, then by a search of the texts.
+    sla = page.get_by_label("时限", exact=True)
+    sla.select_option("warning")
+    staff.click(page.get_by_role("button", name="筛选"))
     assert rows.locator(".case-title").all_inner_texts() == ["井盖松动"]
-    staff.click(filters.get_by_role("link", name="已超期"))
+    sla.select_option("breached")
+    staff.click(page.get_by_role("button", name="筛选"))
     assert rows.locator(".case-title").all_inner_texts() == ["积水严重"]
-    assert filters.locator("[aria-current=page]").inner_text() == "已超期"
-    staff.click(filters.get_by_role("link", name="全部"))
+    staff.click(page.get_by_role("link", name="清除筛选"))
     assert rows.count() == 3
+    page.get_by_label("查找标题或描述").fill("积水")
+    staff.click(page.get_by_role("button", name="筛选"))
+    assert rows.locator(".case-title").all_inner_texts() == ["积水严重"]
 
-    # Claim the most urgent: the overdue one; the first main step (accept) is open.
-    staff.click(page.get_by_role("button", name="认领最紧急的一件"))
+    # Tick the overdue one and claim it; then open it from the tasks they hold.
+    page.get_by_label("选择「积水严重」").check()
+    staff.click(page.get_by_role("button", name="认领所选"))
+    assert page.get_by_role("status").inner_text() == "已认领 1 件，可在“我已认领”中查看。"
+    assert staff.path() == f"/queues/{world.committee.pk}/" and rows.count() == 0
+    assert ("case.claimed", world.staff.pk) in events(late)
+    staff.click(page.get_by_role("link", name="我已认领的任务"))
+    assert staff.path() == "/tasks/"
+    staff.click(page.locator(".case-row a", has_text="积水严重"))
     assert staff.path() == f"/cases/{late.pk}/"
-    assert page.get_by_role("status").inner_text() == "已认领队列中最紧急的案件。"
     page.get_by_label("审核意见").fill("积水点位明确，转社情民意信息。")
     staff.click(page.get_by_role("button", name="受理，转入成果转化"))
     late.refresh_from_db()
@@ -128,6 +139,13 @@ def test_staff_open_their_queue_claim_the_most_urgent_case_and_decide(browse, wo
 
     staff.goto(f"/queues/{world.committee.pk}/")
     assert rows.locator(".case-title").all_inner_texts() == ["积水严重"]  # its conversion
+
+    # On a 360 px phone the queue, its filters and the tasks page do not scroll sideways.
+    phone = browse(world.staff, "phone", "staff-phone")
+    phone.goto(f"/queues/{world.committee.pk}/")
+    assert phone.fits(), "the queue page scrolls sideways on a 360 px phone"
+    phone.goto("/tasks/")
+    assert phone.fits(), "the tasks page scrolls sideways on a 360 px phone"
 
 
 def test_the_member_answers_the_committees_question_from_their_phone(browse, world):

@@ -149,3 +149,36 @@ def test_claim_next_and_a_decision_on_the_same_case_never_both_win(world):
                 do("release", case.pk, world.staff2)
             else:
                 assert trail[1:] == decided
+
+
+def test_overlapping_bulk_claims_and_claim_next_never_share_a_task_or_deadlock(world):
+    """Two staff tick overlapping sets (locked in the one order, so neither waits on the other in
+    a cycle) while a third takes claim-next (which passes over locked cases): each task has at
+    most one owner, a refused bulk claim took nothing, and every claim is one audit event."""
+    from tests.factories import make_user
+
+    cases = [file_case(world) for _ in range(6)]
+    third = make_user(world.org, "committee_staff", "第三干事")
+    world.committee.staff.add(third)
+    ids = [c.pk for c in cases]
+    picks = [ids[:4], ids[2:]]
+
+    def work(i: int):
+        if i < 2:
+            actor = (world.staff, world.staff2)[i]
+            return actions.claim_many(committee_id=world.committee.pk, case_ids=picks[i], actor=actor)
+        return actions.claim_next(committee_id=world.committee.pk, actor=third)
+
+    results = race(3, work)
+    assert not any(isinstance(r, Exception) and not isinstance(r, Conflict) for r in results), results
+    owners = {c.pk: open_task(c)["owner"] for c in cases}
+    for i, result in enumerate(results[:2]):
+        actor = (world.staff, world.staff2)[i]
+        mine = {pk for pk, owner in owners.items() if owner == actor.pk}
+        # All or nothing: either every ticked case is theirs, or none is.
+        assert mine == (set(picks[i]) if not isinstance(result, Exception) else set()), (i, result, owners)
+    assert sum(1 for r in results[:2] if not isinstance(r, Exception)) <= 1 or not set(picks[0]) & set(picks[1])
+    for case in cases:
+        claims = [a for a, _ in events(case)].count("case.claimed")
+        assert claims == (1 if owners[case.pk] is not None else 0)
+        assert CaseClock.objects.get(case=case, state="running").assignee_id == owners[case.pk]
