@@ -531,7 +531,13 @@ def queue_export(request: HttpRequest, committee_id: int) -> HttpResponse:
     user = _user(request)
     queue = _queue_or_404(user, committee_id)
     filters, _search_error = _queue_filters(request, user, committee_id)
-    rows, truncated = selectors.queue_export_rows(user, committee_id, filters)
+    rows, truncated = audit_trail.export_list(
+        user,
+        name=f"queue:{committee_id}",
+        filters={k: v for k, v in request.GET.items() if k != "after"},
+        read=lambda: selectors.queue_export_rows(user, committee_id, filters),
+        source_ip=client_ip(request),
+    )
     names = {u.pk: str(u) for u in selectors.queue_staff(user, committee_id)}
     for task in rows:
         task["owner_name"] = names.get(task["owner"], _("其他工作人员")) if task["owner"] else ""
@@ -595,7 +601,13 @@ def my_tasks_export(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _staff_or_404(user)
     order = _task_order(request)
-    rows, truncated = selectors.my_task_export_rows(user, order=order)
+    rows, truncated = audit_trail.export_list(
+        user,
+        name="my_tasks",
+        filters={"order": order},
+        read=lambda: selectors.my_task_export_rows(user, order=order),
+        source_ip=client_ip(request),
+    )
     for task in rows:
         task["owner_name"] = str(user)
     described = _("按到期时间") if order == "due" else _("按提交时间")

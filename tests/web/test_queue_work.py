@@ -169,6 +169,10 @@ def test_the_filtered_queue_exports_and_says_when_cut_short(world, monkeypatch):
     assert rows[1][:2] == ["编号", "标题"]
     assert sorted(r[1] for r in rows[2:]) == ["路灯不亮", "路面破损"]
     assert lamp.pk in [r[0] for r in rows[2:]]
+    # The export is audited as every list's is: which list, its filter, how many rows.
+    exported = AuditEvent.objects.filter(action="list.exported").latest("id")
+    assert exported.actor_id == world.staff.pk and exported.changes["list"] == f"queue:{world.committee.pk}"
+    assert exported.changes["filters"] == {"category": str(roads.pk)} and exported.changes["rows"] == 2
 
     monkeypatch.setattr("casework.selectors.QUEUE_EXPORT_MAX_ROWS", 1)
     rows = sheet(staff.get(f"/queues/{world.committee.pk}/export.xlsx"))
@@ -194,6 +198,7 @@ def test_my_tasks_lists_orders_releases_and_exports(world):
 
     rows = sheet(staff.get("/tasks/export.xlsx"))
     assert [r[1] for r in rows[2:]] == ["后提交", "先提交"] and rows[2][-1] == "张干事"
+    assert AuditEvent.objects.filter(action="list.exported").latest("id").changes["list"] == "my_tasks"
 
     response = staff.post(f"/tasks/{b.pk}/release/", {"next": "/tasks/?order=submitted"})
     assert response.status_code == 302 and response["Location"] == "/tasks/?order=submitted"
