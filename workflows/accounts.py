@@ -64,7 +64,8 @@ def record_admin_change(
             stream=SYSTEM_STREAM,
             actor=actor,
             action=action,
-            target_type=model,
+            # The model's name without its app (the column holds 20 characters; the label is in the changes).
+            target_type=model.rsplit(".", 1)[-1][:20],
             target_id=object_id if isinstance(object_id, int) else 0,
             organisation_id=organisation_id,
             changes=changes,
