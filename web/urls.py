@@ -23,6 +23,7 @@ urlpatterns = [
     path("referrals/", output_pages.referrals, name="referrals"),
     path("queues/<id:committee_id>/", views.queue_page, name="queue-page"),
     path("queues/<id:committee_id>/claim-next/", views.queue_claim_next, name="queue-claim-next"),
+    path("team/<id:committee_id>/", views.team_page, name="team-page"),
     path("notifications/", views.notifications_page, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),
