@@ -51,7 +51,7 @@ def headed_committee_ids_of(user: User) -> frozenset[int]:
             cached = getattr(user, "_minqing_headed", None)
             if cached is None:
                 cached = frozenset(
-                    Committee.objects.filter(organisation_id=user.organisation_id, head=user).values_list(
+                    Committee.objects.filter(organisation_id=organisation_id_of(user), head=user).values_list(
                         "id", flat=True
                     )
                 )

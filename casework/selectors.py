@@ -860,8 +860,8 @@ def team_page(user: User, committee_id: int) -> dict[str, Any]:
         "warning": Count("id", filter=Q(warn_at__lte=now, due_at__gt=now)),
     }
     oldest = running.filter(assignee_id=OuterRef("assignee_id")).order_by("started_at", "id")
-    by_holder = {
-        row["assignee_id"]: row
+    by_holder: dict[int, dict[str, Any]] = {
+        row["assignee_id"]: dict(row)
         for row in running.filter(assignee__isnull=False)
         .values("assignee_id")
         .annotate(
@@ -974,6 +974,7 @@ def committee_figures(user: User, committee_id: int, *, first: date, last: date)
         for submitted, decided in decided_cases.filter(submitted_at__isnull=False).values_list(
             "submitted_at", "decided_at"
         )
+        if submitted is not None and decided is not None
     )
     median_days = None
     if waits:
