@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casework', '0018_case_feedback_told_on'),
+        ('casework', '0019_contact_retention'),
     ]
 
     operations = [
