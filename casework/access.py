@@ -28,12 +28,34 @@ def committee_ids_of(user: User) -> frozenset[int]:
         if not user.is_authenticated or user.organisation_id is None:
             cached = frozenset()
         else:
-            cached = frozenset(
+            rows = set(
                 Committee.objects.filter(organisation_id=user.organisation_id)
                 .filter(Q(staff=user) | Q(head=user))
-                .values_list("id", flat=True)
+                .values_list("id", "head_id")
             )
+            cached = frozenset(pk for pk, _head in rows)
+            # Which of them the user heads comes with them, for free.
+            user._minqing_headed = frozenset(pk for pk, head in rows if head == user.pk)  # type: ignore[attr-defined]
         user._minqing_committees = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def headed_committee_ids_of(user: User) -> frozenset[int]:
+    """The committees the user heads (a subset of `committee_ids_of`): their team pages, and the
+    tasks of their queues they may give to a member of the team."""
+    cached = getattr(user, "_minqing_headed", None)
+    if cached is None:
+        if not committee_ids_of(user):  # reads both, unless a caller remembered the committees
+            cached = frozenset()
+        else:
+            cached = getattr(user, "_minqing_headed", None)
+            if cached is None:
+                cached = frozenset(
+                    Committee.objects.filter(organisation_id=organisation_id_of(user), head=user).values_list(
+                        "id", flat=True
+                    )
+                )
+        user._minqing_headed = cached  # type: ignore[attr-defined]
     return cached
 
 
@@ -198,6 +220,11 @@ def is_committee_staff(user: User, committee_id: int) -> bool:
 def is_case_staff(user: User, case: Case) -> bool:
     """Staff (or the head) of the committee the case is with."""
     return case.organisation_id == user.organisation_id and is_committee_staff(user, case.committee_id)
+
+
+def is_case_head(user: User, case: Case) -> bool:
+    """The head of the committee the case is with (whose queue it is in)."""
+    return case.organisation_id == user.organisation_id and case.committee_id in headed_committee_ids_of(user)
 
 
 def is_output_staff(user: User, output: Output) -> bool:

@@ -295,6 +295,7 @@ class NotificationKind(models.TextChoices):
     ESCALATION_HEAD = "escalation_head", _("超期提级（主任）")
     ESCALATION_LEADERSHIP = "escalation_leader", _("超期提级（主席会议）")
     OUTPUT = "output", _("成果办理")
+    CASE_ASSIGNED = "case_assigned", _("改派给我")
 
 
 class NotificationChannel(models.TextChoices):
@@ -334,6 +335,9 @@ class AuditAction(models.TextChoices):
     CASE_OUTCOME_WITHDRAWN = "case.outcome_withdrawn", _("主案件退回，撤回随其获得的办理结果")
     CASE_CLOSED = "case.closed", _("反馈群众，办结")
     CASE_SENT_BACK = "case.sent_back", _("退回上一步")
+    # The committee's head gave the open task to a member of their team: changes {"stage",
+    # "from": the holder's id (None: it was unclaimed), "to": the new holder's id, "note"}.
+    CASE_REASSIGNED = "case.reassigned", _("改派")
     # An event of the output the case was gathered into (a proposal filed, a report adopted ...),
     # written onto the case's timeline: changes {"output": id, "event": the output's action,
     # "summary": what happened, in words}.

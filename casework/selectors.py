@@ -14,10 +14,12 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -771,6 +773,21 @@ def members(user: User) -> QuerySet[User]:
     ).order_by("id")
 
 
+def _team_of(committee_id: int) -> Q:
+    """The members of a committee's team: its staff and its head."""
+    return Q(pk__in=Committee.staff.through.objects.filter(committee_id=committee_id).values("user_id")) | Q(
+        pk__in=Committee.objects.filter(pk=committee_id, head__isnull=False).values("head_id")
+    )
+
+
+def team_members(user: User, case: Case) -> QuerySet[User]:
+    """Whom the head may give a case's open task to: the active staff and the head of the
+    committee the case is with."""
+    return User.objects.filter(
+        _team_of(case.committee_id), organisation_id=access.organisation_id_of(user), is_active=True
+    ).order_by("id")
+
+
 def sectors(user: User) -> QuerySet[Sector]:
     return Sector.objects.filter(organisation_id=access.organisation_id_of(user)).order_by("id")
 
@@ -1109,6 +1126,177 @@ def audit_alerts(user: User, *, limit: int = 50) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# A committee head's team page ------------------------------------------------------------------
+
+TEAM_TASK_ROWS = 300  # the held tasks the page lists (each member's most urgent first)
+TEAM_UNCLAIMED_ROWS = 30  # the most urgent unclaimed tasks it lists
+
+
+def headed_committee(user: User, committee_id: int) -> Committee:
+    """A committee the user heads; anyone else (its staff included) is told it does not exist."""
+    if committee_id not in access.headed_committee_ids_of(user):
+        raise NotFound(_("委办不存在。"), code="team_not_found")
+    return Committee.objects.get(pk=committee_id, organisation_id=access.organisation_id_of(user))
+
+
+def headed_committees(user: User) -> list[Committee]:
+    """The committees the user heads, for a link to each team page."""
+    ids = access.headed_committee_ids_of(user)
+    return list(Committee.objects.filter(pk__in=ids).order_by("id")) if ids else []
+
+
+def team_page(user: User, committee_id: int) -> dict[str, Any]:
+    """What a head sees of their committee's work now, from the running clocks of its queue (a
+    running clock is a task waiting in it: `queues_for`): for each member of the team (staff and
+    head, and anyone no longer in it who still holds one of its tasks) how many open tasks they
+    hold, how many are overdue and nearly due, and the oldest; the unclaimed tasks, counted the
+    same way; and the tasks themselves, most urgent first, for the page to hand on. The counts
+    are one GROUP BY over the queue, whatever the size of the team."""
+    committee = headed_committee(user, committee_id)
+    now = timezone.now()
+    running = CaseClock.objects.filter(queue_id=committee.pk, state=ClockState.RUNNING)
+    tallies = {
+        "held": Count("id"),
+        "overdue": Count("id", filter=Q(due_at__lte=now)),
+        "warning": Count("id", filter=Q(warn_at__lte=now, due_at__gt=now)),
+    }
+    oldest = running.filter(assignee_id=OuterRef("assignee_id")).order_by("started_at", "id")
+    by_holder: dict[int, dict[str, Any]] = {
+        row["assignee_id"]: dict(row)
+        for row in running.filter(assignee__isnull=False)
+        .values("assignee_id")
+        .annotate(
+            **tallies,
+            oldest_started=Min("started_at"),
+            oldest_case=Subquery(oldest.values("case_id")[:1]),
+        )
+        .order_by()
+    }
+    in_team = _team_of(committee.pk)
+    team = list(
+        User.objects.filter(in_team | Q(pk__in=list(by_holder)), organisation_id=committee.organisation_id)
+        .annotate(in_team=Exists(User.objects.filter(in_team, pk=OuterRef("pk"))))
+        .order_by("id")
+    )
+    calendar = deadlines.WorkCalendar()
+    held = list(
+        running.filter(assignee__isnull=False).select_related(*QUEUE_RELATED).order_by(*DUE_ORDER)[:TEAM_TASK_ROWS]
+    )
+    tasks: dict[int, list[CaseClock]] = {}
+    for clock in held:
+        tasks.setdefault(clock.assignee_id, []).append(describe_clock(clock, now, calendar))  # type: ignore[arg-type]
+    members = []
+    for member in team:
+        row = by_holder.get(member.pk, {})
+        members.append(
+            {
+                "user": member,
+                "is_head": member.pk == committee.head_id,
+                "in_team": member.in_team,  # type: ignore[attr-defined]
+                "active": member.is_active,
+                "held": row.get("held", 0),
+                "overdue": row.get("overdue", 0),
+                "warning": row.get("warning", 0),
+                "oldest_started": row.get("oldest_started"),
+                "oldest_case": row.get("oldest_case"),
+                "tasks": tasks.get(member.pk, []),
+            }
+        )
+    unclaimed = running.filter(assignee__isnull=True)
+    counts = unclaimed.aggregate(**tallies)
+    return {
+        "committee": committee,
+        "members": members,
+        "unclaimed": {
+            "count": counts["held"],
+            "overdue": counts["overdue"],
+            "warning": counts["warning"],
+            "tasks": [
+                describe_clock(clock, now, calendar)
+                for clock in unclaimed.select_related(*QUEUE_RELATED).order_by(*DUE_ORDER)[:TEAM_UNCLAIMED_ROWS]
+            ],
+        },
+        "listed_all": len(held) < TEAM_TASK_ROWS,
+        # Whom a task may go to: the active members of the team.
+        "assignable": [m["user"] for m in members if m["in_team"] and m["active"]],
+    }
+
+
+# Decisions a committee makes on a case in review, as its figures count them (a request for
+# information is a question, not a decision).
+FINAL_DECISIONS = (Decision.ACCEPTED, Decision.REJECTED, Decision.RESOLVED, Decision.REDIRECTED, Decision.MERGED)
+
+
+def committee_figures(user: User, committee_id: int, *, first: date, last: date) -> dict[str, Any]:
+    """A committee's work between `first` and `last` (local days, both included), for its head:
+
+    - received: cases whose first review in this committee's queue began in the period (filed
+      to it, or transferred to it; a case sent back for review again is not received twice);
+    - decided: the review decisions standing now that were made in the period, by decision (one
+      sent back no longer stands), and the cases it transferred to another committee;
+    - the median time from a case's submission to its decision, in days, of those decided;
+    - the stage clocks that ended in the period, met or breached, by stage (`sla_report`).
+
+    Each figure is one aggregate query."""
+    committee = headed_committee(user, committee_id)
+    zone = get_current_timezone()
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last, time.min, tzinfo=zone) + timedelta(days=1)
+    received = (
+        CaseClock.objects.filter(organisation_id=committee.organisation_id, queue_id=committee.pk, stage=Stage.REVIEW)
+        .values("case_id")
+        .annotate(first_review=Min("started_at"))
+        .filter(first_review__gte=start, first_review__lt=end)
+        .count()
+    )
+    decided_cases = Case.objects.filter(
+        organisation_id=committee.organisation_id,
+        committee_id=committee.pk,
+        decision__in=FINAL_DECISIONS,
+        decided_at__gte=start,
+        decided_at__lt=end,
+    )
+    by_decision = dict(decided_cases.values_list("decision").annotate(n=Count("id")).order_by())
+    transferred = AuditEvent.objects.filter(
+        organisation_id=committee.organisation_id,
+        action=AuditAction.CASE_TRANSFERRED,
+        target_type="case",
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        changes__committee__0=committee.pk,
+    ).count()
+    decisions = [
+        {"decision": value, "label": str(Decision(value).label), "count": by_decision.get(value, 0)}
+        for value in FINAL_DECISIONS
+    ]
+    decisions.append({"decision": "transferred", "label": _("转交其他委办"), "count": transferred})
+    waits = sorted(
+        (decided - submitted).total_seconds()
+        for submitted, decided in decided_cases.filter(submitted_at__isnull=False).values_list(
+            "submitted_at", "decided_at"
+        )
+        if submitted is not None and decided is not None
+    )
+    median_days = None
+    if waits:
+        middle = len(waits) // 2
+        seconds = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+        median_days = round(seconds / 86400, 1)
+    try:
+        sla = sla_report(user, first=first, last=last, committee_id=committee.pk, include_running=False)
+    except PermissionDenied:
+        sla = None  # a head without the report's role: the page leaves the table out
+    return {
+        "first": first,
+        "last": last,
+        "received": received,
+        "decisions": decisions,
+        "decided": sum(d["count"] for d in decisions),
+        "median_days": median_days,
+        "sla": sla,
+    }
 
 
 # SLA compliance --------------------------------------------------------------------------------

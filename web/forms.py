@@ -35,6 +35,7 @@ OPTIONS: dict[str, Options] = {
     "contacts": lambda user, case, q: _named(selectors.my_contacts(user)),
     "reject_reasons": lambda user, case, q: _named(selectors.reject_reasons(user)),
     "transfer_committees": lambda user, case, q: _named(selectors.transfer_committees(user, case)) if case else [],
+    "team_members": lambda user, case, q: [(u.pk, str(u)) for u in selectors.team_members(user, case)] if case else [],
     "merge_targets": lambda user, case, q: [
         (c.pk, f"#{c.pk} {c.title}（{c.get_status_display()} · {c.member}）")
         for c in (selectors.merge_targets(user, case, q) if case else [])
@@ -227,3 +228,35 @@ class DashboardFilterForm(forms.Form):
         field = self.fields["sector"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", _("全部界别")), *sectors]
+
+
+class PeriodForm(forms.Form):
+    """A range of days for a page's figures (a GET form, so the page can be bookmarked). Empty
+    fields keep the page's default range."""
+
+    MAX_DAYS = 366
+
+    first = forms.DateField(
+        label=gettext_lazy("起始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    last = forms.DateField(
+        label=gettext_lazy("截止日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first"), data.get("last")
+        if first and last:
+            if first > last:
+                raise forms.ValidationError(_("起始日期不能晚于截止日期。"))
+            if (last - first).days >= self.MAX_DAYS:
+                raise forms.ValidationError(_("统计范围最长一年。"))
+        return data

@@ -32,6 +32,7 @@ urlpatterns = [
     path("tasks/", views.my_tasks_page, name="my-tasks"),
     path("tasks/export.xlsx", views.my_tasks_export, name="my-tasks-export"),
     path("tasks/<id:case_id>/release/", views.task_release, name="task-release"),
+    path("team/<id:committee_id>/", views.team_page, name="team-page"),
     path("notifications/", views.notifications_page, name="notifications"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/<id:notification_id>/read/", views.notification_read, name="notification-read"),

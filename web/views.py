@@ -5,7 +5,7 @@ same workflow actions as the API, and draw each transition a user may do from it
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,7 +33,15 @@ from workflows.inputs import FieldError, Ref, clean_search
 
 from . import exports, form_guards
 from .admin_access import admin_roles_of
-from .forms import DashboardFilterForm, NotificationSettingsForm, add_domain_error, form_for, initial_of, posted
+from .forms import (
+    DashboardFilterForm,
+    NotificationSettingsForm,
+    PeriodForm,
+    add_domain_error,
+    form_for,
+    initial_of,
+    posted,
+)
 
 # The queue page shows this many a page, most urgent first; claim-next takes from the top.
 QUEUE_PAGE_ROWS = 50
@@ -112,6 +120,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "my_cases": mine,
             "other_cases": [c for c in cases if c.member_id != member_id],
             "queues": queues,
+            "teams": selectors.headed_committees(user) if queues else [],
             # The card shows the most urgent few; the tasks page (my-tasks) has them all.
             "my_tasks": selectors.my_tasks(user, limit=HOME_TASKS_SHOWN) if queues else [],
             "my_tasks_shown": HOME_TASKS_SHOWN,
@@ -219,6 +228,7 @@ def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpRespon
     if not t.is_public:
         raise Http404
     case = _case_or_404(user, case_id)
+    back = _safe_next(request)
     form = form_for(
         t.input,
         user=user,
@@ -240,20 +250,43 @@ def case_transition(request: HttpRequest, case_id: int, name: str) -> HttpRespon
     except NotFound as error:
         if error.code == "case_not_found":
             raise Http404 from None
+        if back:
+            return _back_with(request, back, error)
         add_domain_error(form, error)
     except InvalidInput as error:
+        if back:
+            return _back_with(request, back, error)
         add_domain_error(form, error)
     except DomainError as error:
+        if back:
+            return _back_with(request, back, error)
         # Not the user's to do now (someone claimed it first, the status moved on): say so above
         # the case as it now stands.
         messages.error(request, str(error.message))
         return redirect("case-page", case_id=case.pk)
     else:
         messages.success(request, str(t.done))
+        if back:
+            return redirect(back)
         if access.visible_cases(user).filter(pk=done.pk).exists():
             return redirect("case-page", case_id=case.pk)
         return redirect("home")  # the transition took the case out of the user's sight (a transfer)
     return _render_case(request, _case_or_404(user, case_id), failed=(t.name, form))
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Where a form posted from another page (the team page's reassign) returns to: a path of
+    this site only, else nowhere (the case page, as usual)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return ""
+
+
+def _back_with(request: HttpRequest, back: str, error: DomainError) -> HttpResponse:
+    """A form posted from another page failed: say why there, nothing having changed."""
+    messages.error(request, str(error.message))
+    return redirect(back)
 
 
 @login_required
@@ -634,6 +667,55 @@ def task_release(request: HttpRequest, case_id: int) -> HttpResponse:
     else:
         messages.success(request, str(CASE["release"].done))
     return _back_to(request, back)
+
+
+# A committee head's team page -------------------------------------------------------------------
+
+
+def _period(request: HttpRequest) -> tuple[PeriodForm, date, date]:
+    """The range the team page's figures cover: the one asked for, else the last 30 days."""
+    today = timezone.localdate()
+    first, last = today - timedelta(days=29), today
+    form = PeriodForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        first = form.cleaned_data.get("first") or first
+        last = form.cleaned_data.get("last") or last
+        if first > last:  # one end given, past the other's default
+            first, last = last, first
+    if not form.is_bound:
+        form.initial = {"first": first, "last": last}
+    return form, first, last
+
+
+@login_required
+def team_page(request: HttpRequest, committee_id: int) -> HttpResponse:
+    """A committee head's view of their team: who holds which tasks of the queue and how they
+    stand against their deadlines, what waits unclaimed, a form on each task to hand it to a
+    member of the team (the declared `reassign`, posted to the case's transition route), and the
+    committee's figures for a range of days. 404 to anyone but the committee's head."""
+    user = _user(request)
+    try:
+        team = selectors.team_page(user, committee_id)
+    except NotFound:
+        raise Http404 from None
+    form, first, last = _period(request)
+    figures = selectors.committee_figures(user, committee_id, first=first, last=last)
+    for r in figures["sla"]["rows"] if figures["sla"] else ():
+        r["stage_label"] = Stage(r["stage"]).label
+    reassign = CASE["reassign"]
+    return render(
+        request,
+        "team.html",
+        {
+            "team": team,
+            "committee": team["committee"],
+            "figures": figures,
+            "form": form,
+            "reassign": reassign,
+            "fields": {f.name: f for f in reassign.input.fields},
+            "here": request.get_full_path(),
+        },
+    )
 
 
 # Notifications and the profile ----------------------------------------------------------------

@@ -26,7 +26,7 @@ from .case_lifecycle import CASE, Intake
 from .declare import Hold, Move, Party, Transition
 from .inputs import Field
 
-TASK_MOVES = (Move.CLAIM, Move.RELEASE, Move.COMPLETE, Move.SEND_BACK)
+TASK_MOVES = (Move.CLAIM, Move.RELEASE, Move.REASSIGN, Move.COMPLETE, Move.SEND_BACK)
 _UNSET: Any = object()
 
 
@@ -118,6 +118,10 @@ def _apply(
         clocks.hold(case, task.stage, actor.pk)
         audit_case(case, actor, claim.audit, claimed, source_ip)
     left = case.status
+    if t.move is Move.REASSIGN:
+        # The effect says who gets it, and refuses the one who holds it already.
+        assert task is not None
+        values = {**values, "holder_id": task.owner_id}
     changes = _record(t, case, actor, values, source_ip)
     if t.move is Move.START:
         opened = engine.start(case)
@@ -130,6 +134,10 @@ def _apply(
         assert task is not None
         engine.release(case, task)
         clocks.hold(case, task.stage, None)
+    elif t.move is Move.REASSIGN:
+        assert task is not None and changes is not None
+        engine.reassign(case, task, User.objects.get(pk=changes["to"]))
+        clocks.hold(case, task.stage, changes["to"])
     elif t.move is Move.COMPLETE:
         assert task is not None
         opened = engine.complete(case, task, actor)

@@ -12,7 +12,7 @@ from casework.choices import CaseStatus as S
 from casework.services import cases
 from casework.services.roster import ROSTER_MAX
 
-from .declare import Grant, Hold, Lifecycle, Move, Party, Rule, Transition, member, staff
+from .declare import Grant, Hold, Lifecycle, Move, Party, Rule, Transition, head, member, staff
 from .inputs import Choice, Day, Flag, Input, Ref, Refs, Text
 
 MEMBER = Party.CASE_MEMBER.value
@@ -103,6 +103,28 @@ CASE = Lifecycle(
             audit=AuditAction.CASE_RELEASED,
             move=Move.RELEASE,
             hold=Hold.MINE,
+        ),
+        Transition(
+            name="reassign",
+            label=_("改派"),
+            done=_("已改派。"),
+            grants=(head(S.REVIEW, S.CONVERSION),),
+            input=Input(
+                (
+                    Ref(
+                        "to",
+                        _("改派给"),
+                        options="team_members",
+                        help=_("本委办的工作人员或主任；已认领的任务也可改派。"),
+                    ),
+                    NOTE,
+                )
+            ),
+            effect=cases.reassign,
+            audit=AuditAction.CASE_REASSIGNED,
+            move=Move.REASSIGN,
+            help=_("主任可将待认领或他人已认领的任务交给本委办的其他成员办理，时限不变。"),
+            button=_("改派"),
         ),
         Transition(
             name="accept",

@@ -29,6 +29,7 @@ class Party(Enum):
 
     CASE_MEMBER = "case_member"  # the member who filed the case
     CASE_STAFF = "case_staff"  # staff (or the head) of the committee the case is with
+    CASE_HEAD = "case_head"  # the head of the committee the case is with, and none of its staff
     OUTPUT_STAFF = "output_staff"  # staff of the committee the output is with
     FIRST_PROPOSER = "first_proposer"  # the output's first proposer (a member)
     PROPOSAL_OFFICE = "proposal_office"  # the proposal office of the output's organisation
@@ -48,6 +49,7 @@ class Party(Enum):
         return {
             Party.CASE_MEMBER: "not_case_member",
             Party.CASE_STAFF: "not_committee_staff",
+            Party.CASE_HEAD: "not_committee_head",
             Party.OUTPUT_STAFF: "not_committee_staff",
             Party.FIRST_PROPOSER: "not_first_proposer",
             Party.PROPOSAL_OFFICE: "not_proposal_office",
@@ -67,6 +69,7 @@ def _output_of(record: Any) -> Any:
 _PARTY_CHECKS: dict[Party, Callable[[User, Any], bool]] = {
     Party.CASE_MEMBER: access.is_case_member,
     Party.CASE_STAFF: access.is_case_staff,
+    Party.CASE_HEAD: access.is_case_head,
     Party.OUTPUT_STAFF: lambda user, record: access.is_output_staff(user, _output_of(record)),
     Party.FIRST_PROPOSER: lambda user, record: access.is_first_proposer(user, _output_of(record)),
     Party.PROPOSAL_OFFICE: lambda user, record: access.is_proposal_office(user, _output_of(record)),
@@ -91,6 +94,10 @@ def staff(*statuses: str) -> Grant:
     return Grant(Party.CASE_STAFF, statuses)
 
 
+def head(*statuses: str) -> Grant:
+    return Grant(Party.CASE_HEAD, statuses)
+
+
 class Move(Enum):
     """What the transition does to the flow."""
 
@@ -98,6 +105,7 @@ class Move(Enum):
     START = "start"  # start the case's flow (a draft is submitted)
     CLAIM = "claim"  # the actor takes the open task
     RELEASE = "release"  # the actor puts it back in the queue
+    REASSIGN = "reassign"  # the open task goes to the member of the team the effect names
     COMPLETE = "complete"  # the open task is done; the flow routes by the new status
     SEND_BACK = "send_back"  # undo the last review decision and reopen review
     REOPEN = "reopen"  # (an output's) the case it names leaves it and goes back to conversion

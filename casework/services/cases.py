@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import selectors
-from casework.choices import STAGE_OF_STATUS, AuditAction, CaseStatus, Decision
+from casework.choices import STAGE_OF_STATUS, AuditAction, CaseStatus, Decision, NotificationKind
 from casework.errors import InvalidInput, PermissionDenied
 from casework.models import AuditEvent, Case, CaseCategory, Output, RosterEntry, Township, User
 from casework.services import bulk, deadlines, locks
 from casework.services.audit import audit_case, case_stream
+from casework.services.notifications import notify
 from casework.services.outputs import output_attach_case
 
 Changes = dict[str, Any]
@@ -176,6 +177,35 @@ def submit(*, case: Case, actor: User) -> Changes:
 def hold_task(*, case: Case, actor: User) -> Changes:
     """Claim or release: the task changes hands, the case does not."""
     return {"stage": STAGE_OF_STATUS[case.status]}
+
+
+def reassign(*, case: Case, actor: User, to: int, holder_id: int | None, note: str = "") -> Changes:
+    """The committee's head gives the open task to a member of the team (its staff or the head):
+    the task changes hands, the case does not. `holder_id`: who holds it now (None: nobody), as
+    the flow has it. Giving it to whoever holds it already is a mistake, said as one."""
+    target = selectors.team_members(actor, case).filter(pk=to).first()
+    if target is None:
+        raise InvalidInput(_("只能改派给本委办的工作人员或主任。"), code="invalid_team_member", details={"field": "to"})
+    if target.pk == holder_id:
+        raise InvalidInput(
+            _("该任务已由 %(name)s 办理，无需改派。") % {"name": target},
+            code="same_holder",
+            details={"field": "to"},
+        )
+    stage = STAGE_OF_STATUS[case.status]
+    if target.pk != actor.pk:
+        title = _("主任将案件改派给您：%(t)s") % {"t": case.title}
+        notify(
+            recipients=[target.pk],
+            organisation_id=case.organisation_id,
+            kind=NotificationKind.CASE_ASSIGNED,
+            title=title,
+            body=note or _("请在到期前处理。"),
+            # The case's next audit seq is this event's: one notice per reassignment.
+            dedupe_key=f"reassigned:{case.pk}:{case.audit_seq + 1}",
+            case_id=case.pk,
+        )
+    return {"stage": stage, "from": holder_id, "to": target.pk, "note": note}
 
 
 # Review -----------------------------------------------------------------------------------------

@@ -269,11 +269,13 @@ def follow_all(cases: Sequence[Case], *, left: str, opened: Mapping[int, TaskRef
 
 
 def hold(case: Case, stage: str, holder_id: int | None, *, clock: CaseClock | None = None) -> None:
-    """A staff task of `stage` was claimed by `holder_id`, or released (None). `clock`: the
-    stage's clock when the caller holds it already (claim-next), which saves reading it."""
+    """A staff task of `stage` was claimed by `holder_id`, released (None), or handed from one
+    holder to another (a head's reassignment: the time it was first claimed stays, as the queue's
+    time-to-claim is what it measures). `clock`: the stage's clock when the caller holds it
+    already (claim-next), which saves reading it."""
     clock = clock or live_clock(case, Stage(stage))
     if clock is None:
         return
     clock.assignee_id = holder_id
-    clock.claimed_at = timezone.now() if holder_id else None
+    clock.claimed_at = (clock.claimed_at or timezone.now()) if holder_id else None
     clock.save(update_fields=["assignee", "claimed_at"])

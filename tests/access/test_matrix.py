@@ -265,6 +265,7 @@ CASE_TRANSITION_ROUTES = (
     "feedback",
     "send_back",
     "edit",
+    "reassign",
 )
 OUTPUT_TRANSITION_ROUTES = (
     "edit",
@@ -422,6 +423,14 @@ ROUTES: dict[str, dict[tuple[str, str], dict[str, int]]] = {
         ("POST", "draft"): row(404, anonymous=PAGE_LOGIN),
         ("POST", "foreign_case"): row(404, anonymous=PAGE_LOGIN),
         ("POST", "missing"): row(404, anonymous=PAGE_LOGIN),
+    },
+    # A committee's team page: its head only; its staff, the other committee's and everyone
+    # else do not find it.
+    "team-page": {
+        ("GET", "queue"): seen_by((HEAD_ROLE,), 200, anonymous=PAGE_LOGIN),
+        ("GET", "other_queue"): row(404, anonymous=PAGE_LOGIN),
+        ("GET", "foreign_queue"): row(404, anonymous=PAGE_LOGIN),
+        ("GET", "missing"): row(404, anonymous=PAGE_LOGIN),
     },
     "notifications": plain("GET", everyone(200, anonymous=PAGE_LOGIN)),
     "notifications-read-all": plain("POST", everyone(302, anonymous=PAGE_LOGIN)),
@@ -743,6 +752,7 @@ def _sample(field: Any, m: Matrix) -> Any:
         "first": m.refs["first"],
         "assignment": m.refs["objected"],
         "department": m.refs["spare"],
+        "to": getattr(m.users[Role.COMMITTEE_HEAD.value], "pk", None),  # a reassignment: the head takes it
     }
     return refs.get(field.name)
 
@@ -912,6 +922,9 @@ CASE_TRANSITIONS: dict[str, dict[str, set[str]]] = {
         STAFF: {"review", "review_claimed", "conversion"},
         HEAD: {"review", "review_claimed", "conversion"},
     },
+    # The head hands the committee's open task to a member of the team, claimed or not; the
+    # staff may not, even their own.
+    "reassign": {HEAD: {"review", "review_claimed", "conversion"}},
 }
 # OUTPUT_TRANSITIONS[transition][persona] = the output statuses in which the persona may do it
 # (every output's: checked on the speech, and on the proposal with the proposal's own).

@@ -15,15 +15,16 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from casework.choices import Role
 from casework.models import AuditEvent, Case, CaseClock, Output
-from tests.factories import World
+from tests.factories import World, make_user
 from tests.helpers import do, do_output, file, open_tasks, today
 from workflows.case_lifecycle import CASE
 
 
 @dataclass
 class Scenario:
-    actor: str  # "member" or "staff"
+    actor: str  # "member", "staff" or "head" (of the cases' committee)
     data: Callable[[World, Case], dict[str, Any]] = lambda w, c: {}
     before: list[tuple[str, str, Callable[[World, Case], dict[str, Any]]]] = field(default_factory=list)
     draft: bool = False
@@ -71,6 +72,11 @@ SCENARIOS: dict[str, Scenario] = {
     "send_back": Scenario(
         "staff", lambda w, c: {"reason": "误操作，重新审核"}, before=[("accept", "staff", lambda w, c: {})]
     ),
+    "reassign": Scenario(
+        "head",
+        lambda w, c: {"to": w.staff2.pk, "note": "张干事休假，请陈干事接办"},
+        before=[("claim", "staff", lambda w, c: {})],
+    ),
 }
 
 
@@ -79,7 +85,17 @@ def test_every_public_transition_has_a_scenario():
 
 
 def _actor(world: World, who: str) -> Any:
+    if who == "head":
+        return _committee_head(world)
     return world.member.user if who == "member" else world.staff
+
+
+def _committee_head(world: World) -> Any:
+    """The head of the cases' committee (the world has none until a scenario needs one)."""
+    if world.committee.head is None:
+        world.committee.head = make_user(world.org, Role.COMMITTEE_HEAD, "刘主任")
+        world.committee.save(update_fields=["head"])
+    return world.committee.head
 
 
 def _prepared(world: World, scenario: Scenario, title: str) -> Case:

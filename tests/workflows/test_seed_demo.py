@@ -130,6 +130,19 @@ def test_people_and_rosters(seeded):
 
 
 @pytest.mark.django_db
+def test_each_head_finds_work_on_their_team_page(seeded):
+    """The demo's committees have claimed tasks: a head's team page shows who holds them."""
+    from casework import selectors
+
+    held = 0
+    for committee in Committee.objects.filter(organisation=seeded["org"]).select_related("head"):
+        team = selectors.team_page(committee.head, committee.pk)
+        held += sum(m["held"] for m in team["members"])
+        assert {m["user"].pk for m in team["members"]} >= {committee.head_id}
+    assert held >= 10
+
+
+@pytest.mark.django_db
 def test_cases_cover_every_branch(seeded):
     cases = Case.objects.filter(organisation=seeded["org"])
     assert 280 <= cases.count() <= 320

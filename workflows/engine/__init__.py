@@ -113,6 +113,18 @@ def release(case: Case, task: Task) -> None:
         act.unassign()
 
 
+def reassign(case: Case, task: Task, user: User) -> None:
+    """Give `task` to `user`, whoever held it (a head handing work within their team): viewflow's
+    reassign for a claimed task, its assign for one still in the queue. The time it was first
+    claimed stays: time-to-claim measures the queue, not the team's handing on."""
+    with _activation(task, case) as act:
+        if act.task.status == STATUS.NEW:
+            act.task.assigned = timezone.now()
+            act.assign(user=user)
+        else:
+            act.reassign(user=user)
+
+
 def complete(case: Case, task: Task, user: User | None) -> Task | None:
     """Complete `task` as `user` (assigning it on the way if nobody holds it); the flow routes by
     the case's new status. Answer the task that opened, if any."""
@@ -268,6 +280,7 @@ __all__ = [
     "open_task",
     "open_tasks",
     "out_of_step",
+    "reassign",
     "release",
     "reopen_conversion",
     "send_back",
