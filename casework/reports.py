@@ -601,7 +601,7 @@ def _assemble(org: int, filters: Filters, counts: Counts, parts: set[str]) -> di
 
 
 # The columns the one scan groups by, each its own grouping set: (chart, SQL expression).
-_SETS = (
+_SETS: tuple[tuple[str, str], ...] = (
     ("status", "c.status"),
     ("sector", "m.sector_id"),
     ("category", "c.category_id"),
