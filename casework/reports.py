@@ -17,17 +17,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.timezone import get_current_timezone, localdate
 from django.utils.translation import gettext as _
 
 from casework import access, selectors
-from casework.choices import CaseStatus, Decision, FeedbackMethod, OutputType, Role, Satisfaction, Stage
+from casework.choices import CaseStatus, ClockState, Decision, FeedbackMethod, OutputType, Role, Satisfaction, Stage
 from casework.errors import InvalidInput, NotFound, PermissionDenied
 from casework.models import (
     Case,
     CaseCategory,
+    CaseClock,
     Committee,
     DashboardMonth,
     DashboardRollup,
@@ -47,6 +48,10 @@ class Filters:
     last: date
     sector_id: int | None = None
     sector_name: str = ""
+    # A piece of the range as instants (`read` splits a range at the roll-up's cutoff): when set,
+    # these bound the records read instead of the days' midnights.
+    since: datetime | None = None
+    until: datetime | None = None
 
     def describe(self) -> str:
         """The filter in words, for a chart's title row in its export."""
@@ -126,7 +131,7 @@ def _bounds(filters: Filters) -> tuple[datetime, datetime]:
     zone = get_current_timezone()
     start = datetime.combine(filters.first, time.min, tzinfo=zone)
     end = datetime.combine(filters.last, time.min, tzinfo=zone) + timedelta(days=1)
-    return start, end
+    return filters.since or start, filters.until or end
 
 
 def _cases(org: int, filters: Filters) -> QuerySet[Case]:
@@ -366,7 +371,7 @@ class Reading:
     charts: list[Chart]
     path: str
     refreshed_at: datetime | None = None
-    months: tuple[date, date] | None = None  # [first month, month after the last) from the roll-up
+    months: tuple[date, date] | None = None  # [first month, end month) from the roll-up
 
 
 def chart(user: User, key: str, filters: Filters) -> Chart:
@@ -393,23 +398,20 @@ def read(user: User, filters: Filters, *, keys: tuple[str, ...] = CHART_KEYS, us
     parts: set[str] = set().union(*(_PARTS[key] for key in keys))
     use_rollup = use_rollup and settings.MINQING_DASHBOARD_ROLLUP_SECONDS > 0
     state = _rollup_state(org) if use_rollup else None
-    months = _whole_months(filters, state.months_before) if state is not None else None
+    split = _split(filters, state.cutoff) if state is not None else None
     counts = Counts()
-    if months is None:
+    if split is None:
         _add_live(counts, user, org, filters, parts)
     else:
-        first_month, end_month = months
-        if filters.first < first_month:
-            _add_live(counts, user, org, replace(filters, last=first_month - timedelta(days=1)), parts)
-        if end_month <= filters.last:
-            _add_live(counts, user, org, replace(filters, first=end_month), parts)
-        _add_rolled(counts, org, filters.sector_id, months, parts)
+        for since, until in split.live:
+            _add_live(counts, user, org, replace(filters, since=since, until=until), parts)
+        _add_rolled(counts, org, filters.sector_id, split.months, parts)
     charts = _assemble(org, filters, counts, parts)
     return Reading(
         [charts[key] for key in keys],
-        "live" if months is None else "rollup",
-        state.refreshed_at if state is not None and months is not None else None,
-        months,
+        "live" if split is None else "rollup",
+        state.refreshed_at if state is not None and split is not None else None,
+        split.months if split is not None else None,
     )
 
 
@@ -425,16 +427,41 @@ def _next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def _whole_months(filters: Filters, months_before: date) -> tuple[date, date] | None:
-    """The whole months of the range the roll-up holds, as [first, end) first-of-month days: from
-    the first month that starts inside the range to the last that ends inside it, and before
-    `months_before`. None when there is no such month (a range within a month, or all of it
-    since the last refresh): then everything is read from the cases."""
+@dataclass(frozen=True)
+class _Split:
+    months: tuple[date, date]  # the roll-up's months [first, end), as first-of-month days
+    live: list[tuple[datetime, datetime]]  # the rest, [since, until) instants read from the cases
+
+
+def _split(filters: Filters, cutoff: datetime) -> _Split | None:
+    """Which part of the range the roll-up gives and which the cases. The roll-up holds every
+    record before `cutoff` (its last refresh, less a settling minute) by Beijing month: the whole
+    months before the cutoff's month, and that month up to the cutoff. A month of the range comes
+    from it when the range covers it whole, or, for the cutoff's month, when the range starts by
+    its first day and runs past the cutoff (nothing is submitted in the future, so a range ending
+    today covers all of the current month there is); the rest is read live: the partial month at
+    the range's start, and from the cutoff (or the partial last month) to the range's end. None
+    when no month qualifies (a range within a month, or all of it after the cutoff)."""
+    zone = get_current_timezone()
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone)
+
+    start, end = _bounds(filters)
+    cut_month = _month_start(cutoff.astimezone(zone).date())
     first = filters.first if filters.first.day == 1 else _next_month(filters.first)
     after_last = filters.last + timedelta(days=1)
-    end = after_last if after_last.day == 1 else _month_start(filters.last)
-    end = min(end, months_before)
-    return (first, end) if first < end else None
+    if end >= cutoff:
+        last_end, tail = _next_month(cut_month), cutoff
+    else:
+        last_end = min(after_last if after_last.day == 1 else _month_start(filters.last), cut_month)
+        tail = midnight(last_end)
+    if first >= last_end:
+        return None
+    live = [(start, midnight(first))] if start < midnight(first) else []
+    if tail < end:
+        live.append((tail, end))
+    return _Split((first, last_end), live)
 
 
 def _add_live(counts: Counts, user: User, org: int, filters: Filters, parts: set[str]) -> None:
@@ -462,8 +489,30 @@ def _add_live(counts: Counts, user: User, org: int, filters: Filters, parts: set
             ids = counts.output_ids.setdefault(kind, {})
             ids[output] = ids.get(output, 0) + n
     if "clocks" in parts:
-        for row in _clocks(user, filters)["rows"]:
-            counts.add_clock(row["committee"]["id"], row["stage"], row["met"], row["late"])
+        if filters.since is None and filters.until is None:
+            for row in _clocks(user, filters)["rows"]:
+                counts.add_clock(row["committee"]["id"], row["stage"], row["met"], row["late"])
+        else:
+            for committee, stage, met, late in _clock_verdicts(org, filters):
+                counts.add_clock(committee, stage, met, late)
+
+
+def _clock_verdicts(org: int, filters: Filters) -> QuerySet[CaseClock, tuple[int, str, int, int]]:
+    """The SLA report's verdicts (`selectors.sla_report`, which takes whole days) for a piece of
+    the range given as instants: met and late per committee and stage of the clocks that stopped
+    within it. Committees of other organisations are dropped when the charts are drawn, as the
+    report leaves them out."""
+    start, end = _bounds(filters)
+    clocks = CaseClock.objects.filter(
+        organisation_id=org, state=ClockState.STOPPED, is_met__isnull=False, stopped_at__gte=start, stopped_at__lt=end
+    )
+    if filters.sector_id is not None:
+        clocks = clocks.filter(case__member__sector_id=filters.sector_id)
+    return (
+        clocks.order_by()
+        .values_list("case__committee_id", "stage")
+        .annotate(met=Count("pk", filter=Q(is_met=True)), late=Count("pk", filter=Q(is_met=False)))
+    )
 
 
 def _each_column(org: int, filters: Filters) -> dict[str, dict[Any, int]]:

@@ -2,13 +2,14 @@
 
 The dashboard counts the cases submitted in a range of Beijing days. At a million cases, reading
 a year of them on every page view takes seconds, so a periodic task (`casework.dashboard_rollup`)
-counts each organisation's cases once per whole Beijing month, per sector of the filing member
-and per charted value, and the page adds up those months instead of the cases. Only the partial
-months at the range's ends and the months since the last refresh (at least the current one) are
-read from the cases, so a case filed today counts at once.
+counts each organisation's records once per Beijing month, per sector of the filing member and
+per charted value, up to the refresh's cutoff, and the page adds up those months instead of the
+cases. Only the partial months at the range's ends and what came after the cutoff are read from
+the cases, so a case filed a moment ago counts at once.
 
-The rows are a copy, replaced wholesale for an organisation by each refresh (`reports.refresh`):
-plain ids, not foreign keys, so a sector or category deleted meanwhile does not hold them up."""
+The rows are a copy, replaced wholesale for an organisation by each refresh
+(`casework.services.dashboard_rollup`): plain ids, not foreign keys, so a sector or category
+deleted meanwhile does not hold them up."""
 
 from __future__ import annotations
 
@@ -59,9 +60,10 @@ class DashboardRollup(models.Model):
     organisation = models.OneToOneField(
         Organisation, verbose_name=_("所属组织"), on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
-    # The roll-up holds the whole months before this day (the first of the Beijing month the
-    # refresh ran in); that month and later are always read from the cases.
-    months_before = models.DateField(_("汇总截至（不含）"))
+    # The roll-up holds the records before this instant (the refresh's start less a settling
+    # minute, so a transaction that stamped a case just before it and committed just after the
+    # refresh read is still read live): whole months before its month, its month up to it.
+    cutoff = models.DateTimeField(_("汇总截至"))
     refreshed_at = models.DateTimeField(_("更新时间"))
     took_ms = models.PositiveIntegerField(_("用时（毫秒）"), default=0)
     rows = models.PositiveIntegerField(_("行数"), default=0)

@@ -8,7 +8,7 @@ page would, and is right by construction; its cost is one pass over the organisa
 per refresh (README: its time at 1,000,000 cases), paid by a worker, not by a leader waiting
 for the page. What it costs the page: the months it holds can lag the cases by up to the
 refresh interval (`MINQING_DASHBOARD_ROLLUP_SECONDS`) plus a refresh's own run time, which the
-page says ("整月数据更新于 HH:MM"); the current month, and any month since the last refresh, is
+page says ("整月数据更新于 HH:MM"); what was filed, closed or judged after the last refresh is
 always read from the cases.
 
 Safe to run twice at once (beat's next run meeting a slow or redelivered one, two workers): an
@@ -20,13 +20,15 @@ referring to the organisation) takes, so filing goes on while the refresh runs. 
 in memory between runs. SQLite ignores the lock and has one writer at a time anyway.
 
 How: per dimension, one `INSERT … SELECT` of the grouped counts (the ORM's GROUP BY query, run
-inside the database: no rows travel through Python), months before the first of the current
-Beijing month only."""
+inside the database: no rows travel through Python) of the records stamped before the cutoff,
+by Beijing month: the current month too, up to the cutoff, since a page's range usually ends
+today and the current month may hold many of the cases (the page reads only what came after
+the cutoff live)."""
 
 from __future__ import annotations
 
 import time as clock
-from datetime import date, datetime, time
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -37,6 +39,12 @@ from django.utils import timezone
 from casework.choices import ClockState
 from casework.models import Case, CaseClock, DashboardMonth, DashboardRollup, Organisation
 from casework.reports import ROLLUP_COLUMNS
+
+# The roll-up counts the records stamped more than this before the refresh started; the page
+# reads the later ones live. A case is stamped (submitted_at = now) inside its filing
+# transaction: one that committed after a refresh read, stamped before the cutoff, would be
+# missed by both until the next refresh, which a minute's margin makes impossible in practice.
+SETTLE = timedelta(seconds=60)
 
 
 def _grouped(qs: QuerySet[Any], stamp: str, sector: str, dimension: Any, value: Any) -> QuerySet[Any]:
@@ -56,10 +64,10 @@ def _grouped(qs: QuerySet[Any], stamp: str, sector: str, dimension: Any, value: 
     )
 
 
-def _queries(org: int, before: datetime) -> list[QuerySet[Any]]:
-    """Every dimension's grouped query over the organisation's records before `before`, each
+def _queries(org: int, cutoff: datetime) -> list[QuerySet[Any]]:
+    """Every dimension's grouped query over the organisation's records before `cutoff`, each
     matching what the page's live read counts (`casework.reports`)."""
-    cases = Case.objects.filter(organisation_id=org, submitted_at__lt=before)
+    cases = Case.objects.filter(organisation_id=org, submitted_at__lt=cutoff)
     text = CharField()
     queries = [
         _grouped(cases, "submitted_at", "member__sector_id", Value(dimension), Cast(column, text))
@@ -75,11 +83,11 @@ def _queries(org: int, before: datetime) -> list[QuerySet[Any]]:
             Cast("output_id", text),
         )
     )
-    closed = Case.objects.filter(organisation_id=org, closed_at__lt=before)
+    closed = Case.objects.filter(organisation_id=org, closed_at__lt=cutoff)
     queries.append(_grouped(closed, "closed_at", "member__sector_id", Value("closed"), Value(None, text)))
     # The SLA verdicts, by the day the clock stopped, as `selectors.sla_report` counts them.
     clocks = CaseClock.objects.filter(
-        organisation_id=org, state=ClockState.STOPPED, stopped_at__lt=before, case__committee_id__isnull=False
+        organisation_id=org, state=ClockState.STOPPED, stopped_at__lt=cutoff, case__committee_id__isnull=False
     )
     for dimension, met in (("clock_met", True), ("clock_late", False)):
         queries.append(
@@ -95,20 +103,18 @@ def _queries(org: int, before: datetime) -> list[QuerySet[Any]]:
 
 
 def refresh(org: int, *, now: datetime | None = None) -> DashboardRollup:
-    """Replace the organisation's roll-up with its whole months before the current one."""
+    """Replace the organisation's roll-up with its records before the cutoff (`now` less
+    `SETTLE`), by Beijing month."""
     started = clock.monotonic()
     now = now or timezone.now()
-    zone = timezone.get_default_timezone()
-    today = timezone.localtime(now, zone).date()
-    months_before = date(today.year, today.month, 1)
-    before = datetime.combine(months_before, time.min, tzinfo=zone)
+    cutoff = now - SETTLE
     table = DashboardMonth._meta.db_table
     with transaction.atomic():
         Organisation.objects.select_for_update(no_key=True).filter(pk=org).first()
         DashboardMonth.objects.filter(organisation_id=org).delete()
         rows = 0
         with connection.cursor() as cursor:
-            for qs in _queries(org, before):
+            for qs in _queries(org, cutoff):
                 sql, params = qs.query.sql_with_params()
                 cursor.execute(
                     f"INSERT INTO {table} (organisation_id, month, sector, dimension, value, n) "
@@ -119,7 +125,7 @@ def refresh(org: int, *, now: datetime | None = None) -> DashboardRollup:
         state, _created = DashboardRollup.objects.update_or_create(
             organisation_id=org,
             defaults={
-                "months_before": months_before,
+                "cutoff": cutoff,
                 "refreshed_at": now,
                 "took_ms": round((clock.monotonic() - started) * 1000),
                 "rows": rows,

@@ -34,7 +34,8 @@ from casework.tasks import dashboard_rollup_task
 from tests.factories import World, make_member
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-# The refresh runs "now" in April 2026: January 2025 to March 2026 are rolled up, April is live.
+# The refresh runs "now" in April 2026: January 2025 to March 2026 are rolled up whole, April up to
+# the cutoff (a minute before), the cases stamped after it (up to the end of April) are read live.
 NOW = datetime(2026, 4, 15, 9, 30, tzinfo=BEIJING)
 START, END = date(2025, 1, 1), date(2026, 4, 30)
 
@@ -132,8 +133,15 @@ RANGES = [
     (date(2025, 3, 1), date(2026, 3, 31)),  # whole months only
     (date(2025, 3, 31), date(2026, 3, 1)),  # one day of the first and of the last month
     (date(2026, 3, 5), date(2026, 3, 25)),  # within one month: all live
-    (date(2025, 12, 1), date(2026, 4, 12)),  # ends after the refresh's month began
+    (date(2025, 12, 1), date(2026, 4, 12)),  # ends in the refresh's month, before the cutoff
+    (date(2026, 4, 1), date(2026, 4, 15)),  # the refresh's month, past the cutoff: rolled up to it
+    (date(2026, 4, 3), date(2026, 4, 30)),  # within the refresh's month: all live
+    (date(2026, 2, 1), date(2026, 4, 14)),  # whole months, then April to a day before the cutoff
 ]
+LIVE_RANGES = {
+    (date(2026, 3, 5), date(2026, 3, 25)): "live",
+    (date(2026, 4, 3), date(2026, 4, 30)): "live",
+}
 
 
 def assert_same(world: World, first: date, last: date, sector: int | None = None, path: str | None = None) -> None:
@@ -156,13 +164,19 @@ def assert_same(world: World, first: date, last: date, sector: int | None = None
 def test_rollup_equals_the_live_read(world, varied):
     dashboard_rollup.refresh(world.org.pk, now=NOW)
     state = DashboardRollup.objects.get(organisation=world.org)
-    assert state.months_before == date(2026, 4, 1) and state.rows == DashboardMonth.objects.count() > 0
-    # Only months before the refresh's month, only this organisation.
-    assert not DashboardMonth.objects.filter(month__gte=date(2026, 4, 1)).exists()
+    cutoff = NOW - timedelta(seconds=60)
+    assert state.cutoff == cutoff and state.rows == DashboardMonth.objects.count() > 0
+    # Only what was submitted before the cutoff (April up to it), only this organisation.
+    assert not DashboardMonth.objects.filter(month__gt=date(2026, 4, 1)).exists()
+    april = DashboardMonth.objects.filter(month=date(2026, 4, 1), dimension="status").values_list("n", flat=True)
+    before_cutoff = Case.objects.filter(
+        organisation=world.org, submitted_at__gte=datetime(2026, 4, 1, tzinfo=BEIJING), submitted_at__lt=cutoff
+    )
+    assert sum(april) == before_cutoff.count() > 0
+    assert Case.objects.filter(organisation=world.org, submitted_at__gte=cutoff).exists()
     assert set(DashboardMonth.objects.values_list("organisation_id", flat=True)) == {world.org.pk}
     for first, last in RANGES:
-        expected = "live" if (first, last) == (date(2026, 3, 5), date(2026, 3, 25)) else "rollup"
-        assert_same(world, first, last, path=expected)
+        assert_same(world, first, last, path=LIVE_RANGES.get((first, last), "rollup"))
     for sector in varied["sectors"]:
         for first, last in RANGES[:3]:
             assert_same(world, first, last, sector.pk)

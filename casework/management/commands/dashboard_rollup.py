@@ -8,7 +8,7 @@ from casework.services import dashboard_rollup
 
 class Command(BaseCommand):
     help = (
-        "重建领导驾驶舱的月度汇总（各组织本月以前的整月数据），与定时任务 casework.dashboard_rollup 相同；"
+        "重建领导驾驶舱的月度汇总（各组织截至此刻的按月数据），与定时任务 casework.dashboard_rollup 相同；"
         "可指定 --organisation。"
     )
 
@@ -22,6 +22,6 @@ class Command(BaseCommand):
         for org in orgs:
             state = dashboard_rollup.refresh(org.pk)
             self.stdout.write(
-                f"{org.name}: {state.rows} 行，{state.months_before:%Y-%m} 以前的整月，用时 {state.took_ms} ms "
-                f"({state.rows} rows, months before {state.months_before:%Y-%m}, {state.took_ms} ms)"
+                f"{org.name}: {state.rows} 行，截至 {state.cutoff:%Y-%m-%d %H:%M:%S}，用时 {state.took_ms} ms "
+                f"({state.rows} rows, up to {state.cutoff:%Y-%m-%d %H:%M:%S}, {state.took_ms} ms)"
             )
