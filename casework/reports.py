@@ -405,7 +405,7 @@ def read(user: User, filters: Filters, *, keys: tuple[str, ...] = CHART_KEYS, us
     else:
         for since, until in split.live:
             _add_live(counts, user, org, replace(filters, since=since, until=until), parts)
-        _add_rolled(counts, org, filters.sector_id, split.months, parts)
+        _add_rolled(counts, org, filters.sector_id, split.months, split.covered, parts)
     charts = _assemble(org, filters, counts, parts)
     return Reading(
         [charts[key] for key in keys],
@@ -431,6 +431,7 @@ def _next_month(day: date) -> date:
 class _Split:
     months: tuple[date, date]  # the roll-up's months [first, end), as first-of-month days
     live: list[tuple[datetime, datetime]]  # the rest, [since, until) instants read from the cases
+    covered: tuple[datetime, datetime]  # the instants the roll-up's months hold, [first, cutoff or end)
 
 
 def _split(filters: Filters, cutoff: datetime) -> _Split | None:
@@ -461,7 +462,7 @@ def _split(filters: Filters, cutoff: datetime) -> _Split | None:
     live = [(start, midnight(first))] if start < midnight(first) else []
     if tail < end:
         live.append((tail, end))
-    return _Split((first, last_end), live)
+    return _Split((first, last_end), live, (midnight(first), min(midnight(last_end), cutoff)))
 
 
 def _add_live(counts: Counts, user: User, org: int, filters: Filters, parts: set[str]) -> None:
@@ -543,7 +544,14 @@ ROLLUP_COLUMNS = {
 _ID_COLUMNS = {"category", "township"}  # held as text in the roll-up; ids on the charts
 
 
-def _add_rolled(counts: Counts, org: int, sector_id: int | None, months: tuple[date, date], parts: set[str]) -> None:
+def _add_rolled(
+    counts: Counts,
+    org: int,
+    sector_id: int | None,
+    months: tuple[date, date],
+    covered: tuple[datetime, datetime],
+    parts: set[str],
+) -> None:
     """Add the roll-up's whole months [first, end): three small GROUP BYs over its rows of the
     organisation and range (the `dashboard_month_org` index), none over the cases."""
     rows = DashboardMonth.objects.filter(organisation_id=org, month__gte=months[0], month__lt=months[1])
@@ -583,24 +591,52 @@ def _add_rolled(counts: Counts, org: int, sector_id: int | None, months: tuple[d
                 counts.add_cases("trend", key, n)
                 counts.add_cases("sector", sector, n)
     if "outputs" in parts:
-        _add_rolled_outputs(counts, rows)
+        _add_rolled_outputs(counts, org, sector_id, rows, covered)
 
 
-def _add_rolled_outputs(counts: Counts, rows: QuerySet[DashboardMonth]) -> None:
-    """The roll-up's outputs, each counted once with those the live pieces found: the distinct
-    outputs per type of its months, less those among them the live pieces hold too (an output
-    whose cases were submitted both in a partial month and a whole one)."""
-    outputs = rows.filter(dimension__startswith="output:")
-    live = {str(output) for ids in counts.output_ids.values() for output in ids}
-    shared = set()
+def _add_rolled_outputs(
+    counts: Counts, org: int, sector_id: int | None, rows: QuerySet[DashboardMonth], covered: tuple[datetime, datetime]
+) -> None:
+    """The roll-up's outputs, each counted once (`casework.services.dashboard_rollup` says how
+    they are kept): the distinct outputs of each month added up, less, for an output with cases
+    in k months of the range, its k - 1 extra counts; and less the outputs the live pieces found
+    too (an output with cases both in a live piece and in the roll-up's months: `covered`, the
+    instants the roll-up's months of the range hold), looked up by id in the cases (few)."""
+    suffix = "" if sector_id is None else "_s"
+    kinds: dict[str, list[int]] = {}
+    summed = (
+        rows.filter(
+            dimension__in=[f"{prefix}:{kind}" for prefix in ("output_cases", f"outputs{suffix}") for kind in OutputType]
+        )
+        .order_by()
+        .values_list("dimension")
+        .annotate(n=Sum("n"))
+    )
+    for dimension, n in summed:
+        prefix, kind = dimension.split(":", 1)
+        kinds.setdefault(kind, [0, 0])[0 if prefix.startswith("outputs") else 1] += n
+    spans = (
+        rows.filter(dimension__in=[f"output_span{suffix}:{kind}" for kind in OutputType])
+        .order_by()
+        .values_list("dimension", "value")
+        .annotate(k=Count("pk"))
+        .filter(k__gt=1)
+    )
+    for dimension, _value, k in spans:
+        kinds.setdefault(dimension.split(":", 1)[1], [0, 0])[0] -= k - 1
+    live = [output for ids in counts.output_ids.values() for output in ids]
     if live:
-        shared = set(outputs.filter(value__in=live).values_list("value", flat=True).distinct())
-    summed = outputs.order_by().values_list("dimension").annotate(outputs=Count("value", distinct=True), cases=Sum("n"))
-    for dimension, n_outputs, n_cases in summed:
-        kind = dimension.removeprefix("output:")
-        in_both = sum(1 for output in counts.output_ids.get(kind, {}) if str(output) in shared)
+        cases = Case.objects.filter(
+            organisation_id=org, output_id__in=live, submitted_at__gte=covered[0], submitted_at__lt=covered[1]
+        )
+        if sector_id is not None:
+            cases = cases.filter(member__sector_id=sector_id)
+        shared = set(cases.values_list("output_id", flat=True).distinct())
+        for kind, ids in counts.output_ids.items():
+            kinds.setdefault(kind, [0, 0])[0] -= sum(1 for output in ids if output in shared)
+    for kind, (n_outputs, n_cases) in kinds.items():
         pair = counts.outputs_rolled.setdefault(kind, [0, 0])
-        pair[0] += n_outputs - in_both
+        pair[0] += n_outputs
         pair[1] += n_cases
 
 

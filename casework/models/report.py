@@ -43,11 +43,13 @@ class DashboardMonth(models.Model):
         verbose_name = _("驾驶舱月度汇总")
         verbose_name_plural = _("驾驶舱月度汇总")
         indexes = [
-            # The page reads an organisation's months in a range (with a sector or not): an
-            # index-only scan of this on PostgreSQL.
+            # The page reads some dimensions of an organisation's months in a range (with a
+            # sector or not): an index-only scan of this on PostgreSQL. The dimension leads the
+            # month so a chart reads its own rows only, not the outputs' many (at 1,000,000
+            # cases, over 300,000 rows for the largest organisation, most of them outputs').
             models.Index(
-                fields=["organisation", "month"],
-                include=["sector", "dimension", "value", "n"],
+                fields=["organisation", "dimension", "month"],
+                include=["sector", "value", "n"],
                 name="dashboard_month_org",
             ),
         ]
