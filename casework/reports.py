@@ -591,15 +591,21 @@ def _add_rolled(
                 counts.add_cases("trend", key, n)
                 counts.add_cases("sector", sector, n)
     if "outputs" in parts:
-        _add_rolled_outputs(counts, org, sector_id, rows, covered)
+        _add_rolled_outputs(counts, org, sector_id, rows, months, covered)
 
 
 def _add_rolled_outputs(
-    counts: Counts, org: int, sector_id: int | None, rows: QuerySet[DashboardMonth], covered: tuple[datetime, datetime]
+    counts: Counts,
+    org: int,
+    sector_id: int | None,
+    rows: QuerySet[DashboardMonth],
+    months: tuple[date, date],
+    covered: tuple[datetime, datetime],
 ) -> None:
     """The roll-up's outputs, each counted once (`casework.services.dashboard_rollup` says how
     they are kept): the distinct outputs of each month added up, less, for an output with cases
-    in k months of the range, its k - 1 extra counts; and less the outputs the live pieces found
+    in k months of the range, its k - 1 extra counts (its consecutive pairs of months inside the
+    range); and less the outputs the live pieces found
     too (an output with cases both in a live piece and in the roll-up's months: `covered`, the
     instants the roll-up's months of the range hold), looked up by id in the cases (few)."""
     suffix = "" if sector_id is None else "_s"
@@ -615,15 +621,18 @@ def _add_rolled_outputs(
     for dimension, n in summed:
         prefix, kind = dimension.split(":", 1)
         kinds.setdefault(kind, [0, 0])[0 if prefix.startswith("outputs") else 1] += n
-    spans = (
-        rows.filter(dimension__in=[f"output_span{suffix}:{kind}" for kind in OutputType])
+    # Each pair of consecutive months of one output inside the range is one time the sum above
+    # counted it again (the pair's first month is in the range by `rows`; its second must be).
+    pairs = (
+        rows.filter(
+            dimension__in=[f"output_pair{suffix}:{kind}" for kind in OutputType], value__lt=months[1].isoformat()
+        )
         .order_by()
-        .values_list("dimension", "value")
-        .annotate(k=Count("pk"))
-        .filter(k__gt=1)
+        .values_list("dimension")
+        .annotate(n=Sum("n"))
     )
-    for dimension, _value, k in spans:
-        kinds.setdefault(dimension.split(":", 1)[1], [0, 0])[0] -= k - 1
+    for dimension, n in pairs:
+        kinds.setdefault(dimension.split(":", 1)[1], [0, 0])[0] -= n
     live = [output for ids in counts.output_ids.values() for output in ids]
     if live:
         cases = Case.objects.filter(

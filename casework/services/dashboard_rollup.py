@@ -77,10 +77,10 @@ def _queries(org: int, cutoff: datetime) -> list[QuerySet[Any]]:
     # fall in, so a sum of per-month counts would count an output with cases in two months of
     # the range twice. Kept as: cases per month and sector (`output_cases:`); distinct outputs
     # per month (`outputs:`, sector NULL: the page without a sector filter) and per month and
-    # sector (`outputs_s:`); and, for the few outputs with cases in two or more months, one row
-    # per month they appear in (`output_span:`, `output_span_s:`, value the output's id), from
-    # which the reader takes off the double counts of the range. Per-output rows for every
-    # output were the first design: a COUNT(DISTINCT) over 270,000 rows, 400 ms at 1,000,000.
+    # sector (`outputs_s:`); and the outputs with cases in two or more months as pairs of
+    # consecutive months (`_pair_statements`), from which the reader takes off the double counts
+    # of the range. A row per output (and month) was the first design: a COUNT(DISTINCT) over
+    # 270,000 rows, 400 ms at 1,000,000 cases; one per output month over 100,000 (350 ms).
     converted = cases.filter(output__isnull=False)
     kind = F("output__output_type")
 
@@ -93,17 +93,45 @@ def _queries(org: int, cutoff: datetime) -> list[QuerySet[Any]]:
     queries.append(_grouped(converted, "submitted_at", "member__sector_id", named("output_cases:"), none))
     queries.append(_grouped(converted, "submitted_at", no_sector, named("outputs:"), none, distinct))
     queries.append(_grouped(converted, "submitted_at", "member__sector_id", named("outputs_s:"), none, distinct))
-    spanning = (
-        converted.order_by()
-        .values("output_id")
-        .annotate(k=Count(_month("submitted_at"), distinct=True))
-        .filter(k__gte=2)
-        .values("output_id")
-    )
-    spans = converted.filter(output_id__in=spanning)
-    oid = Cast("output_id", text)
-    queries.append(_grouped(spans, "submitted_at", no_sector, named("output_span:"), oid))
-    queries.append(_grouped(spans, "submitted_at", "member__sector_id", named("output_span_s:"), oid))
+    return _rest(org, cutoff, queries)
+
+
+def _pair_statements(org: int, cutoff: datetime) -> list[tuple[str, list[Any]]]:
+    """The outputs with cases in two or more months, as their consecutive months: for an output
+    whose cases fall in months m1 < m2 < m3, the pairs (m1, m2) and (m2, m3), counted per pair
+    (`output_pair:<type>`, month m1, value m2; per sector too, `output_pair_s:`). A range of whole
+    months holds a contiguous run of an output's months, so the pairs inside the range are the
+    times a sum of per-month distinct counts counted that output more than once: the reader
+    subtracts them with one more SUM. A few hundred rows, where one row per output month was
+    over 100,000 at 1,000,000 cases."""
+    converted = Case.objects.filter(organisation_id=org, submitted_at__lt=cutoff, output__isnull=False)
+    # The later month as text, 'YYYY-MM-DD' (SQLite's month already is).
+    next_month = "to_char(p.nm, 'YYYY-MM-DD')" if connection.vendor == "postgresql" else "p.nm"
+    statements = []
+    for dimension, partition, sector in (("output_pair", "d.o", "NULL"), ("output_pair_s", "d.o, d.s", "d.s")):
+        qs = (
+            converted.order_by()
+            .annotate(o=F("output_id"), t=F("output__output_type"), s=F("member__sector_id"), m=_month("submitted_at"))
+            .values("o", "t", "s", "m")
+            .distinct()
+        )
+        if dimension == "output_pair":
+            qs = qs.values("o", "t", "m").distinct()
+        sql, params = qs.query.sql_with_params()
+        statements.append(
+            (
+                f"SELECT %s, p.m, {'p.s' if sector != 'NULL' else 'CAST(NULL AS BIGINT)'}, "
+                f"'{dimension}:' || p.t, {next_month}, COUNT(*) FROM ("
+                f"SELECT d.t, {sector} AS s, d.m, LEAD(d.m) OVER (PARTITION BY {partition} ORDER BY d.m) AS nm "
+                f"FROM ({sql}) d) p WHERE p.nm IS NOT NULL GROUP BY p.m, p.s, p.t, p.nm",
+                [org, *params],
+            )
+        )
+    return statements
+
+
+def _rest(org: int, cutoff: datetime, queries: list[QuerySet[Any]]) -> list[QuerySet[Any]]:
+    text = CharField()
     closed = Case.objects.filter(organisation_id=org, closed_at__lt=cutoff)
     queries.append(_grouped(closed, "closed_at", "member__sector_id", Value("closed"), Value(None, text)))
     # The SLA verdicts, by the day the clock stopped, as `selectors.sla_report` counts them.
@@ -135,13 +163,13 @@ def refresh(org: int, *, now: datetime | None = None) -> DashboardRollup:
         DashboardMonth.objects.filter(organisation_id=org).delete()
         rows = 0
         with connection.cursor() as cursor:
+            columns = f"INSERT INTO {table} (organisation_id, month, sector, dimension, value, n) "
             for qs in _queries(org, cutoff):
                 sql, params = qs.query.sql_with_params()
-                cursor.execute(
-                    f"INSERT INTO {table} (organisation_id, month, sector, dimension, value, n) "
-                    f"SELECT %s, q.m, q.s, q.d, q.v, q.n FROM ({sql}) q",
-                    (org, *params),
-                )
+                cursor.execute(columns + f"SELECT %s, q.m, q.s, q.d, q.v, q.n FROM ({sql}) q", (org, *params))
+                rows += max(cursor.rowcount, 0)
+            for sql, params in _pair_statements(org, cutoff):
+                cursor.execute(columns + sql, params)
                 rows += max(cursor.rowcount, 0)
         state, _created = DashboardRollup.objects.update_or_create(
             organisation_id=org,
