@@ -109,15 +109,12 @@ def _pair_statements(org: int, cutoff: datetime) -> list[tuple[str, list[Any]]]:
     next_month = "to_char(p.nm, 'YYYY-MM-DD')" if connection.vendor == "postgresql" else "p.nm"
     statements = []
     for dimension, partition, sector in (("output_pair", "d.o", "NULL"), ("output_pair_s", "d.o, d.s", "d.s")):
-        qs = (
-            converted.order_by()
-            .annotate(o=F("output_id"), t=F("output__output_type"), s=F("member__sector_id"), m=_month("submitted_at"))
-            .values("o", "t", "s", "m")
-            .distinct()
+        annotated = converted.order_by().annotate(
+            o=F("output_id"), t=F("output__output_type"), s=F("member__sector_id"), m=_month("submitted_at")
         )
-        if dimension == "output_pair":
-            qs = qs.values("o", "t", "m").distinct()
-        sql, params = qs.query.sql_with_params()
+        # Each output's distinct months (and sectors, for the per-sector pairs).
+        fields = ("o", "t", "m") if dimension == "output_pair" else ("o", "t", "s", "m")
+        sql, params = annotated.values(*fields).distinct().query.sql_with_params()
         statements.append(
             (
                 f"SELECT %s, p.m, {'p.s' if sector != 'NULL' else 'CAST(NULL AS BIGINT)'}, "
@@ -168,8 +165,8 @@ def refresh(org: int, *, now: datetime | None = None) -> DashboardRollup:
                 sql, params = qs.query.sql_with_params()
                 cursor.execute(columns + f"SELECT %s, q.m, q.s, q.d, q.v, q.n FROM ({sql}) q", (org, *params))
                 rows += max(cursor.rowcount, 0)
-            for sql, params in _pair_statements(org, cutoff):
-                cursor.execute(columns + sql, params)
+            for pair_sql, pair_params in _pair_statements(org, cutoff):
+                cursor.execute(columns + pair_sql, pair_params)
                 rows += max(cursor.rowcount, 0)
         state, _created = DashboardRollup.objects.update_or_create(
             organisation_id=org,
