@@ -5,26 +5,43 @@ one or more count columns), which is what the page draws, what it shows as the c
 equivalent and what the spreadsheet export writes, so the three can never disagree.
 
 The case queries read the `case_org_submitted` covering index (organisation, submitted_at,
-with every grouped column included), so on PostgreSQL they are index-only scans of the range."""
+with every grouped column included), so on PostgreSQL they are index-only scans of the range.
+Still, their time grows with the cases in the range (seconds for a year at 1,000,000 cases), so
+`read` takes the months the monthly roll-up holds (`DashboardMonth`, rebuilt by
+`casework.services.dashboard_rollup`) from it and reads only the rest from the cases: the
+partial months at the range's ends and what was stamped after the roll-up's cutoff. Without a
+roll-up it reads everything from the cases; a test holds the two reads equal."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.timezone import get_current_timezone, localdate
 from django.utils.translation import gettext as _
 
 from casework import access, selectors
-from casework.choices import CaseStatus, Decision, FeedbackMethod, OutputType, Role, Satisfaction, Stage
+from casework.choices import CaseStatus, ClockState, Decision, FeedbackMethod, OutputType, Role, Satisfaction, Stage
 from casework.errors import InvalidInput, NotFound, PermissionDenied
-from casework.models import Case, CaseCategory, Member, Sector, Township, User
+from casework.models import (
+    Case,
+    CaseCategory,
+    CaseClock,
+    Committee,
+    DashboardMonth,
+    DashboardRollup,
+    Member,
+    Sector,
+    Township,
+    User,
+)
 
 # The longest range the dashboard reads at once: ten years of months is already a long trend.
 MAX_RANGE_DAYS = 3700
@@ -36,6 +53,10 @@ class Filters:
     last: date
     sector_id: int | None = None
     sector_name: str = ""
+    # A piece of the range as instants (`read` splits a range at the roll-up's cutoff): when set,
+    # these bound the records read instead of the days' midnights.
+    since: datetime | None = None
+    until: datetime | None = None
 
     def describe(self) -> str:
         """The filter in words, for a chart's title row in its export."""
@@ -115,7 +136,7 @@ def _bounds(filters: Filters) -> tuple[datetime, datetime]:
     zone = get_current_timezone()
     start = datetime.combine(filters.first, time.min, tzinfo=zone)
     end = datetime.combine(filters.last, time.min, tzinfo=zone) + timedelta(days=1)
-    return start, end
+    return filters.since or start, filters.until or end
 
 
 def _cases(org: int, filters: Filters) -> QuerySet[Case]:
@@ -268,7 +289,10 @@ def chart_outputs(org: int, filters: Filters) -> Chart:
         .values_list("output__output_type")
         .annotate(outputs=Count("output_id", distinct=True), cases=Count("pk"))
     )
-    counts = {kind: (outputs, cases) for kind, outputs, cases in qs}
+    return _outputs_chart({kind: (outputs, cases) for kind, outputs, cases in qs})
+
+
+def _outputs_chart(counts: dict[str, tuple[int, int]]) -> Chart:
     rows = [[str(name), *counts[value]] for value, name in OutputType.choices if value in counts]
     return Chart("outputs", _("转化成果（按类型）"), "bar", _("成果类型"), [_("成果数"), _("涉及案件数")], rows)
 
@@ -304,33 +328,379 @@ CHART_KEYS = (
 )
 
 
+# What each chart is drawn from: "cases" (the one scan's grouping sets), "closed" (cases closed
+# per month), "outputs", "clocks" (the SLA verdicts).
+_PARTS: dict[str, frozenset[str]] = {
+    **{key: frozenset({"cases"}) for key in ("status", "sector", "category", "township", "decision", "reply")},
+    "satisfaction": frozenset({"cases"}),
+    "trend": frozenset({"cases", "closed"}),
+    "outputs": frozenset({"outputs"}),
+    "clocks_stage": frozenset({"clocks"}),
+    "clocks_committee": frozenset({"clocks"}),
+}
+
+
+@dataclass
+class Counts:
+    """What the charts are drawn from, added up over the pieces of a range (the roll-up's whole
+    months and the live partial months): every figure is a sum over months except the number of
+    outputs, an output's cases possibly falling in several months, so the outputs are kept by id
+    (`output_ids`) or, for the roll-up, as a distinct count with its ids checked against the live
+    pieces' (`_add_rolled_outputs`)."""
+
+    cases: dict[str, dict[Any, int]] = field(default_factory=lambda: {key: {} for key, _expr in _SETS})
+    closed: dict[str, int] = field(default_factory=dict)
+    # Output type -> output id -> cases, from the live pieces.
+    output_ids: dict[str, dict[int, int]] = field(default_factory=dict)
+    # Output type -> [outputs, cases] from the roll-up, not counting outputs the live pieces hold.
+    outputs_rolled: dict[str, list[int]] = field(default_factory=dict)
+    # (committee id, stage) -> [met, late].
+    clocks: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+
+    def add_cases(self, key: str, value: Any, n: int) -> None:
+        table = self.cases[key]
+        table[value] = table.get(value, 0) + n
+
+    def add_clock(self, committee: int, stage: str, met: int, late: int) -> None:
+        pair = self.clocks.setdefault((committee, stage), [0, 0])
+        pair[0] += met
+        pair[1] += late
+
+
+@dataclass
+class Reading:
+    """The charts asked for, and how they were read: "rollup" when whole months came from the
+    roll-up (`refreshed_at` says when it was made, `months` which months it gave), "live" when
+    every case was read."""
+
+    charts: list[Chart]
+    path: str
+    refreshed_at: datetime | None = None
+    months: tuple[date, date] | None = None  # [first month, end month) from the roll-up
+
+
 def chart(user: User, key: str, filters: Filters) -> Chart:
-    """One chart, for its export."""
-    org = check_reader(user)
-    if key in CASE_CHARTS:
-        return CASE_CHARTS[key](org, filters)
-    if key in CLOCK_CHARTS:
-        return CLOCK_CHARTS[key](user, filters)
-    raise NotFound(_("没有这个图表。"), code="chart_not_found")
+    """One chart, for its export: read the way the page reads it, so the two agree."""
+    if key not in _PARTS:
+        check_reader(user)
+        raise NotFound(_("没有这个图表。"), code="chart_not_found")
+    return read(user, filters, keys=(key,)).charts[0]
 
 
 def dashboard(user: User, filters: Filters) -> list[Chart]:
-    """Every chart of the page; the SLA report is read once for both clock charts. On
-    PostgreSQL the cases' charts come from one scan of the range (`_one_scan`), the same
-    figures the per-chart queries give (a test holds them equal)."""
+    """Every chart of the page, in its order."""
+    return read(user, filters).charts
+
+
+def read(user: User, filters: Filters, *, keys: tuple[str, ...] = CHART_KEYS, use_rollup: bool = True) -> Reading:
+    """The charts `keys` for the range: the whole months the roll-up holds from it, the rest
+    (the partial months at the range's ends, the months since the last refresh, at least the
+    current one) from the cases; or all of it from the cases when there is no roll-up yet (a
+    fresh install) or `use_rollup` is off. Either way the same figures (a test holds them equal),
+    except that a case whose status, decision, reply or satisfaction changed since the last
+    refresh is still counted as it was in a month the roll-up gave (README: the staleness bound)."""
     org = check_reader(user)
-    clocks = _clocks(user, filters)
-    if connection.vendor == "postgresql":
-        charts = _one_scan(org, filters)
+    parts: set[str] = set().union(*(_PARTS[key] for key in keys))
+    use_rollup = use_rollup and settings.MINQING_DASHBOARD_ROLLUP_SECONDS > 0
+    state = _rollup_state(org) if use_rollup else None
+    split = _split(filters, state.cutoff) if state is not None else None
+    counts = Counts()
+    if split is None:
+        _add_live(counts, user, org, filters, parts)
     else:
-        charts = {key: fn(org, filters) for key, fn in CASE_CHARTS.items()}
-    charts["clocks_stage"] = _clock_chart_from(clocks, "stage")
-    charts["clocks_committee"] = _clock_chart_from(clocks, "committee")
-    return [charts[key] for key in CHART_KEYS]
+        for since, until in split.live:
+            _add_live(counts, user, org, replace(filters, since=since, until=until), parts)
+        _add_rolled(counts, org, filters.sector_id, split.months, split.covered, parts)
+    charts = _assemble(org, filters, counts, parts)
+    return Reading(
+        [charts[key] for key in keys],
+        "live" if split is None else "rollup",
+        state.refreshed_at if state is not None and split is not None else None,
+        split.months if split is not None else None,
+    )
+
+
+def _rollup_state(org: int) -> DashboardRollup | None:
+    return DashboardRollup.objects.filter(organisation_id=org).first()
+
+
+def _month_start(day: date) -> date:
+    return date(day.year, day.month, 1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class _Split:
+    months: tuple[date, date]  # the roll-up's months [first, end), as first-of-month days
+    live: list[tuple[datetime, datetime]]  # the rest, [since, until) instants read from the cases
+    covered: tuple[datetime, datetime]  # the instants the roll-up's months hold, [first, cutoff or end)
+
+
+def _split(filters: Filters, cutoff: datetime) -> _Split | None:
+    """Which part of the range the roll-up gives and which the cases. The roll-up holds every
+    record before `cutoff` (its last refresh, less a settling minute) by Beijing month: the whole
+    months before the cutoff's month, and that month up to the cutoff. A month of the range comes
+    from it when the range covers it whole, or, for the cutoff's month, when the range starts by
+    its first day and runs past the cutoff (nothing is submitted in the future, so a range ending
+    today covers all of the current month there is); the rest is read live: the partial month at
+    the range's start, and from the cutoff (or the partial last month) to the range's end. None
+    when no month qualifies (a range within a month, or all of it after the cutoff)."""
+    zone = get_current_timezone()
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=zone)
+
+    start, end = _bounds(filters)
+    cut_month = _month_start(cutoff.astimezone(zone).date())
+    first = filters.first if filters.first.day == 1 else _next_month(filters.first)
+    after_last = filters.last + timedelta(days=1)
+    if end >= cutoff:
+        last_end, tail = _next_month(cut_month), cutoff
+    else:
+        last_end = min(after_last if after_last.day == 1 else _month_start(filters.last), cut_month)
+        tail = midnight(last_end)
+    if first >= last_end:
+        return None
+    live = [(start, midnight(first))] if start < midnight(first) else []
+    if tail < end:
+        live.append((tail, end))
+    return _Split((first, last_end), live, (midnight(first), min(midnight(last_end), cutoff)))
+
+
+def _add_live(counts: Counts, user: User, org: int, filters: Filters, parts: set[str]) -> None:
+    """Add the figures of a range read from the cases (and the clocks)."""
+    if "cases" in parts:
+        if connection.vendor == "postgresql":
+            found = _one_scan(org, filters)
+        else:
+            found = _each_column(org, filters)
+        for key, table in found.items():
+            for value, n in table.items():
+                counts.add_cases(key, value, n)
+    if "closed" in parts:
+        for month, n in _closed_by_month(org, filters).items():
+            counts.closed[month] = counts.closed.get(month, 0) + n
+    if "outputs" in parts:
+        qs = (
+            _cases(org, filters)
+            .filter(output__isnull=False)
+            .order_by()
+            .values_list("output__output_type", "output_id")
+            .annotate(n=Count("pk"))
+        )
+        for kind, output, n in qs:
+            ids = counts.output_ids.setdefault(kind, {})
+            ids[output] = ids.get(output, 0) + n
+    if "clocks" in parts:
+        if filters.since is None and filters.until is None:
+            for row in _clocks(user, filters)["rows"]:
+                counts.add_clock(row["committee"]["id"], row["stage"], row["met"], row["late"])
+        else:
+            for committee, stage, met, late in _clock_verdicts(org, filters):
+                counts.add_clock(committee, stage, met, late)
+
+
+def _clock_verdicts(org: int, filters: Filters) -> QuerySet[CaseClock, tuple[int, str, int, int]]:
+    """The SLA report's verdicts (`selectors.sla_report`, which takes whole days) for a piece of
+    the range given as instants: met and late per committee and stage of the clocks that stopped
+    within it. Committees of other organisations are dropped when the charts are drawn, as the
+    report leaves them out."""
+    start, end = _bounds(filters)
+    clocks = CaseClock.objects.filter(
+        organisation_id=org, state=ClockState.STOPPED, is_met__isnull=False, stopped_at__gte=start, stopped_at__lt=end
+    )
+    if filters.sector_id is not None:
+        clocks = clocks.filter(case__member__sector_id=filters.sector_id)
+    return (
+        clocks.order_by()
+        .values_list("case__committee_id", "stage")
+        .annotate(met=Count("pk", filter=Q(is_met=True)), late=Count("pk", filter=Q(is_met=False)))
+    )
+
+
+def _each_column(org: int, filters: Filters) -> dict[str, dict[Any, int]]:
+    """The one scan's tables by one GROUP BY each (SQLite, which has no GROUPING SETS)."""
+    qs = _cases(org, filters)
+    month = TruncMonth("submitted_at", tzinfo=get_current_timezone())
+    return {
+        "status": _counted(qs, "status"),
+        "sector": _counted(qs, "member__sector_id"),
+        "category": _counted(qs, "category_id"),
+        "township": _counted(qs, "township_id"),
+        "decision": _counted(qs, "decision"),
+        "reply": _counted(qs, "feedback_method"),
+        "satisfaction": _counted(qs, "satisfaction"),
+        "trend": _month_keys(_counted(qs.annotate(month=month), "month")),
+    }
+
+
+# The roll-up's dimensions that hold one case column each, and the one scan's key they fill.
+ROLLUP_COLUMNS = {
+    "status": "status",
+    "category": "category_id",
+    "township": "township_id",
+    "decision": "decision",
+    "reply": "feedback_method",
+    "satisfaction": "satisfaction",
+}
+_ID_COLUMNS = {"category", "township"}  # held as text in the roll-up; ids on the charts
+
+
+def _add_rolled(
+    counts: Counts,
+    org: int,
+    sector_id: int | None,
+    months: tuple[date, date],
+    covered: tuple[datetime, datetime],
+    parts: set[str],
+) -> None:
+    """Add the roll-up's whole months [first, end): three small GROUP BYs over its rows of the
+    organisation and range (the `dashboard_month_org` index), none over the cases."""
+    rows = DashboardMonth.objects.filter(organisation_id=org, month__gte=months[0], month__lt=months[1])
+    if sector_id is not None:
+        rows = rows.filter(sector=sector_id)
+    wanted: list[str] = []
+    if "cases" in parts:
+        wanted += list(ROLLUP_COLUMNS)
+    if "clocks" in parts:
+        wanted += ["clock_met", "clock_late"]
+    if wanted:
+        summed = rows.filter(dimension__in=wanted).order_by().values_list("dimension", "value").annotate(n=Sum("n"))
+        for dimension, value, n in summed:
+            if dimension in ROLLUP_COLUMNS:
+                counts.add_cases(dimension, int(value) if value is not None and dimension in _ID_COLUMNS else value, n)
+            else:
+                committee, stage = value.split(":", 1)
+                met = dimension == "clock_met"
+                counts.add_clock(int(committee), stage, n if met else 0, 0 if met else n)
+    by_month = ["status"] if "cases" in parts else []
+    if "closed" in parts:
+        by_month.append("closed")
+    if by_month:
+        # Every case has one status: the status rows by month and sector are the cases filed
+        # per month (the trend) and per sector.
+        summed = (
+            rows.filter(dimension__in=by_month)
+            .order_by()
+            .values_list("dimension", "month", "sector")
+            .annotate(n=Sum("n"))
+        )
+        for dimension, month, sector, n in summed:
+            key = f"{month.year:04d}-{month.month:02d}"
+            if dimension == "closed":
+                counts.closed[key] = counts.closed.get(key, 0) + n
+            else:
+                counts.add_cases("trend", key, n)
+                counts.add_cases("sector", sector, n)
+    if "outputs" in parts:
+        _add_rolled_outputs(counts, org, sector_id, rows, months, covered)
+
+
+def _add_rolled_outputs(
+    counts: Counts,
+    org: int,
+    sector_id: int | None,
+    rows: QuerySet[DashboardMonth],
+    months: tuple[date, date],
+    covered: tuple[datetime, datetime],
+) -> None:
+    """The roll-up's outputs, each counted once (`casework.services.dashboard_rollup` says how
+    they are kept): the distinct outputs of each month added up, less, for an output with cases
+    in k months of the range, its k - 1 extra counts (its consecutive pairs of months inside the
+    range); and less the outputs the live pieces found
+    too (an output with cases both in a live piece and in the roll-up's months: `covered`, the
+    instants the roll-up's months of the range hold), looked up by id in the cases (few)."""
+    suffix = "" if sector_id is None else "_s"
+    kinds: dict[str, list[int]] = {}
+    summed = (
+        rows.filter(
+            dimension__in=[f"{prefix}:{kind}" for prefix in ("output_cases", f"outputs{suffix}") for kind in OutputType]
+        )
+        .order_by()
+        .values_list("dimension")
+        .annotate(n=Sum("n"))
+    )
+    for dimension, n in summed:
+        prefix, kind = dimension.split(":", 1)
+        kinds.setdefault(kind, [0, 0])[0 if prefix.startswith("outputs") else 1] += n
+    # Each pair of consecutive months of one output inside the range is one time the sum above
+    # counted it again (the pair's first month is in the range by `rows`; its second must be).
+    pairs = (
+        rows.filter(
+            dimension__in=[f"output_pair{suffix}:{kind}" for kind in OutputType], value__lt=months[1].isoformat()
+        )
+        .order_by()
+        .values_list("dimension")
+        .annotate(n=Sum("n"))
+    )
+    for dimension, n in pairs:
+        kinds.setdefault(dimension.split(":", 1)[1], [0, 0])[0] -= n
+    live = [output for ids in counts.output_ids.values() for output in ids]
+    if live:
+        cases = Case.objects.filter(
+            organisation_id=org, output_id__in=live, submitted_at__gte=covered[0], submitted_at__lt=covered[1]
+        )
+        if sector_id is not None:
+            cases = cases.filter(member__sector_id=sector_id)
+        shared = set(cases.values_list("output_id", flat=True).distinct())
+        for kind, ids in counts.output_ids.items():
+            kinds.setdefault(kind, [0, 0])[0] -= sum(1 for output in ids if output in shared)
+    for kind, (n_outputs, n_cases) in kinds.items():
+        pair = counts.outputs_rolled.setdefault(kind, [0, 0])
+        pair[0] += n_outputs
+        pair[1] += n_cases
+
+
+def _assemble(org: int, filters: Filters, counts: Counts, parts: set[str]) -> dict[str, Chart]:
+    charts: dict[str, Chart] = {}
+    if "cases" in parts:
+        found = counts.cases
+        names = {
+            "sector": dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name")),
+            "category": dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name")),
+            "township": dict(Township.objects.filter(organisation_id=org).values_list("pk", "name")),
+        }
+        charts.update(
+            status=_status_chart(found["status"]),
+            sector=_sector_chart(names["sector"], found["sector"]),
+            category=_category_chart(names["category"], found["category"]),
+            township=_township_chart(names["township"], found["township"]),
+            decision=_decision_chart(found["decision"]),
+            reply=_reply_chart(found["reply"]),
+            satisfaction=_satisfaction_chart(found["satisfaction"]),
+            trend=_trend_chart(filters, found["trend"], counts.closed),
+        )
+    if "outputs" in parts:
+        totals = {kind: list(pair) for kind, pair in counts.outputs_rolled.items()}
+        for kind, ids in counts.output_ids.items():
+            pair = totals.setdefault(kind, [0, 0])
+            pair[0] += len(ids)
+            pair[1] += sum(ids.values())
+        charts["outputs"] = _outputs_chart({kind: (o, c) for kind, (o, c) in totals.items() if c})
+    if "clocks" in parts:
+        committees = dict(Committee.objects.filter(organisation_id=org).values_list("pk", "name"))
+        report = {
+            "rows": [
+                {
+                    "committee": {"id": committee, "name": committees[committee]},
+                    "stage": stage,
+                    "met": met,
+                    "late": late,
+                }
+                for (committee, stage), (met, late) in counts.clocks.items()
+                if committee in committees
+            ]
+        }
+        charts["clocks_stage"] = _clock_chart_from(report, "stage")
+        charts["clocks_committee"] = _clock_chart_from(report, "committee")
+    return charts
 
 
 # The columns the one scan groups by, each its own grouping set: (chart, SQL expression).
-_SETS = (
+_SETS: tuple[tuple[str, str], ...] = (
     ("status", "c.status"),
     ("sector", "m.sector_id"),
     ("category", "c.category_id"),
@@ -344,11 +714,11 @@ _SETS = (
 )
 
 
-def _one_scan(org: int, filters: Filters) -> dict[str, Chart]:
-    """The cases' charts from one pass over the range (GROUPING SETS, PostgreSQL): each chart a
-    grouping set of the same scan, told apart by GROUPING(). Scanning the range once instead of
-    once per chart is most of the page's time. Outputs (a join to a small subset) and the cases
-    closed per month (another range) keep their own queries."""
+def _one_scan(org: int, filters: Filters) -> dict[str, dict[Any, int]]:
+    """The counts of the cases' charts from one pass over the range (GROUPING SETS, PostgreSQL):
+    each chart a grouping set of the same scan, told apart by GROUPING(). Scanning the range
+    once instead of once per chart is most of a live read's time. Outputs (a join to a small
+    subset) and the cases closed per month (another range) keep their own queries."""
     start, end = _bounds(filters)
     zone = str(get_current_timezone())
     if not re.fullmatch(r"[A-Za-z0-9_/+-]+", zone):
@@ -373,22 +743,7 @@ def _one_scan(org: int, filters: Filters) -> dict[str, Chart]:
             for i, (key, _expr) in enumerate(_SETS):
                 if grouping == full ^ (1 << (len(_SETS) - 1 - i)):
                     counts[key][row[i]] = n
-    names = {
-        "sector": dict(Sector.objects.filter(organisation_id=org).values_list("pk", "name")),
-        "category": dict(CaseCategory.objects.filter(organisation_id=org).values_list("pk", "name")),
-        "township": dict(Township.objects.filter(organisation_id=org).values_list("pk", "name")),
-    }
-    return {
-        "status": _status_chart(counts["status"]),
-        "sector": _sector_chart(names["sector"], counts["sector"]),
-        "category": _category_chart(names["category"], counts["category"]),
-        "township": _township_chart(names["township"], counts["township"]),
-        "decision": _decision_chart(counts["decision"]),
-        "reply": _reply_chart(counts["reply"]),
-        "satisfaction": _satisfaction_chart(counts["satisfaction"]),
-        "trend": _trend_chart(filters, counts["trend"], _closed_by_month(org, filters)),
-        "outputs": chart_outputs(org, filters),
-    }
+    return counts
 
 
 def _clock_chart_from(report: dict[str, Any], by: str) -> Chart:

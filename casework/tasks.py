@@ -14,6 +14,7 @@ from django.conf import settings
 
 from casework.services.audit import audit_alert, run_checkpoint
 from casework.services.audit_verify import verify_full, verify_incremental
+from casework.services.dashboard_rollup import refresh_all as refresh_dashboard_rollup
 from casework.services.idempotency import purge as purge_idempotency_keys
 from casework.services.outbox import drain
 
@@ -73,3 +74,15 @@ def idempotency_purge_task() -> int:
     """Delete the remembered answers older than IDEMPOTENCY_KEY_SECONDS. Deleting what is gone
     deletes nothing, so two runs at once or one run twice do no harm."""
     return purge_idempotency_keys()
+
+
+@shared_task(name="casework.dashboard_rollup", time_limit=1800, soft_time_limit=1740, ignore_result=True)
+def dashboard_rollup_task() -> list[int]:
+    """Rebuild the leadership dashboard's monthly roll-up of every organisation (README
+    "Leadership dashboard"); the ids of the organisations done.
+
+    Safe twice at once or twice in a row: each organisation's rows are replaced in one
+    transaction holding its organisation row's lock, so a second run waits for the first and
+    replaces them again with the same counts; a run killed midway leaves the last complete
+    roll-up of the organisation it was on (its transaction rolls back)."""
+    return [state.organisation_id for state in refresh_dashboard_rollup()]

@@ -342,6 +342,12 @@ SLA_SWEEP_SECONDS = env_int("MINQING_SLA_SWEEP_SECONDS", 60)
 IDEMPOTENCY_KEY_SECONDS = env_int("MINQING_IDEMPOTENCY_KEY_SECONDS", 86400)
 if IDEMPOTENCY_KEY_SECONDS < 1:
     raise ImproperlyConfigured("MINQING_IDEMPOTENCY_KEY_SECONDS must be at least 1")
+# The leadership dashboard's monthly roll-up (README "Leadership dashboard"): how often beat
+# rebuilds it. The whole months the page reads from it lag the cases by at most this (plus a
+# rebuild's run time); the current month is always read live. 0: never (the page reads the cases).
+MINQING_DASHBOARD_ROLLUP_SECONDS = env_int("MINQING_DASHBOARD_ROLLUP_SECONDS", 600)
+if MINQING_DASHBOARD_ROLLUP_SECONDS < 0:
+    raise ImproperlyConfigured("MINQING_DASHBOARD_ROLLUP_SECONDS must be 0 (never) or a number of seconds")
 CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {"task": "casework.idempotency_purge", "schedule": 3600},
     "sla-sweep": {"task": "workflows.sla_sweep", "schedule": SLA_SWEEP_SECONDS},
@@ -353,6 +359,11 @@ if AUDIT_VERIFY_FULL_SECONDS > 0:
         "task": "casework.audit_verify",
         "schedule": AUDIT_VERIFY_FULL_SECONDS,
         "kwargs": {"full": True},
+    }
+if MINQING_DASHBOARD_ROLLUP_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["dashboard-rollup"] = {
+        "task": "casework.dashboard_rollup",
+        "schedule": MINQING_DASHBOARD_ROLLUP_SECONDS,
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

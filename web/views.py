@@ -841,7 +841,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters, _valid = _dashboard_filters(request, user)
     if not form.is_bound:
         form.initial = {"first": filters.first, "last": filters.last}
-    charts = [c.as_dict() for c in reports.dashboard(user, filters)]
+    reading = reports.read(user, filters)
+    charts = [c.as_dict() for c in reading.charts]
     query = urlencode(
         {
             "first": filters.first.isoformat(),
@@ -852,8 +853,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard.html",
-        {"form": form, "filters": filters, "charts": charts, "query": query},
+        {
+            "form": form,
+            "filters": filters,
+            "charts": charts,
+            "query": query,
+            "reading": reading,
+            "refreshed": _refreshed_label(reading.refreshed_at),
+        },
     )
+
+
+def _refreshed_label(at: datetime | None) -> str:
+    """When the roll-up's whole months were counted, in Beijing time: the time alone if today,
+    else with its date (a roll-up that stopped being refreshed must not pass for today's)."""
+    if at is None:
+        return ""
+    local = timezone.localtime(at)
+    return f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%Y-%m-%d %H:%M}"
 
 
 @login_required

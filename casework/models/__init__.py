@@ -29,6 +29,7 @@ from .output import (
     OutputSeries,
     OutputSigner,
 )
+from .report import DashboardMonth, DashboardRollup
 
 __all__ = [
     "Adoption",
@@ -54,6 +55,8 @@ __all__ = [
     "ClockPolicy",
     "Committee",
     "Contact",
+    "DashboardMonth",
+    "DashboardRollup",
     "Department",
     "DingTalkRobot",
     "Engagement",

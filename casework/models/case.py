@@ -261,6 +261,13 @@ class CaseClock(models.Model):
             ),
         ]
         indexes = [
+            # The SLA verdicts of a range (the dashboard, `selectors.sla_report`): clocks that
+            # stopped with a verdict, by organisation and the instant they stopped.
+            models.Index(
+                fields=["organisation", "stopped_at"],
+                condition=models.Q(is_met__isnull=False),
+                name="clock_org_verdict_stopped",
+            ),
             # The queue page and claim-next: unclaimed running tasks of one queue, most urgent first.
             models.Index(
                 fields=["queue", "due_at", "id"],
