@@ -19,7 +19,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -1162,18 +1161,22 @@ def team_page(user: User, committee_id: int) -> dict[str, Any]:
         "overdue": Count("id", filter=Q(due_at__lte=now)),
         "warning": Count("id", filter=Q(warn_at__lte=now, due_at__gt=now)),
     }
-    oldest = running.filter(assignee_id=OuterRef("assignee_id")).order_by("started_at", "id")
     by_holder: dict[int, dict[str, Any]] = {
         row["assignee_id"]: dict(row)
         for row in running.filter(assignee__isnull=False)
         .values("assignee_id")
-        .annotate(
-            **tallies,
-            oldest_started=Min("started_at"),
-            oldest_case=Subquery(oldest.values("case_id")[:1]),
-        )
+        .annotate(**tallies, oldest_started=Min("started_at"))
         .order_by()
     }
+    # Each holder's oldest task: the clocks that started at their earliest start, the lowest id
+    # winning a tie. One query by those (holder, start) pairs: a subquery per group, in the GROUP
+    # BY above, ran once a clock and took 55 s on a queue of 1,000,000 cases' clocks.
+    if by_holder:
+        firsts = Q()
+        for holder, row in by_holder.items():
+            firsts |= Q(assignee_id=holder, started_at=row["oldest_started"])
+        for holder, case_id in running.filter(firsts).order_by("-id").values_list("assignee_id", "case_id"):
+            by_holder[holder]["oldest_case"] = case_id
     in_team = _team_of(committee.pk)
     team = list(
         User.objects.filter(in_team | Q(pk__in=list(by_holder)), organisation_id=committee.organisation_id)
